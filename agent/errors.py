@@ -1,0 +1,38 @@
+"""The agent's exception tree (one base, ``AgentError``).
+
+::
+
+    AgentError
+    ├── SettingsError      a setting or environment variable cannot be parsed
+    ├── InvalidRequest     a /v0.7/config request fails validation (HTTP 500, like gRPC
+    │                      InvalidArgument through the trace-agent's HTTP layer)
+    ├── ResponseError      the response cannot be built from the local state (HTTP 500)
+    ├── BackendError       the RC backend call failed (status, timeout, undecodable body)
+    └── StoreError         a backend response does not verify against its targets metadata
+"""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Base of every error raised by the agent model."""
+
+
+class SettingsError(AgentError):
+    """A setting (flag or environment variable) has a value that cannot be parsed."""
+
+
+class InvalidRequest(AgentError):
+    """A client request failed validation; the message names the offending field."""
+
+
+class ResponseError(AgentError):
+    """The response to a client could not be built (e.g. a bad tracer predicate)."""
+
+
+class BackendError(AgentError):
+    """The RC backend answered with an error, timed out, or sent an undecodable body."""
+
+
+class StoreError(AgentError):
+    """A backend update does not verify (missing target file, length or sha256 mismatch)."""

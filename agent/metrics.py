@@ -1,0 +1,77 @@
+"""Prometheus metrics of the agent model (one registry per app; names in docs/contracts.md).
+
+Labels stay low-cardinality: ``lane`` (``fast`` | ``standard``), ``outcome``, ``result``,
+``reason``. Both policies label by lane; only ``fastlane`` treats the lanes differently.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LANES = ("fast", "standard")
+OUTCOMES = ("update", "no_update", "config_expired", "error_invalid", "error_decode",
+            "error_too_large", "error_internal")  # fmt: skip
+BYPASS_RESULTS = ("refreshed", "rate_limited", "timed_out")
+REFRESH_REASONS = ("startup", "periodic", "bypass", "bypass_fast_lane")
+REFRESH_RESULTS = ("ok", "error")
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                    2.0, 2.5, 3.0, 5.0, 10.0)  # fmt: skip
+
+
+class AgentMetrics:
+    """The agent's collectors, registered in their own :class:`CollectorRegistry`."""
+
+    def __init__(self, run_id: str = "") -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "agent_rc_requests_total", "/v0.7/config requests by lane and outcome",
+            ["lane", "outcome"], registry=r,
+        )  # fmt: skip
+        self.request_duration = Histogram(
+            "agent_rc_request_duration_seconds", "time spent serving one /v0.7/config request",
+            ["lane"], buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.lock_wait = Histogram(
+            "agent_rc_lock_wait_seconds", "time a request waited for the service lock",
+            ["lane"], buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.bypass = Counter(
+            "agent_rc_bypass_total", "cache bypasses of new clients by lane and result",
+            ["lane", "result"], registry=r,
+        )  # fmt: skip
+        self.refreshes = Counter(
+            "agent_rc_refreshes_total", "refreshes from the backend by reason and result",
+            ["reason", "result"], registry=r,
+        )  # fmt: skip
+        self.active_clients = Gauge(
+            "agent_rc_active_clients", "clients seen within the TTL (at the last collection)",
+            registry=r,
+        )  # fmt: skip
+        self.targets_version = Gauge(
+            "agent_rc_targets_version", "director targets version held by the agent", registry=r
+        )
+        self.backend_duration = Histogram(
+            "agent_rc_backend_request_duration_seconds", "duration of one backend call",
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.run_info = Gauge("agent_rc_run_info", "run id of this agent", ["run_id"], registry=r)
+        self.run_info.labels(run_id=run_id).set(1)
+        for lane in LANES:
+            for outcome in OUTCOMES:
+                self.requests.labels(lane=lane, outcome=outcome)
+            for result in BYPASS_RESULTS:
+                self.bypass.labels(lane=lane, result=result)
+        for reason in REFRESH_REASONS:
+            for result in REFRESH_RESULTS:
+                self.refreshes.labels(reason=reason, result=result)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of this registry."""
+        return generate_latest(self.registry)
+
+    def value(self, name: str, **labels: str) -> float:
+        """Current value of a sample (tests and benchmarks); 0 when absent."""
+        got = self.registry.get_sample_value(name, labels)
+        return 0.0 if got is None else got

@@ -1,0 +1,253 @@
+"""Settings of the agent model: one frozen dataclass, read from the environment at the edge.
+
+Every constant of the model is a field whose default is the real Datadog Agent's (see
+``pkg/config/remote/service/service.go``: ``defaultRefreshInterval``, ``defaultClientsTTL``,
+``newClientBlockTTL``, ``defaultCacheBypassLimit``, ...) or, for the fast lane, the proposal's
+Part B (``remote_configuration.fast_lane.*``).
+
+Environment: ``RC_AGENT_<FIELD>`` (field name upper-cased), plus the real names as aliases
+(an ``RC_AGENT_*`` variable wins over its alias):
+
+==================================================  ===============================
+alias                                               field
+==================================================  ===============================
+``DD_REMOTE_CONFIGURATION_REFRESH_INTERVAL``        ``refresh_interval_s``
+``DD_REMOTE_CONFIGURATION_CLIENTS_TTL_SECONDS``     ``clients_ttl_s``
+``DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT`` ``cache_bypass_limit``
+``DD_REMOTE_CONFIGURATION_MAX_BACKOFF_INTERVAL``    ``max_backoff_interval_s``
+``DD_REMOTE_CONFIGURATION_FAST_LANE_CACHE_BYPASS_LIMIT`` ``fast_lane_cache_bypass_limit``
+``DD_REMOTE_CONFIGURATION_FAST_LANE_BLOCK_TTL_MS``  ``fast_lane_block_ttl_ms``
+``DD_API_KEY``                                      ``api_key``
+``DD_HOSTNAME``                                     ``hostname``
+==================================================  ===============================
+
+Durations accept Go duration strings (``"5s"``, ``"1m30s"``, ``"500ms"``) or a bare number of
+seconds (the real agent would read a bare number as nanoseconds; the model takes seconds).
+
+The raw settings keep what the operator asked for; :meth:`Settings.resolve` applies the real
+agent's validation (``WithRefreshInterval``, ``WithClientTTL``, ``WithClientCacheBypassLimit``,
+``WithMaxBackoffInterval``) and returns the effective values with the warnings the agent logs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, get_args
+
+from agent.errors import SettingsError
+
+Policy = Literal["legacy", "fastlane"]
+POLICIES: tuple[str, ...] = get_args(Policy)
+
+ENV_PREFIX = "RC_AGENT_"
+
+# service.go constants
+DEFAULT_REFRESH_INTERVAL_S = 60.0  # defaultRefreshInterval
+MINIMAL_REFRESH_INTERVAL_S = 5.0  # minimalRefreshInterval
+DEFAULT_CLIENTS_TTL_S = 30.0  # defaultClientsTTL
+MAX_CLIENTS_TTL_S = 60.0  # maxClientsTTL
+DEFAULT_CACHE_BYPASS_LIMIT = 5  # defaultCacheBypassLimit
+MIN_CACHE_BYPASS_LIMIT = 1  # minCacheBypassLimit
+MAX_CACHE_BYPASS_LIMIT = 10  # maxCacheBypassLimit
+MINIMAL_MAX_BACKOFF_S = 120.0  # minimalMaxBackoffTime
+MAXIMAL_MAX_BACKOFF_S = 300.0  # maximalMaxBackoffTime
+# Proposal Part B5
+DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT = 50
+DEFAULT_FAST_LANE_BLOCK_TTL_MS = 500.0
+
+ALIASES: dict[str, str] = {
+    "DD_REMOTE_CONFIGURATION_REFRESH_INTERVAL": "refresh_interval_s",
+    "DD_REMOTE_CONFIGURATION_CLIENTS_TTL_SECONDS": "clients_ttl_s",
+    "DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT": "cache_bypass_limit",
+    "DD_REMOTE_CONFIGURATION_MAX_BACKOFF_INTERVAL": "max_backoff_interval_s",
+    "DD_REMOTE_CONFIGURATION_FAST_LANE_CACHE_BYPASS_LIMIT": "fast_lane_cache_bypass_limit",
+    "DD_REMOTE_CONFIGURATION_FAST_LANE_BLOCK_TTL_MS": "fast_lane_block_ttl_ms",
+    "DD_API_KEY": "api_key",
+    "DD_HOSTNAME": "hostname",
+}
+
+_DURATION_FIELDS = frozenset(
+    {"refresh_interval_s", "clients_ttl_s", "new_client_block_ttl_s", "refresh_spacing_s",
+     "max_backoff_interval_s", "backend_timeout_s"}
+)  # fmt: skip
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration_s(text: str) -> float:
+    """Parse a Go duration (``"1m30s"``) or a bare number of seconds into seconds."""
+    raw = text.strip()
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    pos, total = 0, 0.0
+    for match in _GO_DURATION.finditer(raw):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_S[match.group(2)]
+        pos = match.end()
+    if pos != len(raw) or not raw:
+        raise SettingsError(f"cannot parse duration {text!r}: use e.g. '5s', '1m', '500ms' or 5")
+    return total
+
+
+HELP: dict[str, str] = {
+    "host": "HTTP listen address",
+    "port": "HTTP listen port (the trace-agent's default is 8126)",
+    "policy": "agent policy: legacy (today's agent) or fastlane (proposal Part B)",
+    "backend_url": "base URL of the RC backend (POST {url}/api/v0.1/configurations)",
+    "api_key": "value of the DD-Api-Key header sent to the backend",
+    "refresh_interval_s": "remote_configuration.refresh_interval; unset = 60 s and the backend "
+    "may override it; set (>= 5 s) = fixed",
+    "clients_ttl_s": "remote_configuration.clients.ttl_seconds (accepted 5-60 s, else 30)",
+    "cache_bypass_limit": "remote_configuration.clients.cache_bypass_limit per window "
+    "(accepted 1-10, else 5)",
+    "new_client_block_ttl_s": "newClientBlockTTL: one budget for both bypass waits",
+    "refresh_spacing_s": "minimum spacing between two refreshes (director version is epoch s)",
+    "max_backoff_interval_s": "remote_configuration.max_backoff_interval (clamped 120-300 s)",
+    "fast_lane_cache_bypass_limit": "remote_configuration.fast_lane.cache_bypass_limit "
+    "(fastlane policy)",
+    "fast_lane_block_ttl_ms": "remote_configuration.fast_lane.block_ttl_ms (fastlane policy)",
+    "max_body_bytes": "largest /v0.7/config body accepted (larger: 413)",
+    "backend_timeout_s": "model-only guard on one backend call (the real agent sets none)",
+    "hostname": "hostname reported to the backend",
+    "agent_version": "agent version reported to the backend and on /info",
+    "trace_agent_env": "trace_agent_env reported to the backend",
+    "run_id": "run id exported as agent_rc_run_info{run_id}",
+    "seed": "seed of the backoff jitter RNG (unset = random)",
+    "log_level": "logging level",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the agent model; defaults are the real agent's."""
+
+    host: str = "127.0.0.1"
+    port: int = 8126
+    policy: Policy = "legacy"
+    backend_url: str = "http://127.0.0.1:8081"
+    api_key: str = ""
+    refresh_interval_s: float | None = None
+    clients_ttl_s: float = DEFAULT_CLIENTS_TTL_S
+    cache_bypass_limit: int = DEFAULT_CACHE_BYPASS_LIMIT
+    new_client_block_ttl_s: float = 2.0
+    refresh_spacing_s: float = 1.0
+    max_backoff_interval_s: float = MAXIMAL_MAX_BACKOFF_S
+    fast_lane_cache_bypass_limit: int = DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT
+    fast_lane_block_ttl_ms: float = DEFAULT_FAST_LANE_BLOCK_TTL_MS
+    max_body_bytes: int = 5 * 1024 * 1024
+    backend_timeout_s: float = 30.0
+    hostname: str = "rc-agent-model"
+    agent_version: str = "7.70.0"
+    trace_agent_env: str = ""
+    run_id: str = ""
+    seed: int | None = None
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise SettingsError(f"policy must be one of {POLICIES}, got {self.policy!r}")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """Names of the settable fields, in declaration order."""
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from ``RC_AGENT_*`` variables and their ``DD_*`` aliases."""
+        values: dict[str, Any] = {}
+        for alias, name in ALIASES.items():
+            if alias in environ:
+                values[name] = cls.parse_value(name, environ[alias], source=alias)
+        for name in cls.field_names():
+            key = ENV_PREFIX + name.upper()
+            if key in environ:
+                values[name] = cls.parse_value(name, environ[key], source=key)
+        return cls(**values)
+
+    @classmethod
+    def parse_value(cls, name: str, text: str, *, source: str = "") -> Any:
+        """Parse one textual value for field ``name`` (``source`` names it in errors)."""
+        where = source or name
+        kind = {f.name: f.type for f in fields(cls)}[name]
+        try:
+            if text.strip() == "" and "None" in str(kind):
+                return None
+            if name in _DURATION_FIELDS:
+                return parse_duration_s(text)
+            if "int" in str(kind):
+                return int(text)
+            if "float" in str(kind):
+                return float(text)
+        except (ValueError, SettingsError) as exc:
+            raise SettingsError(f"{where}={text!r} is not a valid value for {name}: {exc}") from exc
+        return text
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def resolve(self) -> Resolved:
+        """Apply the real agent's option validation; see :class:`Resolved`."""
+        warnings: list[str] = []
+        # WithRefreshInterval: below minimalRefreshInterval -> warn, default, override allowed.
+        if self.refresh_interval_s is None:
+            refresh, override = DEFAULT_REFRESH_INTERVAL_S, True
+        elif self.refresh_interval_s < MINIMAL_REFRESH_INTERVAL_S:
+            warnings.append(
+                f"refresh_interval_s is set to {self.refresh_interval_s}s which is below the "
+                f"minimum of {MINIMAL_REFRESH_INTERVAL_S}s - using default refresh interval "
+                f"{DEFAULT_REFRESH_INTERVAL_S}s"
+            )
+            refresh, override = DEFAULT_REFRESH_INTERVAL_S, True
+        else:
+            refresh, override = self.refresh_interval_s, False
+        # WithClientTTL: outside [minimalRefreshInterval, maxClientsTTL] -> default.
+        ttl = self.clients_ttl_s
+        if not MINIMAL_REFRESH_INTERVAL_S <= ttl <= MAX_CLIENTS_TTL_S:
+            warnings.append(f"clients_ttl_s={ttl} is not within 5-60 s; defaulting to 30 s")
+            ttl = DEFAULT_CLIENTS_TTL_S
+        # WithClientCacheBypassLimit: outside [1, 10] -> default.
+        limit = self.cache_bypass_limit
+        if not MIN_CACHE_BYPASS_LIMIT <= limit <= MAX_CACHE_BYPASS_LIMIT:
+            warnings.append(f"cache_bypass_limit={limit} is not within 1-10; defaulting to 5")
+            limit = DEFAULT_CACHE_BYPASS_LIMIT
+        # WithMaxBackoffInterval: clamped to [minimalMaxBackoffTime, maximalMaxBackoffTime].
+        max_backoff = min(max(self.max_backoff_interval_s, MINIMAL_MAX_BACKOFF_S),
+                          MAXIMAL_MAX_BACKOFF_S)  # fmt: skip
+        if max_backoff != self.max_backoff_interval_s:
+            warnings.append(
+                f"max_backoff_interval_s={self.max_backoff_interval_s} clamped to {max_backoff}"
+            )
+        fast_limit = self.fast_lane_cache_bypass_limit
+        if fast_limit < 1:  # model guard: the proposal gives no range
+            warnings.append(f"fast_lane_cache_bypass_limit={fast_limit} < 1; using 50")
+            fast_limit = DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT
+        return Resolved(
+            refresh_interval_s=refresh,
+            refresh_override_allowed=override,
+            clients_ttl_s=ttl,
+            cache_bypass_limit=limit,
+            max_backoff_interval_s=max_backoff,
+            fast_lane_cache_bypass_limit=fast_limit,
+            warnings=tuple(warnings),
+        )
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Effective values after the real agent's option validation, and its warnings."""
+
+    refresh_interval_s: float
+    refresh_override_allowed: bool
+    clients_ttl_s: float
+    cache_bypass_limit: int
+    max_backoff_interval_s: float
+    fast_lane_cache_bypass_limit: int
+    warnings: tuple[str, ...] = ()
