@@ -1,0 +1,87 @@
+"""Reading dashboards: panel queries, variables, Grafana-style interpolation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.review_dashboards import (
+    DashboardError,
+    Variable,
+    load_dashboard,
+    panel_queries,
+    render,
+    variables,
+)
+
+DASH = {
+    "panels": [
+        {
+            "id": 1,
+            "type": "row",
+            "title": "r",
+            "panels": [
+                {"id": 3, "title": "nested", "targets": [{"refId": "A", "expr": "up"}]},
+            ],
+        },
+        {"id": 2, "title": "p", "targets": [{"refId": "A", "expr": "x"}, {"refId": "B"}]},
+    ],
+    "templating": {
+        "list": [
+            {
+                "name": "run_id",
+                "type": "query",
+                "query": {"query": 'label_values({__name__=~"a|b"}, run_id)'},
+            },
+            {"name": "scenario", "type": "query", "query": "label_values(scenario)"},
+        ]
+    },
+}
+
+
+def test_panel_queries_include_collapsed_rows_and_skip_targets_without_expr() -> None:
+    assert [(q.panel_id, q.ref_id, q.expr) for q in panel_queries(DASH)] == [
+        (3, "A", "up"),
+        (2, "A", "x"),
+    ]
+
+
+def test_variables_parse_label_values() -> None:
+    assert variables(DASH) == [
+        Variable("run_id", '{__name__=~"a|b"}', "run_id"),
+        Variable("scenario", None, "scenario"),
+    ]
+
+
+def test_variable_that_is_not_label_values_is_an_error() -> None:
+    dash = {"templating": {"list": [{"name": "v", "type": "query", "query": "query_result(up)"}]}}
+    with pytest.raises(DashboardError, match="'v'"):
+        variables(dash)
+
+
+def test_render_all_syntaxes_and_builtins() -> None:
+    expr = 'rate(m{a=~"$run_id", b="${scenario}", c="[[run_id]]"}[$__rate_interval]) $__range'
+    assert render(expr, {"run_id": "r1|r2", "scenario": "s", "__range": "30s"}) == (
+        'rate(m{a=~"r1|r2", b="s", c="r1|r2"}[4s]) 30s'
+    )
+
+
+def test_render_does_not_confuse_prefixes() -> None:
+    assert render("$run $run_id", {"run": "A", "run_id": "B"}) == "A B"
+
+
+def test_render_rejects_unknown_variables() -> None:
+    with pytest.raises(DashboardError, match="unknown variable"):
+        render('m{a="$nope"}', {})
+
+
+def test_load_dashboard_names_the_bad_file(tmp_path: Path) -> None:
+    bad = tmp_path / "d.json"
+    bad.write_text(json.dumps({"title": "no panels"}))
+    with pytest.raises(DashboardError, match=r"d\.json"):
+        load_dashboard(bad)
+    bad.write_text("{")
+    with pytest.raises(DashboardError, match="cannot read"):
+        load_dashboard(bad)
