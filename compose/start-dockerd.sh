@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Start a Docker engine on this machine if none answers. Idempotent: an engine that already
+# answers is left alone. Used by people (`compose/start-dockerd.sh`) and by `.ci/run` alike.
+#
+# - Installs Debian's docker.io (Engine, containerd, runc) and debootstrap when dockerd is
+#   missing (needs root and the machine's Debian mirror; no container registry is used).
+# - Starts `dockerd` in the background, logging to ${DOCKERD_LOG:-/var/log/dockerd.log}.
+# - Waits up to ${DOCKERD_WAIT_S:-60} s for `docker info` to answer.
+set -euo pipefail
+
+log="${DOCKERD_LOG:-/var/log/dockerd.log}"
+wait_s="${DOCKERD_WAIT_S:-60}"
+
+answers() { docker info >/dev/null 2>&1; }
+
+if answers; then
+    echo "docker engine already answers: nothing to do"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "no docker engine answers and this is not root: start one yourself (e.g. Docker Desktop," \
+        "or 'sudo $0')" >&2
+    exit 1
+fi
+
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
+    echo "installing docker.io and debootstrap from the Debian mirror"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q docker.io debootstrap
+fi
+
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+    echo "starting dockerd (log: $log)"
+    nohup dockerd >"$log" 2>&1 &
+fi
+
+for _ in $(seq "$wait_s"); do
+    if answers; then
+        echo "docker engine answers: $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
+        exit 0
+    fi
+    sleep 1
+done
+echo "dockerd did not answer within ${wait_s} s; last lines of $log:" >&2
+tail -n 30 "$log" >&2 || true
+exit 1
