@@ -1,0 +1,44 @@
+"""Runtimes: where the components of a run execute (see :mod:`harness.runtime.base`).
+
+:func:`make_runtime` builds one by name; ``auto`` picks the best available and
+:func:`choose_runtime` says which and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from harness.runtime.base import HarnessError, Runtime
+
+RUNTIME_NAMES = ("auto", "local")
+"""Names ``--runtime`` accepts."""
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    """The runtime ``auto`` resolved to, and the reason, printed by ``harness run``."""
+
+    name: str
+    reason: str
+
+
+def choose_runtime(requested: str) -> RuntimeChoice:
+    """Resolve ``auto`` (Docker when an engine answers and the Docker runtime exists, else
+    local); any other name is returned as asked."""
+    if requested != "auto":
+        return RuntimeChoice(requested, "asked for with --runtime")
+    return RuntimeChoice("local", "no Docker runtime in this build: running local processes")
+
+
+def make_runtime(name: str, run_id: str, **options: Any) -> Runtime:
+    """Build the runtime called ``name`` (``auto`` is resolved first) for run ``run_id``.
+
+    Options for ``local``: ``log_dir`` (Path; per-component log files).
+    """
+    resolved = choose_runtime(name).name
+    if resolved == "local":
+        from harness.runtime.local import LocalRuntime
+
+        return LocalRuntime(run_id, **options)
+    raise HarnessError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIME_NAMES)}")

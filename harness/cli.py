@@ -1,0 +1,172 @@
+"""The ``harness`` command line (Typer). Thin: parse options, call library code, map
+:class:`HarnessError` to one clear line and exit code 1 (``docs/contracts.md``: 0 completed,
+1 run failed, 2 usage, 99 threshold breached, 130 interrupted)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from harness.errors import HarnessError
+from harness.progress import make_progress
+from harness.report import render_text
+from harness.runner import load_summary, run_scenario
+from harness.runtime import RUNTIME_NAMES, choose_runtime, make_runtime
+from harness.scenario import builtin_names, load_scenario
+
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    help="Load-test harness for Remote Configuration delivery at fleet boot (legacy vs fast "
+    "lane): boots N tracers against an agent and a backend and reports provider-ready "
+    "percentiles in the proposal's layout.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print one line (plus any detail lines the error carries) to stderr and exit."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def new_run_id() -> str:
+    """A short random run id (8 hex digits) carried by every process, container and file."""
+    return secrets.token_hex(4)
+
+
+def default_out_dir(scenario: str, run_id: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{stamp}-{scenario}-{run_id}"
+
+
+@app.command()
+def run(
+    tracers: Annotated[
+        int | None, typer.Option("--tracers", min=1, help="Fleet size (overrides fleet.tracers).")
+    ] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            "--scenario", help="A built-in name (see `harness scenarios`) or a .yaml/.toml path."
+        ),
+    ] = "baseline",
+    runtime: Annotated[
+        str,
+        typer.Option(
+            "--runtime",
+            help=f"Where to run: {'|'.join(RUNTIME_NAMES)} (auto: Docker when an "
+            "engine answers and the Docker runtime exists, else local).",
+        ),
+    ] = "auto",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Results folder [default: results/<UTC time>-<scenario>-<run id>]."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=1,
+            help="Seconds from the boot instant until collection stops (overrides timeouts.run_s).",
+        ),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a scenario key, e.g. --set client.poll_interval_s=1 "
+            "(repeatable; values are YAML scalars).",
+        ),
+    ] = None,
+    tracers_per_process: Annotated[
+        int | None,
+        typer.Option(
+            "--tracers-per-process",
+            min=1,
+            help="Local runtime: tracers hosted by one process "
+            "[default: the scenario's fleet.tracers_per_process, else 10].",
+        ),
+    ] = None,
+) -> None:
+    """Boot a fleet of tracers against an agent and a backend and report provider-ready times."""
+    assignments = list(overrides or [])
+    if tracers is not None:
+        assignments.append(f"fleet.tracers={tracers}")
+    if timeout is not None:
+        assignments.append(f"timeouts.run_s={timeout}")
+    try:
+        loaded = load_scenario(scenario, assignments)
+        choice = choose_runtime(runtime)
+        run_id = new_run_id()
+        out_dir = out or default_out_dir(loaded.name, run_id)
+        err = Console(stderr=True, highlight=False)
+        err.print(f"runtime: {choice.name} ({choice.reason})")
+        err.print(f"scenario: {loaded.name}, {loaded.fleet.tracers} tracers, run id {run_id}")
+        with (
+            make_progress(err, loaded.fleet.tracers) as progress,
+            make_runtime(choice.name, run_id, log_dir=out_dir / "logs") as rt,
+        ):
+            result = run_scenario(
+                loaded, rt, out_dir, progress=progress, tracers_per_process=tracers_per_process
+            )
+    except KeyboardInterrupt:
+        fail("interrupted: every component of the run was stopped", EXIT_INTERRUPTED)
+    except HarnessError as exc:
+        fail(str(exc))
+    sys.stdout.write(result.report)
+    typer.echo(f"\nresults: {result.out_dir}")
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios, one line each."""
+    names = builtin_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        typer.echo(f"{name:<{width}}  {load_scenario(name).description}")
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A results folder written by `harness run`.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="text (report.txt) or json (summary.json).")
+    ] = "text",
+) -> None:
+    """Re-render a saved run's report without running anything."""
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter(f"{fmt!r}: choose text or json", param_hint="--format")
+    try:
+        summary = load_summary(results)
+    except HarnessError as exc:
+        fail(str(exc))
+    if fmt == "json":
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(summary))
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM takes the same clean-up path as Ctrl-C: the runtime's close() runs.
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _sigterm)
+    app()

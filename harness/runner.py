@@ -1,0 +1,323 @@
+"""``run_scenario``: one run of a scenario on a runtime, from start-up to the results folder.
+
+Order: backend, then agent (it needs the backend's URL), each healthy before the next; then the
+tracer processes, all given the same boot instant ``start_at`` (now + a margin sized to the
+number of processes), so that process start-up cost does not smear the herd; then collection
+until every tracer is settled or ``timeouts.run_s`` has passed since ``start_at``; then the
+agent's and backend's counters; then every component is stopped and the results are written.
+The runtime's ``close()`` is the caller's (``with runtime:``), so it runs on every exit path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from harness import report as report_mod
+from harness.collect import (
+    ERROR,
+    READY,
+    TIMEOUT,
+    Ledger,
+    Tick,
+    TracerSample,
+    scrape_counters,
+    scrape_until_settled,
+)
+from harness.errors import ComponentStartError, HarnessError
+from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
+from harness.scenario import Scenario
+from harness.stats import summarize
+
+DEFAULT_TRACERS_PER_PROCESS = 10
+"""Local packing when neither ``--tracers-per-process`` nor the scenario sets it (README)."""
+
+API_KEY = "harness0000000000000000000000000"
+"""A fake ``DD_API_KEY`` shared by the backend and the agent of a run (never a real key)."""
+
+SAMPLE_COLUMNS = [f.name for f in fields(TracerSample)]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: a phase message, or a collection tick (``tick`` set)."""
+
+    message: str
+    tick: Tick | None = None
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one run produced; ``summary`` is exactly ``summary.json``."""
+
+    run_id: str
+    out_dir: Path
+    summary: dict[str, Any]
+    report: str
+    samples: list[TracerSample]
+
+
+def boot_margin_s(processes: int) -> float:
+    """Seconds between the decision and the boot instant: enough for every tracer process to
+    start (Python start-up and imports, about 1 CPU-second each, on the cores we have)."""
+    return 3.0 + 0.6 * processes
+
+
+def pack(tracers: int, per_process: int) -> list[tuple[int, int]]:
+    """``(index_base, count)`` for each tracer process.
+
+    >>> pack(25, 10)
+    [(0, 10), (10, 10), (20, 5)]
+    """
+    return [(base, min(per_process, tracers - base)) for base in range(0, tracers, per_process)]
+
+
+def _wait_healthy(handles: Sequence[ComponentHandle], timeout_s: float) -> None:
+    """Poll ``/health`` of every handle until all answer 200; a dead or silent one raises."""
+    pending = list(handles)
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1.0) as client:
+        while pending:
+            for handle in list(pending):
+                state = handle.state()
+                if state.status is ComponentStatus.EXITED:
+                    raise ComponentStartError(
+                        handle.spec.name,
+                        f"exited with code {state.exit_code} before serving",
+                        handle.log_tail(),
+                    )
+                try:
+                    if client.get(handle.host_url + "/health").status_code == 200:
+                        pending.remove(handle)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                h = pending[0]
+                raise ComponentStartError(
+                    h.spec.name,
+                    f"no healthy answer from {h.host_url}/health within "
+                    f"{timeout_s:g} s (timeouts.startup_s)",
+                    h.log_tail(),
+                )
+            if pending:
+                time.sleep(0.1)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def tracer_specs(
+    scenario: Scenario, per_process: int, agent_url: str, run_id: str, start_at: float
+) -> list[ComponentSpec]:
+    """One spec per tracer process, with the scenario's stub settings and the boot instant."""
+    fleet = scenario.fleet
+    stagger_ms = 0.0
+    if fleet.boot == "ramp" and fleet.tracers > 1:
+        stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
+    specs = []
+    for n, (base, count) in enumerate(pack(fleet.tracers, per_process)):
+        env = scenario.stub_env()
+        env.update(
+            {
+                "RC_STUB_TRACERS": str(count),
+                "RC_STUB_TRACER_INDEX_BASE": str(base),
+                "RC_STUB_START_AT": f"{start_at + base * stagger_ms / 1000.0:.3f}",
+                "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
+                "RC_STUB_RUN_ID": run_id,
+                "RC_STUB_AGENT_URL": agent_url,
+                "DD_TRACE_AGENT_URL": agent_url,
+            }
+        )
+        specs.append(ComponentSpec(f"tracers-{n:03d}", "tracer", "tracer_stub", env, tracers=count))
+    return specs
+
+
+def run_scenario(
+    scenario: Scenario,
+    runtime: Runtime,
+    out_dir: Path,
+    progress: ProgressFn | None = None,
+    tracers_per_process: int | None = None,
+) -> RunResult:
+    """Run ``scenario`` on ``runtime`` and write the results folder ``out_dir``."""
+    say: ProgressFn = progress or (lambda _p: None)
+    per_process = (
+        tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
+    )
+    scenario = scenario.model_copy(
+        update={"fleet": scenario.fleet.model_copy(update={"tracers_per_process": per_process})}
+    )
+    run_id = runtime.run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "logs").mkdir(exist_ok=True)
+    (out_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+    started_wall = time.time()
+    startup = scenario.timeouts.startup_s
+
+    backend_env = {**scenario.backend_env(), "RC_BACKEND_RUN_ID": run_id, "DD_API_KEY": API_KEY}
+    say(Progress("starting fake_backend"))
+    [backend] = runtime.start([ComponentSpec("backend", "backend", "fake_backend", backend_env)])
+    _wait_healthy([backend], startup)
+    agent_env = {
+        **scenario.agent_env(),
+        "RC_AGENT_RUN_ID": run_id,
+        "DD_API_KEY": API_KEY,
+        "RC_AGENT_BACKEND_URL": backend.internal_url,
+    }
+    say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))
+    [agent] = runtime.start([ComponentSpec("agent", "agent", "agent", agent_env)])
+    _wait_healthy([agent], startup)
+
+    processes = math.ceil(scenario.fleet.tracers / per_process)
+    start_at = time.time() + boot_margin_s(processes)
+    specs = tracer_specs(scenario, per_process, agent.internal_url, run_id, start_at)
+    say(
+        Progress(
+            f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
+            f"in {processes} processes ({per_process} per process), boot in "
+            f"{start_at - time.time():.1f} s"
+        )
+    )
+    tracers = runtime.start(specs)
+    _wait_healthy(tracers, startup)
+    warnings = []
+    late = time.time() - start_at
+    if late > 0:
+        warnings.append(
+            f"tracer processes were healthy {late:.1f} s after the boot instant: "
+            "the boot storm is smeared; use more tracers per process"
+        )
+        say(Progress("warning: " + warnings[-1]))
+    else:
+        say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
+
+    wait_mode = scenario.provider.mode == "wait"
+    final = frozenset({READY, ERROR}) if wait_mode else frozenset({READY, TIMEOUT, ERROR})
+    ledger = Ledger(
+        {
+            h.spec.name: range(int(base), int(base) + h.spec.tracers)
+            for h in tracers
+            for base in [h.spec.env["RC_STUB_TRACER_INDEX_BASE"]]
+        },
+        final_outcomes=final,
+    )
+    timeline = asyncio.run(
+        scrape_until_settled(
+            ledger,
+            tracers,
+            t0_wall=start_at,
+            deadline_wall=start_at + scenario.timeouts.run_s,
+            on_tick=lambda tick: say(Progress("collecting", tick)),
+        )
+    )
+    ended = time.time()
+    states = {h.spec.name: h.state() for h in tracers}
+    agent_counters = asyncio.run(scrape_counters(agent, "agent_rc_"))
+    backend_counters = asyncio.run(scrape_counters(backend, "backend_rc_"))
+    say(Progress("stopping components"))
+    runtime.stop(runtime.handles())
+    runtime.save_logs(out_dir / "logs")
+
+    rows = ledger.final()
+    counts = ledger.counts()
+    health = {"running": 0, "exited": 0, "restarting": 0, "crashes": 0}
+    for h in tracers:
+        state = states[h.spec.name]
+        if state.crashed:
+            health["crashes"] += h.spec.tracers
+        elif state.status is ComponentStatus.RESTARTING:
+            health["restarting"] += h.spec.tracers
+        elif state.status is ComponentStatus.EXITED:
+            health["exited"] += h.spec.tracers
+        else:
+            health["running"] += h.spec.tracers
+    boot_ms = [r.boot_total_ms for r in rows if r.outcome == READY and r.boot_total_ms is not None]
+    summary: dict[str, Any] = {
+        "run_id": run_id,
+        "scenario": scenario.name,
+        "runtime": runtime.name,
+        "tracers": scenario.fleet.tracers,
+        "started_at": _iso(started_wall),
+        "boot_at": _iso(start_at),
+        "duration_s": round(ended - start_at, 3),
+        "provider_mode": scenario.provider.mode,
+        "provider_ready_ms": summarize(
+            r.provider_ready_ms
+            for r in rows
+            if r.outcome == READY and r.provider_ready_ms is not None
+        ),
+        "boot_total_ms": summarize(boot_ms),
+        "counts": counts,
+        "success_ratio": round(counts["success"] / scenario.fleet.tracers, 4),
+        "provider_error_events": sum(r.provider_error_events for r in rows),
+        "buckets": report_mod.buckets(boot_ms) if wait_mode else None,
+        "health": health,
+        "agent": agent_counters,
+        "backend": backend_counters,
+        "timeline": timeline,
+        "warnings": warnings,
+    }
+    text = report_mod.render_text(summary)
+    write_results(out_dir, summary, rows, text)
+    return RunResult(run_id, out_dir, summary, text, rows)
+
+
+def write_results(
+    out_dir: Path, summary: dict[str, Any], rows: Sequence[TracerSample], text: str
+) -> None:
+    """Write ``samples.csv``, ``summary.json``, ``report.txt`` and, when the HTML report module
+    is installed, ``report.html``."""
+    with (out_dir / "samples.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=SAMPLE_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in asdict(row).items()})
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (out_dir / "report.txt").write_text(text, encoding="utf-8")
+    write_html_if_available(out_dir)
+
+
+def write_html_if_available(out_dir: Path) -> None:
+    """Call ``harness.html_report.write_html_report(out_dir)`` when that module exists."""
+    try:
+        from harness import html_report  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return
+    hook = getattr(html_report, "write_html_report", None)
+    if callable(hook):
+        try:
+            hook(out_dir)
+        except Exception as exc:  # the text report stands on its own
+            raise HarnessError(f"report.html for {out_dir} failed: {exc}") from exc
+
+
+def load_summary(out_dir: Path) -> dict[str, Any]:
+    """The ``summary.json`` of a results folder."""
+    from harness.errors import ResultsError
+
+    path = out_dir / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ResultsError(
+            f"{path} not found: is {out_dir} a results folder of harness run?"
+        ) from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object")
+    return data
