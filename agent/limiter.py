@@ -16,19 +16,23 @@ changed at run time (``refresh()`` applies the backend's ``agent_refresh_interva
 
 from __future__ import annotations
 
+import math
+
 # Seconds from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch.
 GO_ZERO_TO_UNIX_S = 62_135_596_800
 _NS = 1_000_000_000
 
 
 def go_truncate(wall_s: float, window_s: float) -> float:
-    """``time.Unix(wall_s).Truncate(window)`` as unix seconds (nanosecond arithmetic)."""
+    """``time.Unix(wall_s).Truncate(window)`` as unix seconds (integer nanosecond arithmetic)."""
     window_ns = round(window_s * _NS)
     if window_ns <= 0:
         return wall_s
-    since_zero_ns = round((wall_s + GO_ZERO_TO_UNIX_S) * _NS)
+    whole = math.floor(wall_s)
+    since_zero_ns = (whole + GO_ZERO_TO_UNIX_S) * _NS + round((wall_s - whole) * _NS)
     truncated = since_zero_ns - since_zero_ns % window_ns
-    return truncated / _NS - GO_ZERO_TO_UNIX_S
+    secs, rest_ns = divmod(truncated, _NS)
+    return (secs - GO_ZERO_TO_UNIX_S) + rest_ns / _NS
 
 
 class FixedWindowLimiter:
