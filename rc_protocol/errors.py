@@ -4,8 +4,9 @@ One tree under one base, so that a service can map every protocol failure at its
 
     ProtocolError
     ├── PathError            a config path that is not datadog/<org>/<P>/<id>/<name> or employee/...
-    ├── WireDecodeError      a /v0.7/config body that is not a JSON object (agent answers 400)
-    ├── WireValidationError  a JSON object with wrong field types (agent answers 500)
+    ├── WireError            a /v0.7/config body the trace-agent's json.Unmarshal rejects (400)
+    │   ├── WireDecodeError      not JSON, or JSON that is not an object
+    │   └── WireValidationError  a JSON object with a field of the wrong type (names the field)
     ├── TargetsError         a signed targets.json that real clients would reject
     ├── UfcError             an FFE_FLAGS payload (UFC JSON) that real parsers would reject
     └── WaitTimeout          poll_until / apoll_until gave up (also a TimeoutError)
@@ -22,12 +23,22 @@ class PathError(ProtocolError, ValueError):
     """A remote-config path could not be parsed; the message names the path."""
 
 
-class WireDecodeError(ProtocolError, ValueError):
-    """The request body is not decodable JSON, or not a JSON object (HTTP 400 in the agent)."""
+class WireError(ProtocolError, ValueError):
+    """A `/v0.7/config` body could not be decoded into the request type.
+
+    The real trace-agent (`cmd/trace-agent/config/remote/config.go` ``ConfigHandler``) decodes the
+    body with Go's ``encoding/json.Unmarshal`` and answers **400** with the error text for any
+    failure, syntax and type mismatches alike. Its 500s come later, from the semantic checks of
+    ``ClientGetConfigs`` (missing client, ``root_version <= 0``...), which are the agent's.
+    """
 
 
-class WireValidationError(ProtocolError, ValueError):
-    """The request is JSON but a field has the wrong type (HTTP 500 in the agent).
+class WireDecodeError(WireError):
+    """The request body is not decodable JSON, or JSON that is not an object."""
+
+
+class WireValidationError(WireError):
+    """The request is a JSON object but a field has the wrong type.
 
     The message names the field path, e.g. ``client.state.root_version``.
     """
