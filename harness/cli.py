@@ -102,6 +102,15 @@ def run(
             "[default: the scenario's fleet.tracers_per_process, else 10].",
         ),
     ] = None,
+    prometheus_sd: Annotated[
+        Path | None,
+        typer.Option(
+            "--prometheus-sd",
+            envvar="HARNESS_PROMETHEUS_SD_DIR",
+            help="File-SD directory of a Prometheus (see `harness up`): the run's components are "
+            "published there as scrape targets labelled run_id, scenario, component, role.",
+        ),
+    ] = None,
 ) -> None:
     """Boot a fleet of tracers against an agent and a backend and report provider-ready times."""
     assignments = list(overrides or [])
@@ -122,7 +131,12 @@ def run(
             make_runtime(choice.name, run_id, log_dir=out_dir / "logs") as rt,
         ):
             result = run_scenario(
-                loaded, rt, out_dir, progress=progress, tracers_per_process=tracers_per_process
+                loaded,
+                rt,
+                out_dir,
+                progress=progress,
+                tracers_per_process=tracers_per_process,
+                prometheus_sd=prometheus_sd,
             )
     except KeyboardInterrupt:
         fail("interrupted: every component of the run was stopped", EXIT_INTERRUPTED)

@@ -35,6 +35,7 @@ from harness.collect import (
     scrape_until_settled,
 )
 from harness.errors import ComponentStartError, HarnessError
+from harness.promsd import published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario import Scenario
 from harness.stats import summarize
@@ -152,8 +153,14 @@ def run_scenario(
     out_dir: Path,
     progress: ProgressFn | None = None,
     tracers_per_process: int | None = None,
+    prometheus_sd: Path | None = None,
 ) -> RunResult:
-    """Run ``scenario`` on ``runtime`` and write the results folder ``out_dir``."""
+    """Run ``scenario`` on ``runtime`` and write the results folder ``out_dir``.
+
+    With ``prometheus_sd`` (a file-SD directory a Prometheus watches, e.g. the one ``harness up``
+    prints), every component is published as a scrape target while the run is collected
+    (:func:`harness.promsd.published_targets`).
+    """
     say: ProgressFn = progress or (lambda _p: None)
     per_process = (
         tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
@@ -215,19 +222,22 @@ def run_scenario(
         },
         final_outcomes=final,
     )
-    timeline = asyncio.run(
-        scrape_until_settled(
-            ledger,
-            tracers,
-            t0_wall=start_at,
-            deadline_wall=start_at + scenario.timeouts.run_s,
-            on_tick=lambda tick: say(Progress("collecting", tick)),
+    with published_targets(
+        prometheus_sd, [backend, agent, *tracers], run_id=run_id, scenario=scenario.name
+    ):
+        timeline = asyncio.run(
+            scrape_until_settled(
+                ledger,
+                tracers,
+                t0_wall=start_at,
+                deadline_wall=start_at + scenario.timeouts.run_s,
+                on_tick=lambda tick: say(Progress("collecting", tick)),
+            )
         )
-    )
-    ended = time.time()
-    states = {h.spec.name: h.state() for h in tracers}
-    agent_counters = asyncio.run(scrape_counters(agent, "agent_rc_"))
-    backend_counters = asyncio.run(scrape_counters(backend, "backend_rc_"))
+        ended = time.time()
+        states = {h.spec.name: h.state() for h in tracers}
+        agent_counters = asyncio.run(scrape_counters(agent, "agent_rc_"))
+        backend_counters = asyncio.run(scrape_counters(backend, "backend_rc_"))
     say(Progress("stopping components"))
     runtime.stop(runtime.handles())
     runtime.save_logs(out_dir / "logs")
