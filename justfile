@@ -23,3 +23,7 @@ lint:
 fmt:
     {{venv}}/bin/ruff format .
     {{venv}}/bin/ruff check --fix .
+
+# Regenerate rc_protocol/proto/remoteconfig_pb2.py and .pyi from remoteconfig.proto (commit them).
+proto:
+    {{py}} -m grpc_tools.protoc -I rc_protocol/proto --python_out=rc_protocol/proto --pyi_out=rc_protocol/proto rc_protocol/proto/remoteconfig.proto
