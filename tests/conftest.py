@@ -30,3 +30,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytrace=False,
         )
     pytest.skip("no Docker engine answers (compose/start-dockerd.sh starts one)")
+
+
+@pytest.fixture(scope="session")
+def harness_image() -> str:
+    """The harness image tag (``HARNESS_IMAGE``, default rc-fastlane:dev), present in the engine.
+
+    Missing: skip, or fail when ``HARNESS_REQUIRE_DOCKER`` is set, naming the build command.
+    """
+    from harness.images import DEFAULT_IMAGE, build_command
+    from harness.runtime.docker import connect
+
+    tag = os.environ.get("HARNESS_IMAGE", DEFAULT_IMAGE)
+    client = connect()
+    try:
+        client.images.get(tag)
+    except Exception:
+        message = f"image {tag} not found: build it with `{build_command(tag)}`"
+        if os.environ.get("HARNESS_REQUIRE_DOCKER"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    finally:
+        client.close()
+    return tag

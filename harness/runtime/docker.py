@@ -221,9 +221,14 @@ class DockerRuntime:
         keep: bool = False,
         workers: int = 16,
         mem_limit: str | None = None,
+        log_dir: Path | None = None,
         out: TextIO | None = None,
     ) -> None:
+        """``log_dir``: where :meth:`close` saves every container's log if :meth:`save_logs`
+        was not called (a failed or interrupted run), before the containers are removed."""
         self.run_id = run_id
+        self.log_dir = log_dir
+        self._logs_saved = False
         self.image = image
         self.keep = keep
         self.workers = workers
@@ -329,6 +334,7 @@ class DockerRuntime:
 
     def save_logs(self, dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
+        self._logs_saved = True
 
         def save_one(handle: DockerHandle) -> None:
             (dest / f"{handle.spec.name}.log").write_text(handle.logs())
@@ -343,6 +349,11 @@ class DockerRuntime:
         self._closed = True
         if self._client is None:
             return
+        if self.log_dir is not None and not self._logs_saved and self._handles:
+            try:
+                self.save_logs(self.log_dir)
+            except Exception as exc:  # the removal below matters more than the logs
+                print(f"could not save the logs of run {self.run_id}: {exc}", file=self._out)
         if self.keep:
             print(
                 f"--keep: run {self.run_id} left up ({len(self._handles)} containers, network "

@@ -1,0 +1,79 @@
+"""harness.images: the Debian mirror apt uses, and the build commands quoted in errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.images import ImageError, build_command, find_debian_mirror
+
+DEB822 = """\
+Types: deb
+# http://snapshot.debian.org/archive/debian/20250520T000000Z
+URIs: http://mirror.example/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://mirror.example/debian-security
+Suites: bookworm-security
+Components: main
+"""
+
+
+def write(apt: Path, name: str, text: str) -> None:
+    (apt / "sources.list.d").mkdir(parents=True, exist_ok=True)
+    target = apt / name if name == "sources.list" else apt / "sources.list.d" / name
+    target.write_text(text)
+
+
+def test_deb822_picks_the_suite_with_main(tmp_path: Path) -> None:
+    write(tmp_path, "debian.sources", DEB822)
+    assert find_debian_mirror(tmp_path) == "http://mirror.example/debian"
+
+
+def test_deb822_skips_disabled_and_deb_src_stanzas(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "debian.sources",
+        "Types: deb-src\nURIs: http://src.example/debian\nSuites: bookworm\nComponents: main\n\n"
+        "Enabled: no\nTypes: deb\nURIs: http://off.example/debian\nSuites: bookworm\n"
+        "Components: main\n\n" + DEB822,
+    )
+    assert find_debian_mirror(tmp_path) == "http://mirror.example/debian"
+
+
+def test_one_line_format_with_options_and_third_party_repos(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "sources.list",
+        "# comment\n"
+        "deb https://packages.cloud.example/apt cloud-sdk-bookworm main\n"
+        "deb http://sec.example/debian-security bookworm-security main\n"
+        "deb [signed-by=/usr/share/keyrings/k.gpg arch=amd64] http://one.example/debian "
+        "bookworm main contrib\n",
+    )
+    assert find_debian_mirror(tmp_path) == "http://one.example/debian"
+
+
+def test_no_mirror_says_what_to_do(tmp_path: Path) -> None:
+    write(tmp_path, "other.list", "deb http://x.example/debian trixie main\n")
+    with pytest.raises(ImageError, match="--mirror"):
+        find_debian_mirror(tmp_path)
+
+
+def test_this_machine_has_a_mirror() -> None:
+    if not Path("/etc/apt").is_dir():
+        pytest.skip("not a Debian machine")
+    assert find_debian_mirror().startswith(("http://", "https://"))
+
+
+def test_build_command_names_non_default_options() -> None:
+    assert build_command() == "harness image build"
+    assert build_command("x:1") == "harness image build --tag x:1"
+    assert (
+        build_command("rc-fastlane:dev", "rc-fastlane-base:bookworm")
+        == "harness image build --base-image rc-fastlane-base:bookworm"
+    )

@@ -1,0 +1,313 @@
+"""harness.runtime.docker: pure helpers, then the runtime against a real engine (``docker``).
+
+The engine tests run a stand-in service from the harness image: ``python -m uvicorn --factory
+prometheus_client:make_asgi_app`` accepts the runtime's ``--host/--port`` and answers every path
+(``/health`` included) with 200, so the runtime is tested apart from the services' own code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.runtime.base import (
+    ComponentHandle,
+    ComponentSpec,
+    ComponentStartError,
+    ComponentStatus,
+    HarnessError,
+    Runtime,
+)
+from harness.runtime.docker import (
+    LABEL_COMPONENT,
+    LABEL_ROLE,
+    LABEL_RUN_ID,
+    DockerRuntime,
+    DockerUnavailableError,
+    ImageMissingError,
+    _parallel,
+    command_for,
+    connect,
+    container_name,
+    host_port_from_attrs,
+    labels_for,
+    leftovers,
+    network_name,
+    state_from_attrs,
+    sweep,
+)
+
+# --- pure helpers -----------------------------------------------------------------------------
+
+
+def test_names_and_labels_carry_the_run_id() -> None:
+    spec = ComponentSpec("tracers-003", "tracer", "tracer_stub", tracers=4)
+    assert network_name("ab12") == "rcfl-ab12"
+    assert container_name("ab12", "tracers-003") == "rcfl-ab12-tracers-003"
+    assert labels_for("ab12") == {LABEL_RUN_ID: "ab12"}
+    assert labels_for("ab12", spec) == {
+        LABEL_RUN_ID: "ab12",
+        LABEL_ROLE: "tracer",
+        LABEL_COMPONENT: "tracers-003",
+        "harness.tracers": "4",
+    }
+
+
+def test_command_appends_listen_address_after_the_spec_args() -> None:
+    spec = ComponentSpec("agent", "agent", "agent", args=("--log-level", "info"))
+    assert command_for(spec) == [
+        "agent",
+        "--log-level",
+        "info",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "exit_code", "crashed"),
+    [
+        ({"Status": "running", "ExitCode": 0}, ComponentStatus.RUNNING, None, False),
+        ({"Status": "created", "ExitCode": 0}, ComponentStatus.CREATED, None, False),
+        ({"Status": "restarting", "ExitCode": 1}, ComponentStatus.RESTARTING, 1, False),
+        ({"Status": "exited", "ExitCode": 0}, ComponentStatus.EXITED, 0, False),
+        ({"Status": "exited", "ExitCode": 2}, ComponentStatus.EXITED, 2, True),
+        ({"Status": "dead", "ExitCode": 137}, ComponentStatus.EXITED, 137, True),
+        (
+            {"Status": "exited", "ExitCode": 137, "OOMKilled": True},
+            ComponentStatus.EXITED,
+            137,
+            True,
+        ),
+    ],
+)
+def test_state_from_docker_inspect(
+    state: dict[str, Any], status: ComponentStatus, exit_code: int | None, crashed: bool
+) -> None:
+    result = state_from_attrs({"State": state})
+    assert (result.status, result.exit_code, result.crashed) == (status, exit_code, crashed)
+
+
+def test_oom_killed_running_container_counts_as_crashed() -> None:
+    assert state_from_attrs({"State": {"Status": "running", "OOMKilled": True}}).crashed
+
+
+def test_host_port_from_docker_inspect() -> None:
+    attrs = {
+        "NetworkSettings": {"Ports": {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32781"}]}}
+    }
+    assert host_port_from_attrs(attrs) == 32781
+    assert host_port_from_attrs({"NetworkSettings": {"Ports": {"8000/tcp": None}}}) is None
+    assert host_port_from_attrs({}) is None
+
+
+def test_parallel_returns_results_and_exceptions_in_order() -> None:
+    def half(n: int) -> int:
+        if n % 2:
+            raise ValueError(n)
+        return n // 2
+
+    results = _parallel(half, range(5), workers=3)
+    assert [r if isinstance(r, int) else str(r) for r in results] == [0, "1", 1, "3", 2]
+
+
+class _UnreachableClient:
+    def ping(self) -> bool:
+        import docker.errors
+
+        raise docker.errors.DockerException("Error while fetching server API version")
+
+
+def test_no_engine_error_says_how_to_start_one() -> None:
+    with pytest.raises(DockerUnavailableError, match=r"compose/start-dockerd\.sh") as info:
+        connect(_UnreachableClient())
+    assert isinstance(info.value, HarnessError)
+
+
+def test_missing_image_error_names_the_build_command() -> None:
+    message = str(ImageMissingError("rc-fastlane:xyz"))
+    assert "harness image build --tag rc-fastlane:xyz" in message
+    assert "harness image bootstrap-base" in message
+
+
+def test_docker_runtime_satisfies_the_protocol() -> None:
+    runtime: Runtime = DockerRuntime("proto")
+    assert runtime.name == "docker"
+    runtime.close()  # never connected: nothing to do, and idempotent
+    runtime.close()
+
+
+# --- against a real engine --------------------------------------------------------------------
+
+STANDIN_ARGS = ("--factory", "prometheus_client:make_asgi_app")
+
+
+def standin(name: str, role: Any = "tracer", **env: str) -> ComponentSpec:
+    return ComponentSpec(name, role, "uvicorn", env=env, args=STANDIN_ARGS, tracers=1)
+
+
+def wait_healthy(handle: ComponentHandle, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(handle.host_url + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{handle.spec.name}:\n{handle.log_tail()}"
+        time.sleep(0.2)
+
+
+def wait_exited(handle: ComponentHandle, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while handle.state().status is not ComponentStatus.EXITED:
+        assert time.monotonic() < deadline, f"{handle.spec.name} still {handle.state()}"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    client = connect()
+    yield client
+    client.close()
+
+
+def run_id(request: pytest.FixtureRequest) -> str:
+    return "t" + format(abs(hash(request.node.nodeid)) % 16**6, "06x")
+
+
+@pytest.mark.docker
+def test_start_serve_label_and_clean_up(
+    harness_image: str, client: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    rid = run_id(request)
+    with DockerRuntime(rid, image=harness_image, log_dir=tmp_path / "logs") as runtime:
+        handles = runtime.start([standin("backend", "backend"), standin("agent", "agent")])
+        tracers = runtime.start(
+            [standin(f"tracers-{i:03d}", RC_STUB_TRACERS="1") for i in range(4)]
+        )
+        assert [h.spec.name for h in runtime.handles()] == [
+            "backend",
+            "agent",
+            *(f"tracers-{i:03d}" for i in range(4)),
+        ]
+        for handle in [*handles, *tracers]:
+            assert handle.host_url.startswith("http://127.0.0.1:")
+            wait_healthy(handle)
+        assert tracers[0].internal_url == f"http://rcfl-{rid}-tracers-000:8000"
+
+        container = client.containers.get(f"rcfl-{rid}-agent")
+        assert container.labels[LABEL_RUN_ID] == rid
+        assert container.labels[LABEL_ROLE] == "agent"
+        assert container.attrs["Config"]["Env"].count("RC_STUB_TRACERS=1") == 0
+        assert (
+            "RC_STUB_TRACERS=1"
+            in client.containers.get(f"rcfl-{rid}-tracers-003").attrs["Config"]["Env"]
+        )
+        uid = container.exec_run(["id", "-u"]).output.decode().strip()
+        assert uid != "0", "containers run as a non-root user"
+        mounts = container.attrs["Mounts"]
+        assert not any("docker.sock" in m.get("Source", "") for m in mounts)
+        # Another component reaches the agent by its internal URL, on the run's network.
+        probe = (
+            "import urllib.request as u; "
+            f"print(u.urlopen('{handles[1].internal_url}/health', timeout=5).status)"
+        )
+        got = client.containers.get(f"rcfl-{rid}-tracers-000").exec_run(["python", "-c", probe])
+        assert got.output.decode().strip() == "200", got.output
+        # ...but no outside name resolves from inside a container.
+        dns = "import socket; socket.getaddrinfo('deb.debian.org', 80)"
+        assert container.exec_run(["python", "-c", dns]).exit_code != 0
+
+        runtime.stop(tracers[:1], timeout=5)
+        assert tracers[0].state().status is ComponentStatus.EXITED
+        assert tracers[1].state().status is ComponentStatus.RUNNING
+        runtime.save_logs(tmp_path / "saved")
+        saved = (tmp_path / "saved" / "tracers-000.log").read_text()
+        assert "GET /health" in saved
+    assert leftovers(client, rid) == ([], [])
+    runtime.close()  # idempotent after the with-block
+
+
+@pytest.mark.docker
+def test_crashing_container_is_reported_with_its_logs(
+    harness_image: str, client: Any, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    rid = run_id(request)
+    with DockerRuntime(rid, image=harness_image, log_dir=tmp_path) as runtime:
+        try:
+            [handle] = runtime.start([ComponentSpec("agent", "agent", "no_such_module")])
+        except ComponentStartError as exc:  # exited before start() looked: also correct
+            assert "No module named" in exc.log_tail
+        else:
+            wait_exited(handle)
+            state = handle.state()
+            assert state.exit_code == 1 and state.crashed
+            assert "No module named no_such_module" in handle.log_tail()
+    assert "No module named" in (tmp_path / "agent.log").read_text(), "close() saves logs"
+    assert leftovers(client, rid) == ([], [])
+
+
+@pytest.mark.docker
+def test_oom_killed_container_is_a_crash(
+    harness_image: str, client: Any, request: pytest.FixtureRequest
+) -> None:
+    rid = run_id(request)
+    with DockerRuntime(rid, image=harness_image, mem_limit="10m") as runtime:
+        try:
+            [handle] = runtime.start([standin("tracers-000")])
+        except ComponentStartError as exc:  # killed before start() looked: also correct
+            assert "exit code 137" in str(exc)
+            return
+        wait_exited(handle)
+        state = handle.state()
+        assert state.oom_killed and state.crashed, state
+    assert leftovers(client, rid) == ([], [])
+
+
+@pytest.mark.docker
+def test_error_inside_the_run_still_removes_everything(
+    harness_image: str, client: Any, request: pytest.FixtureRequest
+) -> None:
+    rid = run_id(request)
+    with pytest.raises(RuntimeError, match="boom"), DockerRuntime(rid, image=harness_image) as rt:
+        rt.start([standin(f"tracers-{i:03d}") for i in range(3)])
+        assert len(leftovers(client, rid)[0]) == 3
+        raise RuntimeError("boom")
+    assert leftovers(client, rid) == ([], [])
+
+
+@pytest.mark.docker
+def test_keep_leaves_the_stack_and_down_removes_it(
+    harness_image: str, client: Any, request: pytest.FixtureRequest
+) -> None:
+    import io
+
+    rid = run_id(request)
+    out = io.StringIO()
+    with DockerRuntime(rid, image=harness_image, keep=True, out=out) as runtime:
+        runtime.start([standin("backend", "backend")])
+    assert f"harness down --run-id {rid}" in out.getvalue()
+    containers, networks = leftovers(client, rid)
+    assert len(containers) == 1 and len(networks) == 1
+    result = sweep(client, rid)
+    assert (result.containers, result.networks, result.run_ids) == (1, 1, (rid,))
+    assert leftovers(client, rid) == ([], [])
+
+
+@pytest.mark.docker
+def test_missing_image_is_a_clear_error(client: Any, request: pytest.FixtureRequest) -> None:
+    rid = run_id(request)
+    with (
+        pytest.raises(ImageMissingError, match="harness image build --tag rc-fastlane:absent"),
+        DockerRuntime(rid, image="rc-fastlane:absent") as runtime,
+    ):
+        runtime.start([standin("backend", "backend")])
+    assert leftovers(client, rid) == ([], [])
