@@ -1,0 +1,420 @@
+"""TUF director metadata: signed ``targets.json`` and a minimal ``root.json``.
+
+What the backend sends and the agent forwards to tracers (base64 in ``targets``) is a signed
+TUF targets document (datadog-agent `pkg/config/remote/service`, go-tuf)::
+
+    {"signed": {"_type": "targets", "spec_version": "1.0", "version": 1700000000,
+      "expires": "2032-10-24T15:10:45Z",
+      "custom": {"opaque_backend_state": "<base64>", "agent_refresh_interval": 5},
+      "targets": {"datadog/2/FFE_FLAGS/flags-1/config":
+         {"custom": {"v": 3}, "hashes": {"sha256": "<hex>"}, "length": 211}}},
+     "signatures": [{"keyid": "<hex>", "sig": "<hex>"}]}
+
+`parse_signed_targets` is as strict as libdatadog (`libdd-remote-config` `targets.rs`
+``TargetsList``): ``signatures``, ``_type``, ``expires`` (ISO 8601), ``spec_version``,
+``version``, ``custom.opaque_backend_state``, every target's ``custom``, ``hashes`` and
+``length`` are required, and ``custom.v`` must be an integer.
+
+Signatures are real ed25519 signatures (`cryptography`) over the canonical JSON of ``signed``,
+made by a deterministic key (seed of 32 zero bytes) unless another is given; key ids are TUF key
+ids (sha256 of the canonical public-key object). Clients in agent mode parse but do not verify
+them (libdatadog); the agent verifies with its embedded roots, which this model does not do.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from rc_protocol.errors import TargetsError
+
+__all__ = [
+    "DEFAULT_EXPIRES",
+    "SignedTargets",
+    "TargetMeta",
+    "TargetsError",
+    "build_root",
+    "build_signed_targets",
+    "canonical_json",
+    "default_signing_key",
+    "file_meta",
+    "key_id",
+    "parse_signed_targets",
+    "verify_signatures",
+]
+
+#: The far-future expiry of the reference doc's example director targets.
+DEFAULT_EXPIRES = datetime(2032, 10, 24, 15, 10, 45, tzinfo=UTC)
+
+_UINT32_MAX = 2**32 - 1
+
+
+# ---------------------------------------------------------------------------- canonical JSON
+
+
+def _canonical(obj: object, out: list[str]) -> None:
+    if obj is None:
+        out.append("null")
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, int):
+        out.append(str(int(obj)))
+    elif isinstance(obj, str):
+        out.append('"' + obj.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    elif isinstance(obj, Mapping):
+        out.append("{")
+        for i, key in enumerate(sorted(obj)):
+            if not isinstance(key, str):
+                raise TargetsError(f"canonical JSON: object key {key!r} is not a string")
+            if i:
+                out.append(",")
+            _canonical(key, out)
+            out.append(":")
+            _canonical(obj[key], out)
+        out.append("}")
+    elif isinstance(obj, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(obj):
+            if i:
+                out.append(",")
+            _canonical(item, out)
+        out.append("]")
+    else:
+        raise TargetsError(
+            f"canonical JSON: {type(obj).__name__} {obj!r} is not allowed "
+            "(only null, bools, integers, strings, arrays and objects)"
+        )
+
+
+def canonical_json(obj: object) -> bytes:
+    """Canonical JSON as securesystemslib / go-securesystemslib ``cjson`` write it.
+
+    Keys sorted, no whitespace, strings escape only ``\\`` and ``"``, no floats.
+
+    >>> canonical_json({"b": 1, "a": [True, None, "x\\"y"]})
+    b'{"a":[true,null,"x\\\\"y"],"b":1}'
+    """
+    out: list[str] = []
+    _canonical(obj, out)
+    return "".join(out).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------- keys
+
+
+def default_signing_key() -> Ed25519PrivateKey:
+    """The project's deterministic ed25519 key: the seed is 32 zero bytes."""
+    return Ed25519PrivateKey.from_private_bytes(bytes(32))
+
+
+def _public_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+
+
+def _key_object(key: Ed25519PrivateKey | Ed25519PublicKey) -> dict[str, Any]:
+    return {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": _public_hex(key)}}
+
+
+def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """TUF key id: hex sha256 of the canonical JSON of the public key object."""
+    return hashlib.sha256(canonical_json(_key_object(key))).hexdigest()
+
+
+def _sign(signed: Mapping[str, Any], key: Ed25519PrivateKey) -> bytes:
+    signature = {"keyid": key_id(key), "sig": key.sign(canonical_json(signed)).hex()}
+    return canonical_json({"signed": signed, "signatures": [signature]})
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise TargetsError(f"expires {moment!r} must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class TargetMeta:
+    """One entry of ``signed.targets``.
+
+    Args:
+        length: file size in bytes.
+        sha256: lower-case hex sha256 of the file.
+        version: ``custom.v``, the config's version.
+        expires: ``custom.expires``, unix seconds; 0 = never (datadog-agent `service.go`
+            skips expired targets when building a tracer's response).
+        tracer_predicates: ``custom["tracer-predicates"]["tracer_predicates_v1"]``: a list of
+            predicate objects (keys ``clientID``, ``runtimeID``, ``service``, ``environment``,
+            ``language``, ``appVersion``, ``tracerVersion``), or ``None`` to match every tracer.
+    """
+
+    length: int
+    sha256: str
+    version: int
+    expires: int = 0
+    tracer_predicates: Sequence[Mapping[str, str]] | None = field(default=None, hash=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The target entry as it appears in ``signed.targets``."""
+        custom: dict[str, Any] = {"v": self.version}
+        if self.expires:
+            custom["expires"] = self.expires
+        if self.tracer_predicates is not None:
+            custom["tracer-predicates"] = {
+                "tracer_predicates_v1": [dict(p) for p in self.tracer_predicates]
+            }
+        return {"custom": custom, "hashes": {"sha256": self.sha256}, "length": self.length}
+
+    def matches(self, raw: bytes) -> bool:
+        """True when `raw` has this length and sha256."""
+        return len(raw) == self.length and hashlib.sha256(raw).hexdigest() == self.sha256
+
+
+def file_meta(
+    raw: bytes,
+    version: int,
+    *,
+    expires: int = 0,
+    tracer_predicates: Sequence[Mapping[str, str]] | None = None,
+) -> TargetMeta:
+    """The `TargetMeta` of a file's bytes."""
+    return TargetMeta(
+        length=len(raw),
+        sha256=hashlib.sha256(raw).hexdigest(),
+        version=version,
+        expires=expires,
+        tracer_predicates=tracer_predicates,
+    )
+
+
+def build_signed_targets(
+    version: int,
+    targets: Mapping[str, TargetMeta],
+    *,
+    opaque_backend_state: bytes,
+    expires: datetime = DEFAULT_EXPIRES,
+    agent_refresh_interval: int | None = None,
+    spec_version: str = "1.0",
+    key: Ed25519PrivateKey | None = None,
+) -> bytes:
+    """Build the raw signed director ``targets.json`` (canonical JSON bytes).
+
+    Args:
+        version: the director targets version (the real backend uses epoch seconds).
+        targets: config path -> `TargetMeta`.
+        opaque_backend_state: echoed back by the agent in ``backend_client_state``; base64 here.
+        expires: ``signed.expires``.
+        agent_refresh_interval: ``signed.custom.agent_refresh_interval`` in seconds, or omitted.
+        key: signing key; `default_signing_key` when ``None``.
+    """
+    custom: dict[str, Any] = {
+        "opaque_backend_state": base64.b64encode(opaque_backend_state).decode("ascii")
+    }
+    if agent_refresh_interval is not None:
+        custom["agent_refresh_interval"] = agent_refresh_interval
+    signed = {
+        "_type": "targets",
+        "custom": custom,
+        "expires": _iso(expires),
+        "spec_version": spec_version,
+        "targets": {path: meta.to_json() for path, meta in targets.items()},
+        "version": version,
+    }
+    return _sign(signed, key or default_signing_key())
+
+
+def build_root(
+    version: int = 1,
+    *,
+    expires: datetime = DEFAULT_EXPIRES,
+    key: Ed25519PrivateKey | None = None,
+) -> bytes:
+    """A minimal signed director ``root.json``: one ed25519 key for every role, threshold 1."""
+    signing_key = key or default_signing_key()
+    kid = key_id(signing_key)
+    role = {"keyids": [kid], "threshold": 1}
+    signed = {
+        "_type": "root",
+        "consistent_snapshot": True,
+        "expires": _iso(expires),
+        "keys": {kid: _key_object(signing_key)},
+        "roles": {"root": role, "snapshot": role, "targets": role, "timestamp": role},
+        "spec_version": "1.0",
+        "version": version,
+    }
+    return _sign(signed, signing_key)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class SignedTargets:
+    """A parsed signed targets document. `raw` is the exact bytes that were parsed."""
+
+    version: int
+    expires: datetime
+    spec_version: str
+    opaque_backend_state: str
+    agent_refresh_interval: int | None
+    targets: Mapping[str, TargetMeta]
+    signatures: tuple[tuple[str, str], ...]
+    raw: bytes = field(repr=False)
+
+    @property
+    def opaque_backend_state_bytes(self) -> bytes:
+        """``custom.opaque_backend_state`` decoded from base64 (what the agent echoes back)."""
+        try:
+            return base64.b64decode(self.opaque_backend_state, validate=True)
+        except ValueError as exc:
+            raise TargetsError(f"custom.opaque_backend_state is not base64: {exc}") from None
+
+    def expired(self, now_wall: float) -> bool:
+        """True when ``signed.expires`` is at or before `now_wall` (unix seconds)."""
+        return self.expires.timestamp() <= now_wall
+
+
+def _require(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in obj:
+        raise TargetsError(f"targets.json: {where}{key} is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise TargetsError(
+            f"targets.json: {where}{key} must be {names}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _int(obj: Mapping[str, Any], key: str, where: str, lo: int, hi: int) -> int:
+    value = _require(obj, key, int, where)
+    if isinstance(value, bool) or not lo <= value <= hi:
+        raise TargetsError(f"targets.json: {where}{key} = {value!r} is out of range {lo}..{hi}")
+    return int(value)
+
+
+def _parse_target(path: str, entry: object) -> TargetMeta:
+    where = f"signed.targets[{path!r}]."
+    if not isinstance(entry, dict):
+        raise TargetsError(f"targets.json: {where[:-1]} must be an object")
+    custom = _require(entry, "custom", dict, where)
+    hashes = _require(entry, "hashes", dict, where)
+    for algorithm, digest in hashes.items():
+        if not isinstance(digest, str):
+            raise TargetsError(f"targets.json: {where}hashes.{algorithm} must be a string")
+    length = _int(entry, "length", where, 0, _UINT32_MAX)
+    version = _int(custom, "v", where + "custom.", 0, 2**64 - 1)
+    expires = 0
+    if custom.get("expires") is not None:
+        expires = _int(custom, "expires", where + "custom.", 0, 2**63 - 1)
+    predicates: list[dict[str, str]] | None = None
+    tp = custom.get("tracer-predicates")
+    if isinstance(tp, dict) and tp.get("tracer_predicates_v1") is not None:
+        raw_predicates = tp["tracer_predicates_v1"]
+        if not isinstance(raw_predicates, list) or not all(
+            isinstance(p, dict) for p in raw_predicates
+        ):
+            raise TargetsError(
+                f"targets.json: {where}custom.tracer-predicates.tracer_predicates_v1 "
+                "must be a list of objects"
+            )
+        predicates = raw_predicates
+    return TargetMeta(
+        length=length,
+        sha256=str(hashes.get("sha256", "")),
+        version=version,
+        expires=expires,
+        tracer_predicates=predicates,
+    )
+
+
+def parse_signed_targets(raw: bytes | str) -> SignedTargets:
+    """Parse a signed targets document as strictly as libdatadog does.
+
+    Raises:
+        TargetsError: naming the first missing or malformed field.
+    """
+    data = raw.encode() if isinstance(raw, str) else bytes(raw)
+    try:
+        doc = json.loads(data)
+    except ValueError as exc:
+        raise TargetsError(f"targets.json is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise TargetsError("targets.json must be a JSON object")
+    signatures = _require(doc, "signatures", list, "")
+    sigs: list[tuple[str, str]] = []
+    for i, sig in enumerate(signatures):
+        if not isinstance(sig, dict):
+            raise TargetsError(f"targets.json: signatures[{i}] must be an object")
+        sigs.append(
+            (
+                _require(sig, "keyid", str, f"signatures[{i}]."),
+                _require(sig, "sig", str, f"signatures[{i}]."),
+            )
+        )
+    signed = _require(doc, "signed", dict, "")
+    _require(signed, "_type", str, "signed.")
+    spec_version = _require(signed, "spec_version", str, "signed.")
+    expires_text = _require(signed, "expires", str, "signed.")
+    try:
+        expires = datetime.fromisoformat(expires_text)
+    except ValueError:
+        raise TargetsError(
+            f"targets.json: signed.expires {expires_text!r} is not an ISO 8601 date-time"
+        ) from None
+    if expires.tzinfo is None:
+        raise TargetsError(f"targets.json: signed.expires {expires_text!r} has no UTC offset")
+    version = _int(signed, "version", "signed.", -(2**63), 2**63 - 1)
+    custom = _require(signed, "custom", dict, "signed.")
+    opaque = _require(custom, "opaque_backend_state", str, "signed.custom.")
+    refresh: int | None = None
+    if custom.get("agent_refresh_interval") is not None:
+        refresh = _int(custom, "agent_refresh_interval", "signed.custom.", 0, 2**64 - 1)
+    targets_obj = _require(signed, "targets", dict, "signed.")
+    targets = {path: _parse_target(path, entry) for path, entry in targets_obj.items()}
+    return SignedTargets(
+        version=version,
+        expires=expires,
+        spec_version=spec_version,
+        opaque_backend_state=opaque,
+        agent_refresh_interval=refresh,
+        targets=targets,
+        signatures=tuple(sigs),
+        raw=data,
+    )
+
+
+def verify_signatures(
+    raw: bytes, keys: Iterable[Ed25519PublicKey] | None = None, *, threshold: int = 1
+) -> bool:
+    """True when at least `threshold` signatures of `raw` verify with `keys`.
+
+    `keys` defaults to the public half of `default_signing_key`.
+    """
+    doc = json.loads(raw)
+    message = canonical_json(doc["signed"])
+    by_id = {key_id(k): k for k in (keys or [default_signing_key().public_key()])}
+    good = set()
+    for sig in doc.get("signatures", []):
+        public = by_id.get(sig.get("keyid", ""))
+        if public is None:
+            continue
+        try:
+            public.verify(bytes.fromhex(sig.get("sig", "")), message)
+        except (InvalidSignature, ValueError):
+            continue
+        good.add(sig["keyid"])
+    return len(good) >= threshold
