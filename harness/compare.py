@@ -1,0 +1,381 @@
+"""``harness compare``: the same fleet through several scenarios, side by side.
+
+Each scenario runs ``repeat`` times, one run after another on the same runtime, each into its
+own results folder ``<out>/<scenario>/run-<k>/`` (the folder ``harness run`` writes). Repeats are
+interleaved (round k runs every scenario once) so that a slow drift of the machine (another job,
+thermal throttling) spreads over all scenarios instead of biasing the last one.
+
+The table shows, per scenario, the median across repeats of p50/p90/p99/max provider-ready time
+and of the success ratio, the spread (min-max across repeats) and the ratio of the median to the
+first scenario's. ``compare.json`` holds the same numbers plus every run's folder.
+
+The pure part (:class:`Comparison`, :func:`compare_runs`, :func:`render_table`) works on saved
+summaries; :func:`run_compare` drives the runs through an injected ``run_one`` callable so that
+tests use canned summaries and the CLI uses :func:`harness.runner.run_scenario`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError, Interrupted, ResultsError
+from harness.thresholds import (
+    METRICS,
+    Metric,
+    Threshold,
+    ThresholdResult,
+    Unit,
+    check_scopes,
+    evaluate_repeats,
+)
+
+COMPARE_JSON = "compare.json"
+
+TABLE_ROWS: tuple[tuple[str, str], ...] = (
+    ("provider ready p50", "provider_ready.p50"),
+    ("provider ready p90", "provider_ready.p90"),
+    ("provider ready p99", "provider_ready.p99"),
+    ("provider ready max", "provider_ready.max"),
+    ("success", "success_ratio"),
+)
+"""The rows of the side-by-side table: label and threshold metric name."""
+
+
+class CompareError(HarnessError):
+    """A compare was asked for something impossible (no scenario, a folder that is not one)."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of one scenario inside a compare folder."""
+
+    scenario: str
+    index: int
+    """1-based repeat number (the ``k`` of ``run-<k>``)."""
+    run_dir: Path
+    summary: Mapping[str, Any] | None
+    """``summary.json``, or ``None`` when the run failed before writing one."""
+    error: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.summary is not None and not self.error
+
+    @property
+    def name(self) -> str:
+        return f"run-{self.index}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scenario's figure in one row: median over its runs, spread, ratio to the first."""
+
+    median: float | None
+    low: float | None
+    high: float | None
+    ratio: float | None
+    runs: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "median": self.median,
+            "min": self.low,
+            "max": self.high,
+            "ratio_to_first": self.ratio,
+            "runs": self.runs,
+        }
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    metric: Metric
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Everything a compare produced: its runs, the table, the thresholds' results."""
+
+    scenarios: tuple[str, ...]
+    runs: Mapping[str, tuple[RunRecord, ...]]
+    rows: tuple[Row, ...]
+    repeat: int
+    thresholds: tuple[ThresholdResult, ...] = ()
+    info: Mapping[str, Any] = field(default_factory=dict)
+    """Free context for the reader: tracers, runtime, overrides, started_at."""
+
+    @property
+    def failed_runs(self) -> list[RunRecord]:
+        return [r for s in self.scenarios for r in self.runs[s] if not r.ok]
+
+    def summaries(self, scenario: str) -> list[Mapping[str, Any]]:
+        """The summaries of the runs of ``scenario`` that completed."""
+        return [r.summary for r in self.runs[scenario] if r.summary is not None and r.ok]
+
+    def to_json(self, root: Path | None = None) -> dict[str, Any]:
+        """``compare.json``; run folders relative to ``root`` when given."""
+
+        def where(path: Path) -> str:
+            if root is not None and path.is_relative_to(root):
+                return str(path.relative_to(root))
+            return str(path)
+
+        return {
+            **self.info,
+            "scenarios": list(self.scenarios),
+            "repeat": self.repeat,
+            "first": self.scenarios[0] if self.scenarios else None,
+            "table": [
+                {
+                    "label": row.label,
+                    "metric": row.metric.name,
+                    "unit": row.metric.unit.value,
+                    "cells": {
+                        s: c.to_json() for s, c in zip(self.scenarios, row.cells, strict=True)
+                    },
+                }
+                for row in self.rows
+            ],
+            "runs": [
+                {
+                    "scenario": r.scenario,
+                    "run": r.name,
+                    "dir": where(r.run_dir),
+                    "ok": r.ok,
+                    "error": r.error or None,
+                    "run_id": (r.summary or {}).get("run_id"),
+                    "duration_s": round(r.duration_s, 3),
+                }
+                for s in self.scenarios
+                for r in self.runs[s]
+            ],
+            "thresholds": [
+                {
+                    "expression": t.threshold.expression,
+                    "scenario": t.scenario,
+                    "observed": t.observed,
+                    "passed": t.passed,
+                    "explanation": t.why_missing or None,
+                    "runs": t.runs,
+                }
+                for t in self.thresholds
+            ],
+        }
+
+
+def _cell(values: Sequence[float], first: float | None, runs: int) -> Cell:
+    if not values:
+        return Cell(None, None, None, None, runs)
+    median = float(statistics.median(values))
+    ratio = median / first if first else None
+    return Cell(median, min(values), max(values), ratio, runs)
+
+
+def compare_runs(
+    scenarios: Sequence[str],
+    runs: Mapping[str, Sequence[RunRecord]],
+    thresholds: Sequence[Threshold] = (),
+    info: Mapping[str, Any] | None = None,
+) -> Comparison:
+    """Build the table (and check the thresholds) from the runs of each scenario."""
+    if not scenarios:
+        raise CompareError("nothing to compare: give at least one scenario")
+    check_scopes(thresholds, scenarios)
+    frozen = {s: tuple(runs.get(s, ())) for s in scenarios}
+    repeat = max((len(v) for v in frozen.values()), default=0)
+    rows: list[Row] = []
+    for label, name in TABLE_ROWS:
+        metric = METRICS[name]
+        per_scenario: list[tuple[list[float], int]] = []
+        for scenario in scenarios:
+            completed = [r.summary for r in frozen[scenario] if r.summary is not None and r.ok]
+            values = [v for s in completed if (v := metric.read(s).value) is not None]
+            per_scenario.append((values, len(completed)))
+        first_values = per_scenario[0][0]
+        first = float(statistics.median(first_values)) if first_values else None
+        rows.append(Row(label, metric, tuple(_cell(v, first, n) for v, n in per_scenario)))
+    results: list[ThresholdResult] = []
+    for scenario in scenarios:
+        completed = [r.summary for r in frozen[scenario] if r.summary is not None and r.ok]
+        results.extend(evaluate_repeats(thresholds, scenario, completed))
+    return Comparison(tuple(scenarios), frozen, tuple(rows), repeat, tuple(results), info or {})
+
+
+# --- the text table --------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: Unit) -> str:
+    if value is None:
+        return "n/a"
+    if unit is Unit.RATIO:
+        return f"{value * 100:.1f}%"
+    if unit is Unit.MS:
+        return f"{value:,.0f}ms"
+    return f"{value:,.0f}"
+
+
+def _fmt_range(cell: Cell, unit: Unit) -> str:
+    if cell.low is None or cell.high is None:
+        return ""
+    if unit is Unit.RATIO:
+        return f"[{cell.low * 100:.1f}-{cell.high * 100:.1f}%]"
+    return f"[{cell.low:,.0f}-{cell.high:,.0f}]"
+
+
+def cell_text(cell: Cell, unit: Unit, with_spread: bool) -> tuple[str, str, str]:
+    """The three parts of a table cell: median, spread (``[min-max]``), ratio (``0.44x``)."""
+    spread = _fmt_range(cell, unit) if with_spread else ""
+    ratio = f"{cell.ratio:.2f}x" if cell.ratio is not None else "n/a"
+    return _fmt(cell.median, unit), spread, ratio
+
+
+def render_table(comparison: Comparison) -> str:
+    """The side-by-side table printed at the end of ``harness compare``.
+
+    One column per scenario; each cell is the median across repeats and its ratio to the first
+    scenario, with the spread across repeats (``[min-max]``) on a second line when there is
+    more than one run, so that four scenarios fit in 80 columns.
+    """
+    with_spread = comparison.repeat > 1
+    header_note = (
+        f"median of {comparison.repeat} runs [min-max], ratio to {comparison.scenarios[0]}"
+        if with_spread
+        else f"ratio to {comparison.scenarios[0]}"
+    )
+    table: list[tuple[str, list[str]]] = []
+    for row in comparison.rows:
+        parts = [cell_text(c, row.metric.unit, with_spread) for c in row.cells]
+        table.append((row.label, [f"{median} {ratio}" for median, _, ratio in parts]))
+        if with_spread:
+            table.append(("", [spread for _, spread, _ in parts]))
+    label_width = max(len(label) for label, _ in table)
+    widths = [
+        max(len(s), *(len(texts[j]) for _, texts in table))
+        for j, s in enumerate(comparison.scenarios)
+    ]
+    lines = [f"=== COMPARE ({header_note}) ==="]
+    for label, texts in [("", list(comparison.scenarios)), *table]:
+        cells = "".join(f"  {t:>{w}}" for t, w in zip(texts, widths, strict=True))
+        lines.append(f"{label:<{label_width}}{cells}".rstrip())
+    completed = ", ".join(
+        f"{s} {len(comparison.summaries(s))}/{len(comparison.runs[s])}"
+        for s in comparison.scenarios
+    )
+    lines.append(f"runs completed: {completed}")
+    return "\n".join(lines) + "\n"
+
+
+# --- running and loading ---------------------------------------------------------------------
+
+RunOne = Callable[[str, int, Path], Mapping[str, Any]]
+"""Run scenario ``name`` (repeat ``k``) into the folder given and return its ``summary.json``."""
+
+Notify = Callable[[str], None]
+
+
+def run_dir_for(out: Path, scenario: str, index: int) -> Path:
+    """``<out>/<scenario>/run-<k>``, the folder of one run of a compare."""
+    return out / scenario / f"run-{index}"
+
+
+def run_compare(
+    scenarios: Sequence[str],
+    repeat: int,
+    out: Path,
+    run_one: RunOne,
+    thresholds: Sequence[Threshold] = (),
+    info: Mapping[str, Any] | None = None,
+    notify: Notify | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Comparison:
+    """Run every scenario ``repeat`` times (interleaved rounds) and compare them.
+
+    A run that raises :class:`HarnessError` is recorded as failed (its error kept for the
+    report and JUnit) and the compare goes on; an interrupt stops everything.
+    """
+    if repeat < 1:
+        raise CompareError(f"--repeat must be at least 1, not {repeat}")
+    if len(set(scenarios)) != len(scenarios):
+        raise CompareError(f"a scenario is listed twice in {','.join(scenarios)}")
+    check_scopes(thresholds, scenarios)
+    say = notify or (lambda _m: None)
+    runs: dict[str, list[RunRecord]] = {s: [] for s in scenarios}
+    total = len(scenarios) * repeat
+    done = 0
+    for index in range(1, repeat + 1):
+        for scenario in scenarios:
+            done += 1
+            run_dir = run_dir_for(out, scenario, index)
+            say(f"[{done}/{total}] {scenario} run-{index} → {run_dir}")
+            started = clock()
+            try:
+                summary = run_one(scenario, index, run_dir)
+            except (Interrupted, KeyboardInterrupt):
+                raise
+            except HarnessError as exc:
+                say(f"[{done}/{total}] {scenario} run-{index} failed: {exc}")
+                runs[scenario].append(
+                    RunRecord(scenario, index, run_dir, None, str(exc), clock() - started)
+                )
+                continue
+            runs[scenario].append(
+                RunRecord(scenario, index, run_dir, summary, "", clock() - started)
+            )
+    return compare_runs(scenarios, runs, thresholds, info)
+
+
+def write_compare_json(out: Path, comparison: Comparison) -> Path:
+    """Write ``<out>/compare.json`` and return its path."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / COMPARE_JSON
+    path.write_text(json.dumps(comparison.to_json(out), indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load_comparison(out: Path, thresholds: Sequence[Threshold] = ()) -> Comparison:
+    """Rebuild a comparison from a saved compare folder (its ``compare.json`` and run folders)."""
+    path = out / COMPARE_JSON
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ResultsError(f"{path} not found: is {out} a folder of harness compare?") from exc
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+    scenarios = [str(s) for s in saved.get("scenarios", [])]
+    runs: dict[str, list[RunRecord]] = {s: [] for s in scenarios}
+    for entry in saved.get("runs", []):
+        scenario = str(entry["scenario"])
+        run_dir = out / str(entry["dir"])
+        index = int(str(entry["run"]).removeprefix("run-"))
+        summary = _read_summary(run_dir) if entry.get("ok") else None
+        record = RunRecord(
+            scenario,
+            index,
+            run_dir,
+            summary,
+            str(entry.get("error") or ""),
+            float(entry.get("duration_s") or 0.0),
+        )
+        runs.setdefault(scenario, []).append(record)
+    keep = ("tracers", "runtime", "started_at", "overrides")
+    info = {k: saved[k] for k in keep if k in saved}
+    return compare_runs(scenarios, runs, thresholds, info)
+
+
+def _read_summary(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "summary.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path} does not hold a JSON object")
+    return data
