@@ -15,7 +15,7 @@ import csv
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,12 +39,21 @@ from harness.promsd import published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario import Scenario
 from harness.stats import summarize
+from rc_protocol.errors import WaitTimeout
+from rc_protocol.wait import poll_until
 
 DEFAULT_TRACERS_PER_PROCESS = 10
 """Local packing when neither ``--tracers-per-process`` nor the scenario sets it (README)."""
 
 API_KEY = "harness0000000000000000000000000"
 """A fake ``DD_API_KEY`` shared by the backend and the agent of a run (never a real key)."""
+
+DEFAULT_MODULES: dict[str, str] = {
+    "backend": "fake_backend",
+    "agent": "agent",
+    "tracer": "tracer_stub",
+}
+"""The Python module each role runs (``python -m <module>``)."""
 
 SAMPLE_COLUMNS = [f.name for f in fields(TracerSample)]
 
@@ -87,34 +96,39 @@ def pack(tracers: int, per_process: int) -> list[tuple[int, int]]:
 
 
 def _wait_healthy(handles: Sequence[ComponentHandle], timeout_s: float) -> None:
-    """Poll ``/health`` of every handle until all answer 200; a dead or silent one raises."""
+    """Poll ``/health`` of every handle until all answer 200; a dead or silent one raises
+    :class:`ComponentStartError` with its last log lines."""
     pending = list(handles)
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
-        while pending:
-            for handle in list(pending):
-                state = handle.state()
-                if state.status is ComponentStatus.EXITED:
-                    raise ComponentStartError(
-                        handle.spec.name,
-                        f"exited with code {state.exit_code} before serving",
-                        handle.log_tail(),
-                    )
-                try:
-                    if client.get(handle.host_url + "/health").status_code == 200:
-                        pending.remove(handle)
-                except httpx.HTTPError:
-                    pass
-            if pending and time.monotonic() > deadline:
-                h = pending[0]
+
+    def check(client: httpx.Client) -> bool:
+        for handle in list(pending):
+            state = handle.state()
+            if state.status is ComponentStatus.EXITED:
                 raise ComponentStartError(
-                    h.spec.name,
-                    f"no healthy answer from {h.host_url}/health within "
-                    f"{timeout_s:g} s (timeouts.startup_s)",
-                    h.log_tail(),
+                    handle.spec.name,
+                    f"exited with code {state.exit_code} before serving",
+                    handle.log_tail(),
                 )
-            if pending:
-                time.sleep(0.1)
+            try:
+                if client.get(handle.host_url + "/health").status_code == 200:
+                    pending.remove(handle)
+            except httpx.HTTPError:
+                pass
+        return not pending
+
+    with httpx.Client(timeout=1.0) as client:
+        try:
+            poll_until(
+                lambda: check(client), timeout=timeout_s, interval=0.1, what="components healthy"
+            )
+        except WaitTimeout:
+            h = pending[0]
+            raise ComponentStartError(
+                h.spec.name,
+                f"no healthy answer from {h.host_url}/health within "
+                f"{timeout_s:g} s (timeouts.startup_s)",
+                h.log_tail(),
+            ) from None
 
 
 def _iso(ts: float) -> str:
@@ -122,7 +136,12 @@ def _iso(ts: float) -> str:
 
 
 def tracer_specs(
-    scenario: Scenario, per_process: int, agent_url: str, run_id: str, start_at: float
+    scenario: Scenario,
+    per_process: int,
+    agent_url: str,
+    run_id: str,
+    start_at: float,
+    module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
     """One spec per tracer process, with the scenario's stub settings and the boot instant."""
     fleet = scenario.fleet
@@ -143,7 +162,7 @@ def tracer_specs(
                 "DD_TRACE_AGENT_URL": agent_url,
             }
         )
-        specs.append(ComponentSpec(f"tracers-{n:03d}", "tracer", "tracer_stub", env, tracers=count))
+        specs.append(ComponentSpec(f"tracers-{n:03d}", "tracer", module, env, tracers=count))
     return specs
 
 
@@ -154,13 +173,18 @@ def run_scenario(
     progress: ProgressFn | None = None,
     tracers_per_process: int | None = None,
     prometheus_sd: Path | None = None,
+    modules: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run ``scenario`` on ``runtime`` and write the results folder ``out_dir``.
 
     With ``prometheus_sd`` (a file-SD directory a Prometheus watches, e.g. the one ``harness up``
     prints), every component is published as a scrape target while the run is collected
     (:func:`harness.promsd.published_targets`).
+
+    ``modules`` replaces the Python module run for a role (``backend``, ``agent``, ``tracer``);
+    tests use it to run a fake service.
     """
+    mods = {**DEFAULT_MODULES, **(modules or {})}
     say: ProgressFn = progress or (lambda _p: None)
     per_process = (
         tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
@@ -177,7 +201,7 @@ def run_scenario(
 
     backend_env = {**scenario.backend_env(), "RC_BACKEND_RUN_ID": run_id, "DD_API_KEY": API_KEY}
     say(Progress("starting fake_backend"))
-    [backend] = runtime.start([ComponentSpec("backend", "backend", "fake_backend", backend_env)])
+    [backend] = runtime.start([ComponentSpec("backend", "backend", mods["backend"], backend_env)])
     _wait_healthy([backend], startup)
     agent_env = {
         **scenario.agent_env(),
@@ -186,12 +210,14 @@ def run_scenario(
         "RC_AGENT_BACKEND_URL": backend.internal_url,
     }
     say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))
-    [agent] = runtime.start([ComponentSpec("agent", "agent", "agent", agent_env)])
+    [agent] = runtime.start([ComponentSpec("agent", "agent", mods["agent"], agent_env)])
     _wait_healthy([agent], startup)
 
     processes = math.ceil(scenario.fleet.tracers / per_process)
     start_at = time.time() + boot_margin_s(processes)
-    specs = tracer_specs(scenario, per_process, agent.internal_url, run_id, start_at)
+    specs = tracer_specs(
+        scenario, per_process, agent.internal_url, run_id, start_at, module=mods["tracer"]
+    )
     say(
         Progress(
             f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "

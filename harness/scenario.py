@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from harness.errors import ScenarioError
 
@@ -46,15 +46,37 @@ class Fleet(_Section):
 
 
 class Client(_Section):
-    """The tracer's RC client (stub settings, ``RC_STUB_<FIELD>``)."""
+    """The simulated tracer (stub settings, ``RC_STUB_<FIELD>``); defaults are the stub's
+    (libdatadog's client, see ``tracer_stub.settings``)."""
 
     client_policy: Literal["legacy", "phase1", "fastlane"] = "legacy"
+    products: list[str] = Field(default_factory=lambda: ["APM_TRACING", "FFE_FLAGS"])
     poll_interval_s: float = Field(default=5.0, gt=0)
-    first_poll: Literal["immediate", "after_interval"] = "after_interval"
-    ffe_subscription: Literal["start", "provider"] = "provider"
+    first_poll: Literal["immediate", "after_interval"] = "immediate"
+    poll_scheduling: Literal["fixed_delay", "fixed_rate"] = "fixed_delay"
+    ffe_subscription: Literal["start", "provider"] = "start"
     request_timeout_s: float = Field(default=3.0, gt=0)
-    fast_lane_interval_ms: int = Field(default=1000, gt=0)
-    fast_lane_initial_interval_ms: int = Field(default=0, ge=0)
+    fast_lane_enabled: bool = True
+    fast_lane_interval_ms: float = Field(default=1000.0, gt=0)
+    fast_lane_initial_interval_ms: float = Field(default=0.0, ge=0)
+    max_backoff_s: float = Field(default=30.0, gt=0)
+    backoff_max_exponent: int = Field(default=3, ge=0)
+    standard_permits: int = Field(default=100, ge=1)
+    fast_lane_permits: int = Field(default=20, ge=1)
+    shared_multitarget: bool = False
+    wire_bytes: Literal["array", "base64"] = "array"
+    http_keepalive: bool = True
+    report_errors: bool = False
+    service: str = "rc-stub"
+    service_suffix_index: bool = True
+    env: str = "prod"
+    version: str = "1.0.0"
+    language: str = "go"
+    tracer_version: str = "v2.5.0"
+    flag_key: str = "rc-fastlane-flag"
+    flag_default: bool = False
+    tracer_start_cost_ms: float = Field(default=0.0, ge=0)
+    seed: int | None = None
 
 
 class Provider(_Section):
@@ -68,28 +90,44 @@ class Agent(_Section):
     """The agent's RC service (``RC_AGENT_<FIELD>``); defaults from datadog-agent service.go."""
 
     policy: Literal["legacy", "fastlane"] = "legacy"
-    refresh_interval_s: float | None = Field(default=None, ge=5)
+    refresh_interval_s: float | None = None
     clients_ttl_s: float = 30.0
     cache_bypass_limit: int = 5
     new_client_block_ttl_s: float = 2.0
     refresh_spacing_s: float = 1.0
     max_backoff_interval_s: float = 300.0
     fast_lane_cache_bypass_limit: int = 50
-    fast_lane_block_ttl_ms: int = 500
+    fast_lane_block_ttl_ms: float = 500.0
+    max_body_bytes: int = 5 * 1024 * 1024
+    backend_timeout_s: float = 30.0
+    hostname: str = "rc-agent-model"
+    agent_version: str = "7.70.0"
+    trace_agent_env: str = ""
+    seed: int | None = None
 
 
 class Backend(_Section):
-    """The RC backend (``RC_BACKEND_<FIELD>``)."""
+    """The RC backend (``RC_BACKEND_<FIELD>``); defaults are the fake backend's."""
 
-    org_id: int = 2
+    org_id: int = Field(default=2, gt=0)
+    org_uuid: str = "8f7ad9a1-7e3b-4c1c-9f4e-000000000002"
+    rc_enabled: bool = True
+    rc_authorized: bool = True
     products: list[str] = Field(default_factory=lambda: ["FFE_FLAGS"])
-    asm_data_bytes: int = Field(default=0, ge=0)
-    agent_refresh_interval_s: float | None = None
-    latency_ms: float = Field(default=0.0, ge=0)
-    latency_spread_ms: float = Field(default=0.0, ge=0)
+    flag_key: str = "rc-fastlane-flag"
+    flag_environment: str = "prod"
+    asm_data_bytes: int = Field(default=300 * 1024, gt=0)
+    agent_refresh_interval_s: int | None = None
+    target_files: Literal["changed", "all"] = "changed"
+    targets_expires_s: int = Field(default=5 * 365 * 24 * 3600, gt=0)
+    latency_ms: int = Field(default=0, ge=0)
+    latency_spread_ms: int = Field(default=0, ge=0)
     error_rate: float = Field(default=0.0, ge=0, le=1)
-    error_status: int = 500
+    error_status: Literal[500, 503] = 500
     seed: int = 0
+    rate_limit_windows: str = ""
+    outage_windows: str = ""
+    outage_status: int = Field(default=503, ge=400, le=599)
 
 
 class Timeouts(_Section):
@@ -114,6 +152,15 @@ class Scenario(_Section):
     agent: Agent = Agent()
     backend: Backend = Backend()
     timeouts: Timeouts = Timeouts()
+
+    @model_validator(mode="after")
+    def _same_flag(self) -> Scenario:
+        if self.client.flag_key != self.backend.flag_key:
+            raise ValueError(
+                f"client.flag_key ({self.client.flag_key!r}) must equal backend.flag_key "
+                f"({self.backend.flag_key!r}): the tracers evaluate the flag the backend serves"
+            )
+        return self
 
     def to_yaml(self) -> str:
         """The resolved scenario (every default filled in), loadable by :func:`load_scenario`."""

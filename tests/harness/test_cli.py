@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.report import render_text
+from tests.harness.test_report import summary
+
+cli = CliRunner()
+
+
+def saved_run(tmp_path: Path) -> Path:
+    data = summary(run_id="abcd1234", scenario="baseline")
+    (tmp_path / "summary.json").write_text(json.dumps(data, indent=2) + "\n")
+    (tmp_path / "report.txt").write_text(render_text(data))
+    return tmp_path
+
+
+def test_scenarios_lists_each_builtin_on_one_line() -> None:
+    result = cli.invoke(app, ["scenarios"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "baseline",
+        "phase1",
+        "phase2",
+        "phase3",
+        "instant",
+    ]
+
+
+def test_report_rerenders_the_saved_report_byte_for_byte(tmp_path: Path) -> None:
+    folder = saved_run(tmp_path)
+    result = cli.invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0
+    assert result.stdout == (folder / "report.txt").read_text()
+
+
+def test_report_json_is_the_summary(tmp_path: Path) -> None:
+    folder = saved_run(tmp_path)
+    result = cli.invoke(app, ["report", str(folder), "--format", "json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["run_id"] == "abcd1234"
+
+
+def test_report_of_a_folder_without_summary_is_one_clear_line(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "summary.json not found" in result.output
+
+
+def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:
+    assert cli.invoke(app, ["report", str(tmp_path), "--format", "xml"]).exit_code == 2
+
+
+def test_run_with_an_unknown_set_key_fails_before_starting_anything(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["run", "--set", "client.pol=1", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert "client.pol: unknown key; valid keys:" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_with_an_unknown_scenario_fails(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["run", "--scenario", "nope", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "unknown scenario 'nope'" in result.output

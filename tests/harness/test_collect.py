@@ -1,0 +1,139 @@
+import asyncio
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.collect import (
+    CRASHED,
+    ERROR,
+    READY,
+    TIMEOUT,
+    Ledger,
+    scrape_until_settled,
+    tracer_values,
+)
+from harness.promtext import parse
+from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
+
+RUNNING = ComponentState(ComponentStatus.RUNNING)
+CRASH = ComponentState(ComponentStatus.EXITED, exit_code=-9)
+
+
+def stub_text(outcomes: dict[int, str], ready_s: float = 1.5) -> str:
+    lines = []
+    for index, outcome in outcomes.items():
+        for o in ("pending", "ready", "timeout", "error"):
+            lines.append(f'tracer_outcome{{tracer="{index}",outcome="{o}"}} {int(o == outcome)}')
+        lines.append(f'tracer_start_seconds{{tracer="{index}"}} 0.004')
+        lines.append(f'tracer_start_wall_seconds{{tracer="{index}"}} 1700000000.25')
+        if outcome == READY:
+            lines.append(f'tracer_provider_ready_seconds{{tracer="{index}"}} {ready_s}')
+            lines.append(f'tracer_first_evaluation_seconds{{tracer="{index}"}} {ready_s + 0.01}')
+            lines.append(f'tracer_boot_total_seconds{{tracer="{index}"}} {ready_s + 0.02}')
+        lines.append(f'tracer_provider_error_events_total{{tracer="{index}"}} 2')
+    lines.append("# TYPE tracer_hosted gauge\ntracer_hosted 2")
+    return "\n".join(lines) + "\n"
+
+
+def test_tracer_values_reads_the_contracts_metrics_in_ms() -> None:
+    values = tracer_values(parse(stub_text({3: READY})))
+    assert values == {
+        3: {
+            "outcome": READY,
+            "start_ms": 4,
+            "start_wall": 1700000000.25,
+            "provider_ready_ms": 1500,
+            "first_evaluation_ms": 1510,
+            "boot_total_ms": 1520,
+            "provider_error_events": 2,
+        }
+    }
+
+
+def test_every_tracer_counted_once_with_crash_and_timeout() -> None:
+    ledger = Ledger({"p0": range(0, 2), "p1": range(2, 4), "p2": range(4, 6)})
+    ledger.update("p0", parse(stub_text({0: READY, 1: ERROR})))
+    ledger.update("p1", parse(stub_text({2: READY, 3: "pending"})))
+    ledger.process_state("p1", CRASH)  # tracer 3 was pending: crashed, tracer 2 stays ready
+    ledger.update("p1", parse(stub_text({3: READY})))  # late scrape of a dead process: ignored
+    ledger.update("p2", parse(stub_text({4: TIMEOUT})))  # 5 never reported
+    assert ledger.counts() == {"success": 2, "timeout": 2, "error": 1, "crashed": 1}
+    rows = ledger.final()
+    assert [r.outcome for r in rows] == [READY, ERROR, READY, CRASHED, TIMEOUT, TIMEOUT]
+    assert rows[3].start_ms == 4  # a crashed tracer keeps its last scraped values
+    assert not ledger.all_settled()
+
+
+def test_a_tracer_reported_by_the_wrong_process_is_not_counted() -> None:
+    ledger = Ledger({"p0": range(0, 1), "p1": range(1, 2)})
+    ledger.update("p0", parse(stub_text({0: READY, 1: READY})))
+    assert ledger.counts()["success"] == 1
+    assert ledger.unexpected == {("p0", 1)}
+
+
+def test_wait_mode_timeout_is_not_final() -> None:
+    ledger = Ledger({"p0": range(0, 1)}, final_outcomes=frozenset({READY, ERROR}))
+    ledger.update("p0", parse(stub_text({0: TIMEOUT})))
+    assert not ledger.all_settled()
+    ledger.update("p0", parse(stub_text({0: READY}, ready_s=31.0)))
+    assert ledger.all_settled() and ledger.final()[0].provider_ready_ms == 31000
+
+
+OUTCOMES = st.sampled_from(["pending", READY, TIMEOUT, ERROR, None])
+
+
+@given(
+    st.lists(
+        st.tuples(st.lists(OUTCOMES, min_size=1, max_size=5), st.booleans()), min_size=1, max_size=6
+    )
+)
+def test_counts_always_sum_to_the_fleet(processes: list[tuple[list[str | None], bool]]) -> None:
+    hosts, base = {}, 0
+    for n, (outcomes, _) in enumerate(processes):
+        hosts[f"p{n}"] = range(base, base + len(outcomes))
+        base += len(outcomes)
+    ledger = Ledger(hosts)
+    for n, (outcomes, crashed) in enumerate(processes):
+        seen = {hosts[f"p{n}"][i]: o for i, o in enumerate(outcomes) if o is not None}
+        ledger.update(f"p{n}", parse(stub_text(seen)))
+        ledger.process_state(f"p{n}", CRASH if crashed else RUNNING)
+    counts = ledger.counts()
+    assert sum(counts.values()) == base == len(ledger.final())
+
+
+class FakeHandle:
+    """A component whose /metrics nobody serves (unreachable), with a settable state."""
+
+    def __init__(self, name: str, tracers: int) -> None:
+        self.spec = ComponentSpec(name, "tracer", "tracer_stub", tracers=tracers)
+        self.host_url = "http://127.0.0.1:9"  # discard port: connection refused
+        self.internal_url = self.host_url
+        self.current = RUNNING
+
+    def state(self) -> ComponentState:
+        return self.current
+
+    def log_tail(self, lines: int = 30) -> str:
+        return ""
+
+
+def test_scrape_loop_stops_at_the_deadline_and_when_processes_die() -> None:
+    alive, dead = FakeHandle("p0", 2), FakeHandle("p1", 1)
+    dead.current = CRASH
+    ledger = Ledger({"p0": range(0, 2), "p1": range(2, 3)})
+    ticks = []
+    clock = iter(float(t) for t in range(1000))
+    timeline = asyncio.run(
+        scrape_until_settled(
+            ledger,
+            [alive, dead],
+            t0_wall=0.0,
+            deadline_wall=3.0,
+            interval_s=0.0,
+            on_tick=ticks.append,
+            now=lambda: next(clock),
+        )
+    )
+    assert ledger.counts() == {"success": 0, "timeout": 2, "error": 0, "crashed": 1}
+    assert timeline and all(ready == 0 for _, ready in timeline)
+    assert ticks[0].unreachable == 2 and ticks[-1].unreachable == 1

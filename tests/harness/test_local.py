@@ -1,0 +1,108 @@
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness.runtime import choose_runtime, make_runtime
+from harness.runtime.base import ComponentSpec, ComponentStatus
+from harness.runtime.local import RUN_ID_ENV, LocalRuntime, child_environment
+from rc_protocol.wait import poll_until
+
+ROOT = str(Path(__file__).resolve().parents[2])
+FAKE = "tests.harness.fake_service"
+
+
+def spec(name: str = "backend", **env: str) -> ComponentSpec:
+    return ComponentSpec(name, "backend", FAKE, {"PYTHONPATH": ROOT, **env})
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_auto_means_local_until_docker_exists() -> None:
+    choice = choose_runtime("local")
+    assert choice.name == "local"
+    assert isinstance(make_runtime("local", "r1", log_dir=None), LocalRuntime)
+
+
+def test_child_environment_drops_inherited_rc_and_dd_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DD_API_KEY", "leak")
+    monkeypatch.setenv("RC_AGENT_POLICY", "leak")
+    env = child_environment({"RC_AGENT_POLICY": "fastlane"}, "run9")
+    assert "DD_API_KEY" not in env and env["RC_AGENT_POLICY"] == "fastlane"
+    assert env[RUN_ID_ENV] == "run9"
+
+
+def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
+    rt = LocalRuntime("rt1", log_dir=tmp_path)
+    with rt:
+        [a, b] = rt.start([spec("backend"), spec("agent", RC_AGENT_BACKEND_URL="x")])
+        poll_until(
+            lambda: healthy(a.host_url) and healthy(b.host_url),
+            timeout=20,
+            interval=0.1,
+            what="fake services healthy",
+        )
+        assert a.host_url.startswith("http://127.0.0.1:") and a.internal_url == a.host_url
+        assert a.state().status is ComponentStatus.RUNNING
+        assert "fake backend serving" in a.log_tail()
+        pids = rt.pids()
+    assert not any(alive(p) for p in pids)
+    assert [h.state().status for h in rt.handles()] == [ComponentStatus.EXITED] * 2
+    assert not rt.handles()[0].state().crashed  # SIGTERM: clean exit 0
+    rt.close()  # idempotent
+    assert (tmp_path / "backend.log").exists()
+
+
+def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> None:
+    with LocalRuntime("rt2", log_dir=tmp_path) as rt:
+        [h] = rt.start([spec(FAKE_EXIT_AT_START="backend")])
+        poll_until(
+            lambda: h.state().status is ComponentStatus.EXITED,
+            timeout=20,
+            interval=0.05,
+            what="fake exit",
+        )
+        assert h.state().exit_code == 4 and h.state().crashed
+        assert "exiting on purpose" in h.log_tail()
+
+
+def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None:
+    with LocalRuntime("rt3", log_dir=tmp_path) as rt:
+        stubborn = ComponentSpec(
+            "stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT}
+        )
+        [h] = rt.start([stubborn])
+        poll_until(
+            lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="stubborn started"
+        )
+        started = time.monotonic()
+        rt.stop([h], timeout=0.5)
+        assert time.monotonic() - started < 5
+        assert h.state().exit_code == -signal.SIGKILL
+
+
+def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
+    with LocalRuntime("rt4") as rt:
+        [h] = rt.start([spec()])
+        poll_until(lambda: healthy(h.host_url), timeout=20, interval=0.1, what="healthy")
+        rt.save_logs(tmp_path / "logs")
+        own = rt.log_dir
+    assert "serving" in (tmp_path / "logs" / "backend.log").read_text()
+    assert not own.exists()  # a temporary log folder is removed on close
