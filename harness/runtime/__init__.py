@@ -11,7 +11,7 @@ from typing import Any
 
 from harness.runtime.base import HarnessError, Runtime
 
-RUNTIME_NAMES = ("auto", "local")
+RUNTIME_NAMES = ("auto", "local", "docker")
 """Names ``--runtime`` accepts."""
 
 
@@ -23,22 +23,31 @@ class RuntimeChoice:
     reason: str
 
 
-def choose_runtime(requested: str) -> RuntimeChoice:
-    """Resolve ``auto`` (Docker when an engine answers and the Docker runtime exists, else
+def choose_runtime(requested: str, image: str | None = None) -> RuntimeChoice:
+    """Resolve ``auto`` (Docker when an engine answers and has the harness ``image``, else
     local); any other name is returned as asked."""
     if requested != "auto":
         return RuntimeChoice(requested, "asked for with --runtime")
-    return RuntimeChoice("local", "no Docker runtime in this build: running local processes")
+    from harness.runtime.docker import auto_choice
+
+    name, reason = auto_choice(image) if image else auto_choice()
+    return RuntimeChoice(name, reason)
 
 
 def make_runtime(name: str, run_id: str, **options: Any) -> Runtime:
     """Build the runtime called ``name`` (``auto`` is resolved first) for run ``run_id``.
 
     Options for ``local``: ``log_dir`` (Path; per-component log files).
+    Options for ``docker``: ``log_dir``, ``keep``, ``image``, ``mem_limit`` (see
+    :class:`~harness.runtime.docker.DockerRuntime`).
     """
     resolved = choose_runtime(name).name
     if resolved == "local":
         from harness.runtime.local import LocalRuntime
 
         return LocalRuntime(run_id, **options)
+    if resolved == "docker":
+        from harness.runtime.docker import DockerRuntime
+
+        return DockerRuntime(run_id, **options)
     raise HarnessError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIME_NAMES)}")

@@ -87,12 +87,33 @@ def connect(client: Any | None = None, pool_size: int = 32) -> Any:
 
 
 def engine_answers() -> bool:
-    """True when a Docker engine answers (used by ``--runtime auto`` and the test markers)."""
+    """True when a Docker engine answers (used by the ``docker`` test marker)."""
     try:
         connect(pool_size=1).close()
     except DockerUnavailableError:
         return False
     return True
+
+
+def auto_choice(image: str = DEFAULT_IMAGE) -> tuple[str, str]:
+    """``--runtime auto``: ``docker`` when an engine answers and has ``image``, else ``local``;
+    with the reason ``harness run`` prints."""
+    import docker.errors
+
+    try:
+        client = connect(pool_size=1)
+    except DockerUnavailableError:
+        return "local", "no Docker engine answers: running local processes"
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return "local", (
+            f"a Docker engine answers but image {image} is missing ({build_command(image)}): "
+            "running local processes"
+        )
+    finally:
+        client.close()
+    return "docker", f"a Docker engine answers and image {image} exists"
 
 
 # --- pure helpers: names, labels, Docker state ------------------------------------------------
