@@ -1,0 +1,290 @@
+"""The asyncio driver: runs the policies and the core of one tracer's RC client over a transport.
+
+One `Fetcher` per lane (libdatadog ``SharedFetcher::run``): hold a permit of its lane's pool for
+the whole life of the loop (``MultiTargetFetcher`` in ``fetch/multitarget.rs``), then sleep to
+the intended send time the `FetchSchedule` gave, POST ``/v0.7/config`` with the core's request,
+enforce ``request_timeout_s`` on the clock, apply the answer, and ask the schedule for the next
+intended time. Poll lateness (actual send - intended send) and request latency go to an
+`RequestObserver`.
+
+`RcClient` holds the fetchers of one tracer; products subscribed after start (dd-trace-go
+before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable, Hashable, Iterable
+from typing import Protocol
+
+from rc_protocol.capabilities import PRODUCT_CAPABILITIES
+from rc_protocol.clock import Clock, wait_for
+from rc_protocol.wire import encode_request
+from tracer_stub.client.core import ClientCore, ClientIdentity, Listener
+from tracer_stub.client.policy import (
+    FetcherPlan,
+    FetchOutcome,
+    FetchResult,
+    FetchSchedule,
+    Lane,
+    MultiTargetFetcher,
+    PermitPool,
+    PolicySettings,
+    plan_fetchers,
+)
+from tracer_stub.client.transport import FakeTransport, HttpResponse, HttpTransport, Transport
+from tracer_stub.errors import TransportError
+
+__all__ = [
+    "AsyncPermits",
+    "FakeTransport",
+    "Fetcher",
+    "HttpTransport",
+    "RcClient",
+    "RequestObserver",
+    "Transport",
+]
+
+log = logging.getLogger(__name__)
+
+CONFIG_PATH = "/v0.7/config"
+
+
+class RequestObserver(Protocol):
+    """Receives one call per RC request (metrics)."""
+
+    def on_request(
+        self, lane: Lane, outcome: str, duration_s: float, lateness_s: float
+    ) -> None: ...
+
+
+class AsyncPermits:
+    """Awaitable view of a `PermitPool`: ``await acquire(holder)`` waits its FIFO turn."""
+
+    def __init__(self, pool: PermitPool) -> None:
+        self.pool = pool
+        self._waiters: dict[Hashable, asyncio.Future[None]] = {}
+
+    async def acquire(self, holder: Hashable) -> None:
+        if self.pool.request(holder):
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[holder] = future
+        try:
+            await future
+        except asyncio.CancelledError:
+            self._waiters.pop(holder, None)
+            self.release(holder)
+            raise
+
+    def release(self, holder: Hashable) -> None:
+        granted = self.pool.release(holder)
+        if granted is not None:
+            future = self._waiters.pop(granted, None)
+            if future is not None and not future.done():
+                future.set_result(None)
+
+
+class LanePermits:
+    """The awaitable pools of one `MultiTargetFetcher`."""
+
+    def __init__(self, multitarget: MultiTargetFetcher) -> None:
+        self.by_lane = {lane: AsyncPermits(pool) for lane, pool in multitarget.pools.items()}
+
+
+def retry_after_seconds(headers: dict[str, str]) -> float | None:
+    """``Retry-After`` in delta-seconds form (the only form agents send); else None."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class Fetcher:
+    """One fetch loop: a lane, a core, a schedule and a transport."""
+
+    def __init__(
+        self,
+        plan: FetcherPlan,
+        core: ClientCore,
+        transport: Transport,
+        clock: Clock,
+        rng: random.Random,
+        permits: AsyncPermits,
+        observer: RequestObserver,
+        *,
+        request_timeout_s: float,
+        wire_bytes: str = "array",
+    ) -> None:
+        self.plan = plan
+        self.core = core
+        self.transport = transport
+        self.clock = clock
+        self.schedule = FetchSchedule(plan, rng)
+        self.permits = permits
+        self.observer = observer
+        self.request_timeout_s = request_timeout_s
+        self.wire_bytes: str = wire_bytes
+        self.fetches = 0
+        self.holding_permit = False
+
+    @property
+    def lane(self) -> Lane:
+        return self.plan.lane
+
+    async def run(self) -> None:
+        await self.permits.acquire(self)
+        self.holding_permit = True
+        try:
+            intended = self.schedule.first_send_at(self.clock.monotonic())
+            while True:
+                delay = intended - self.clock.monotonic()
+                if delay > 0:
+                    await self.clock.sleep(delay)
+                intended = await self.fetch_once(intended)
+        finally:
+            self.holding_permit = False
+            self.permits.release(self)
+            with contextlib.suppress(Exception):
+                await self.transport.aclose()
+
+    async def fetch_once(self, intended: float) -> float:
+        """Send one request at (about) `intended`; return the next intended send time."""
+        sent = self.clock.monotonic()
+        body = encode_request(
+            self.core.build_request(),
+            bytes_as="array" if self.wire_bytes == "array" else "base64",
+        )
+        response: HttpResponse | None = None
+        outcome: str
+        try:
+            response = await wait_for(
+                self.clock,
+                self.transport.post(CONFIG_PATH, body, self.request_timeout_s),
+                self.request_timeout_s,
+            )
+        except TimeoutError:
+            outcome = "timeout"
+        except TransportError as exc:
+            log.debug("RC request failed: %s", exc)
+            outcome = "transport_error"
+        completed = self.clock.monotonic()
+        self.fetches += 1
+        if response is None:
+            self.core.last_error = f"request to {CONFIG_PATH} failed: {outcome}"
+            result = FetchResult(FetchOutcome.ERROR)
+        elif response.status == 429:
+            outcome = "rate_limited"
+            self.core.apply_response(response.status, response.body)
+            result = FetchResult(
+                FetchOutcome.RATE_LIMITED, retry_after_s=retry_after_seconds(response.headers)
+            )
+        else:
+            applied = self.core.apply_response(response.status, response.body)
+            outcome = str(applied.kind)
+            if applied.ok:
+                result = FetchResult(
+                    FetchOutcome.OK, server_refresh_interval_s=applied.server_refresh_interval_s
+                )
+            else:
+                log.debug("RC response rejected: %s", applied.error)
+                result = FetchResult(FetchOutcome.ERROR)
+        self.observer.on_request(self.lane, outcome, completed - sent, sent - intended)
+        return self.schedule.after_fetch(intended, completed, result)
+
+
+class RcClient:
+    """The RC client of one tracer: its fetchers (one per lane) and their tasks."""
+
+    def __init__(
+        self,
+        settings: PolicySettings,
+        *,
+        runtime_id: str,
+        identity: Callable[[str], ClientIdentity],
+        transport_factory: Callable[[Lane], Transport],
+        clock: Clock,
+        rng: random.Random,
+        permits: LanePermits,
+        observer: RequestObserver,
+        listener: Listener,
+        wire_bytes: str = "array",
+        report_errors: bool = False,
+        client_id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.settings = settings
+        self.runtime_id = runtime_id
+        self._identity = identity
+        self._transport_factory = transport_factory
+        self.clock = clock
+        self.rng = rng
+        self.permits = permits
+        self.observer = observer
+        self.listener = listener
+        self.wire_bytes = wire_bytes
+        self.report_errors = report_errors
+        self._client_id_factory = client_id_factory
+        self.products: tuple[str, ...] = ()
+        self.fetchers: dict[Lane, Fetcher] = {}
+        self._tasks: dict[Lane, asyncio.Task[None]] = {}
+
+    def start(self, products: Iterable[str]) -> None:
+        """Plan the fetchers for `products` and start their loops (tracer start)."""
+        self.products = tuple(dict.fromkeys(products))
+        self._replan()
+
+    def subscribe(self, product: str) -> None:
+        """Add a product after start; the next request of its fetcher asks for it."""
+        if product in self.products:
+            return
+        self.products = (*self.products, product)
+        self._replan()
+
+    def _replan(self) -> None:
+        capabilities = {
+            str(p): frozenset(int(c) for c in caps) for p, caps in PRODUCT_CAPABILITIES.items()
+        }
+        for plan in plan_fetchers(self.settings, self.products, capabilities):
+            existing = self.fetchers.get(plan.lane)
+            if existing is not None:
+                existing.core.set_products(plan.products, plan.capabilities)
+                continue
+            core = ClientCore(
+                self._identity(self._client_id_factory()),
+                plan.products,
+                plan.capabilities,
+                report_errors=self.report_errors,
+            )
+            core.subscribe(self.listener)
+            fetcher = Fetcher(
+                plan,
+                core,
+                self._transport_factory(plan.lane),
+                self.clock,
+                self.rng,
+                self.permits.by_lane[plan.lane],
+                self.observer,
+                request_timeout_s=self.settings.request_timeout_s,
+                wire_bytes=self.wire_bytes,
+            )
+            self.fetchers[plan.lane] = fetcher
+            self._tasks[plan.lane] = asyncio.get_running_loop().create_task(
+                fetcher.run(), name=f"rc-fetcher-{self.runtime_id}-{plan.lane}"
+            )
+
+    async def aclose(self) -> None:
+        """Stop every fetch loop (releasing its permit) and close its transport."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
