@@ -1,0 +1,52 @@
+"""Shared Remote Configuration protocol package: written once, used by the three services.
+
+Modules: `clock` (System/Manual clocks, `wait_for`), `wait` (`poll_until`), `products`,
+`capabilities`, `paths`, `wire` (`/v0.7/config` models), `targets` (signed TUF targets), `ufc`
+(FFE_FLAGS payloads), `proto.remoteconfig_pb2` (datadog-agent's protobuf messages), `errors`.
+The most used names are re-exported here.
+"""
+
+from rc_protocol.capabilities import (
+    Capability,
+    capabilities_for_products,
+    decode_capabilities,
+    encode_capabilities,
+)
+from rc_protocol.clock import Clock, ManualClock, SystemClock, wait_for
+from rc_protocol.errors import (
+    PathError,
+    ProtocolError,
+    TargetsError,
+    UfcError,
+    WaitTimeout,
+    WireDecodeError,
+    WireError,
+    WireValidationError,
+)
+from rc_protocol.paths import ConfigPath
+from rc_protocol.products import Product, is_fast_lane_request
+from rc_protocol.wait import apoll_until, poll_until
+
+__all__ = [
+    "Capability",
+    "Clock",
+    "ConfigPath",
+    "ManualClock",
+    "PathError",
+    "Product",
+    "ProtocolError",
+    "SystemClock",
+    "TargetsError",
+    "UfcError",
+    "WaitTimeout",
+    "WireDecodeError",
+    "WireError",
+    "WireValidationError",
+    "apoll_until",
+    "capabilities_for_products",
+    "decode_capabilities",
+    "encode_capabilities",
+    "is_fast_lane_request",
+    "poll_until",
+    "wait_for",
+]
