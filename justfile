@@ -9,9 +9,26 @@ install:
     {{py}} -m pip install -q --upgrade pip
     {{py}} -m pip install -q -e '.[dev]'
 
-# Run the whole test suite.
+# Run the whole test suite (what CI runs); extra arguments go to pytest, e.g. `just test -x`.
 test *ARGS:
     {{py}} -m pytest {{ARGS}}
+
+# Run the tests without the end-to-end and Docker ones (fakes only, no real services).
+unit *ARGS:
+    {{py}} -m pytest -m "not e2e and not docker" {{ARGS}}
+
+# Run the harness's end-to-end tests (real services as local processes, 10-20 tracers).
+e2e *ARGS:
+    {{py}} -m pytest -m e2e tests/harness {{ARGS}}
+
+# One load test: `just run` boots 100 tracers with the baseline; any `harness run` option works.
+run *ARGS:
+    {{venv}}/bin/harness run {{ARGS}}
+
+# Benchmarks: every script under benchmarks/, then the harness floor (instant, 100 tracers).
+bench:
+    for f in benchmarks/*.py; do echo "== $f"; {{py}} "$f"; done
+    {{venv}}/bin/harness run --tracers 100 --scenario instant --runtime local
 
 # Lint and type-check.
 lint:
