@@ -16,7 +16,9 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from harness.cli_docker import register as register_docker_commands
 from harness.errors import HarnessError
+from harness.images import DEFAULT_IMAGE
 from harness.progress import make_progress
 from harness.report import render_text
 from harness.runner import load_summary, run_scenario
@@ -102,6 +104,26 @@ def run(
             "[default: the scenario's fleet.tracers_per_process, else 10].",
         ),
     ] = None,
+    tracers_per_container: Annotated[
+        int,
+        typer.Option(
+            "--tracers-per-container",
+            min=1,
+            help="Docker runtime: tracers hosted by one container (one tracer each by default).",
+        ),
+    ] = 1,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Docker runtime: leave the containers and network up after the run (prints "
+            "how to remove them: `harness down --run-id ID`).",
+        ),
+    ] = False,
+    image: Annotated[
+        str,
+        typer.Option("--image", envvar="HARNESS_IMAGE", help="Docker runtime: the harness image."),
+    ] = DEFAULT_IMAGE,
     prometheus_sd: Annotated[
         Path | None,
         typer.Option(
@@ -120,15 +142,19 @@ def run(
         assignments.append(f"timeouts.run_s={timeout}")
     try:
         loaded = load_scenario(scenario, assignments)
-        choice = choose_runtime(runtime)
+        choice = choose_runtime(runtime, image=image)
         run_id = new_run_id()
         out_dir = out or default_out_dir(loaded.name, run_id)
         err = Console(stderr=True, highlight=False)
         err.print(f"runtime: {choice.name} ({choice.reason})")
+        docker_options: dict[str, object] = {}
+        if choice.name == "docker":
+            docker_options = {"keep": keep, "image": image}
+            tracers_per_process = tracers_per_container
         err.print(f"scenario: {loaded.name}, {loaded.fleet.tracers} tracers, run id {run_id}")
         with (
             make_progress(err, loaded.fleet.tracers) as progress,
-            make_runtime(choice.name, run_id, log_dir=out_dir / "logs") as rt,
+            make_runtime(choice.name, run_id, log_dir=out_dir / "logs", **docker_options) as rt,
         ):
             result = run_scenario(
                 loaded,
@@ -173,6 +199,18 @@ def report(
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(summary))
+
+
+def _register_review() -> None:
+    from harness.cli_review import register  # `harness up` (the dashboards' review stack)
+
+    register(app)
+
+
+_register_review()
+
+
+register_docker_commands(app)  # harness image ..., harness down
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
