@@ -44,6 +44,8 @@ __all__ = [
     "TargetsError",
     "build_root",
     "build_signed_targets",
+    "build_snapshot",
+    "build_timestamp",
     "canonical_json",
     "default_signing_key",
     "file_meta",
@@ -200,37 +202,95 @@ def file_meta(
     )
 
 
+def _expires_iso(expires: datetime | int | float) -> str:
+    if isinstance(expires, datetime):
+        return _iso(expires)
+    return _iso(datetime.fromtimestamp(expires, UTC))
+
+
 def build_signed_targets(
-    version: int,
     targets: Mapping[str, TargetMeta],
     *,
-    opaque_backend_state: bytes,
-    expires: datetime = DEFAULT_EXPIRES,
+    version: int,
+    expires: datetime | int = DEFAULT_EXPIRES,
+    opaque_backend_state: bytes | str | None = None,
     agent_refresh_interval: int | None = None,
+    custom: Mapping[str, Any] | None = None,
     spec_version: str = "1.0",
     key: Ed25519PrivateKey | None = None,
 ) -> bytes:
     """Build the raw signed director ``targets.json`` (canonical JSON bytes).
 
     Args:
-        version: the director targets version (the real backend uses epoch seconds).
         targets: config path -> `TargetMeta`.
-        opaque_backend_state: echoed back by the agent in ``backend_client_state``; base64 here.
-        expires: ``signed.expires``.
+        version: the director targets version (the real backend uses epoch seconds).
+        expires: ``signed.expires``, as an aware datetime or unix seconds.
+        opaque_backend_state: ``signed.custom.opaque_backend_state``, echoed back by the agent
+            in ``backend_client_state``: raw bytes (base64-encoded here) or an already-base64
+            string. Always present (empty by default), since libdatadog requires the key.
         agent_refresh_interval: ``signed.custom.agent_refresh_interval`` in seconds, or omitted.
+        custom: further ``signed.custom`` keys (the two arguments above take precedence).
         key: signing key; `default_signing_key` when ``None``.
     """
-    custom: dict[str, Any] = {
-        "opaque_backend_state": base64.b64encode(opaque_backend_state).decode("ascii")
-    }
+    signed_custom: dict[str, Any] = dict(custom or {})
+    if isinstance(opaque_backend_state, bytes):
+        signed_custom["opaque_backend_state"] = base64.b64encode(opaque_backend_state).decode()
+    elif isinstance(opaque_backend_state, str):
+        signed_custom["opaque_backend_state"] = opaque_backend_state
+    signed_custom.setdefault("opaque_backend_state", "")
     if agent_refresh_interval is not None:
-        custom["agent_refresh_interval"] = agent_refresh_interval
+        signed_custom["agent_refresh_interval"] = agent_refresh_interval
     signed = {
         "_type": "targets",
-        "custom": custom,
-        "expires": _iso(expires),
+        "custom": signed_custom,
+        "expires": _expires_iso(expires),
         "spec_version": spec_version,
         "targets": {path: meta.to_json() for path, meta in targets.items()},
+        "version": version,
+    }
+    return _sign(signed, key or default_signing_key())
+
+
+def build_snapshot(
+    version: int,
+    expires: datetime | int = DEFAULT_EXPIRES,
+    *,
+    targets_version: int | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> bytes:
+    """A signed TUF ``snapshot.json`` naming ``targets.json`` at `targets_version` (default
+    `version`: the real director moves snapshot and targets versions together)."""
+    signed = {
+        "_type": "snapshot",
+        "expires": _expires_iso(expires),
+        "meta": {
+            "targets.json": {"version": version if targets_version is None else targets_version}
+        },
+        "spec_version": "1.0",
+        "version": version,
+    }
+    return _sign(signed, key or default_signing_key())
+
+
+def build_timestamp(
+    version: int,
+    expires: datetime | int = DEFAULT_EXPIRES,
+    *,
+    snapshot: bytes | None = None,
+    snapshot_version: int | None = None,
+    key: Ed25519PrivateKey | None = None,
+) -> bytes:
+    """A signed TUF ``timestamp.json`` naming ``snapshot.json`` (with its length and sha256
+    when the `snapshot` bytes are given)."""
+    meta: dict[str, Any] = {"version": version if snapshot_version is None else snapshot_version}
+    if snapshot is not None:
+        meta["length"] = len(snapshot)
+        meta["hashes"] = {"sha256": hashlib.sha256(snapshot).hexdigest()}
+    signed = {
+        "_type": "timestamp",
+        "expires": _expires_iso(expires),
+        "meta": {"snapshot.json": meta},
+        "spec_version": "1.0",
         "version": version,
     }
     return _sign(signed, key or default_signing_key())
@@ -239,7 +299,7 @@ def build_signed_targets(
 def build_root(
     version: int = 1,
     *,
-    expires: datetime = DEFAULT_EXPIRES,
+    expires: datetime | int = DEFAULT_EXPIRES,
     key: Ed25519PrivateKey | None = None,
 ) -> bytes:
     """A minimal signed director ``root.json``: one ed25519 key for every role, threshold 1."""
@@ -249,7 +309,7 @@ def build_root(
     signed = {
         "_type": "root",
         "consistent_snapshot": True,
-        "expires": _iso(expires),
+        "expires": _expires_iso(expires),
         "keys": {kid: _key_object(signing_key)},
         "roles": {"root": role, "snapshot": role, "targets": role, "timestamp": role},
         "spec_version": "1.0",

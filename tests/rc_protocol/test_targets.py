@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -17,6 +18,8 @@ from rc_protocol.targets import (
     TargetMeta,
     build_root,
     build_signed_targets,
+    build_snapshot,
+    build_timestamp,
     canonical_json,
     default_signing_key,
     file_meta,
@@ -36,7 +39,7 @@ def build(**kw: Any) -> bytes:
         "agent_refresh_interval": 5,
     }
     args.update(kw)
-    return build_signed_targets(1_700_000_000, {PATH: file_meta(UFC, 3)}, **args)
+    return build_signed_targets({PATH: file_meta(UFC, 3)}, version=1_700_000_000, **args)
 
 
 def test_canonical_json_sorted_compact_no_floats() -> None:
@@ -104,8 +107,8 @@ def test_round_trip_with_expires_and_predicates() -> None:
     predicates = [{"service": "svc", "language": "python", "tracerVersion": ">=4.0.0"}]
     meta = file_meta(UFC, 4, expires=1_800_000_000, tracer_predicates=predicates)
     raw = build_signed_targets(
-        42,
         {PATH: meta, "datadog/2/APM_TRACING/a/config": file_meta(b"{}", 1)},
+        version=42,
         opaque_backend_state=b"state",
         expires=datetime(2030, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
     )
@@ -207,3 +210,44 @@ def test_build_root() -> None:
     assert signed["roles"]["targets"] == {"keyids": [kid], "threshold": 1}
     assert set(signed["roles"]) == {"root", "snapshot", "targets", "timestamp"}
     assert verify_signatures(raw)
+
+
+def test_custom_and_opaque_state_forms() -> None:
+    raw = build_signed_targets(
+        {},
+        version=7,
+        expires=1_900_000_000,
+        custom={"opaque_backend_state": "c3RhdGU=", "extra": 1},
+    )
+    parsed = parse_signed_targets(raw)
+    assert parsed.opaque_backend_state_bytes == b"state"
+    assert json.loads(raw)["signed"]["custom"]["extra"] == 1
+    assert parsed.expires == datetime.fromtimestamp(1_900_000_000, UTC)
+    # opaque_backend_state is always present (libdatadog requires it), empty by default
+    bare = parse_signed_targets(build_signed_targets({}, version=1))
+    assert bare.opaque_backend_state == ""
+    assert bare.targets == {}
+    # the explicit argument wins over `custom`
+    both = build_signed_targets(
+        {}, version=1, opaque_backend_state=b"x", custom={"opaque_backend_state": "eQ=="}
+    )
+    assert parse_signed_targets(both).opaque_backend_state_bytes == b"x"
+
+
+def test_snapshot_and_timestamp() -> None:
+    snapshot = build_snapshot(5, 1_900_000_000)
+    doc = json.loads(snapshot)
+    assert doc["signed"]["_type"] == "snapshot"
+    assert doc["signed"]["meta"] == {"targets.json": {"version": 5}}
+    assert doc["signed"]["expires"] == "2030-03-17T17:46:40Z"
+    assert verify_signatures(snapshot)
+    assert json.loads(build_snapshot(5, targets_version=9))["signed"]["meta"] == {
+        "targets.json": {"version": 9}
+    }
+    timestamp = json.loads(build_timestamp(5, snapshot=snapshot))
+    meta = timestamp["signed"]["meta"]["snapshot.json"]
+    assert timestamp["signed"]["_type"] == "timestamp"
+    assert meta["version"] == 5
+    assert meta["length"] == len(snapshot)
+    assert meta["hashes"]["sha256"] == hashlib.sha256(snapshot).hexdigest()
+    assert json.loads(build_timestamp(3))["signed"]["meta"] == {"snapshot.json": {"version": 3}}
