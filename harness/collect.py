@@ -72,13 +72,15 @@ def tracer_values(samples: Iterable[Sample]) -> dict[int, dict[str, object]]:
 class Ledger:
     """Every tracer of the fleet, each counted exactly once.
 
-    ``hosts`` maps component name → the tracer indexes it hosts. ``final_outcomes`` are the
-    outcomes after which a tracer is settled (in ``wait`` mode a ``timeout`` is not final: the
-    provider stays registered and may turn ready later, as in the proposal's 49 s samples).
+    ``hosts`` maps component name → the tracer indexes it hosts. A tracer is settled when it is
+    ready and its first evaluation is recorded, when it reports an error, or when its process
+    died (crashed). A ``timeout`` reported by the stub (its provider's init timeout) is not
+    final: the provider stays registered and may turn ready later (dd-trace-go
+    ``openfeature/provider.go``; the proposal's wait-mode samples over 32 s), so collection
+    goes on until ``timeouts.run_s``, and a tracer still not ready then counts as a timeout.
     """
 
     hosts: Mapping[str, Sequence[int]]
-    final_outcomes: frozenset[str] = frozenset({READY, TIMEOUT, ERROR})
     tracers: dict[int, TracerSample] = field(default_factory=dict)
     unexpected: set[tuple[str, int]] = field(default_factory=set)
     dead: set[str] = field(default_factory=set)
@@ -94,8 +96,11 @@ class Ledger:
     def fleet(self) -> int:
         return len(self.tracers)
 
-    def settled(self, sample: TracerSample) -> bool:
-        return sample.outcome == CRASHED or sample.outcome in self.final_outcomes
+    @staticmethod
+    def settled(sample: TracerSample) -> bool:
+        if sample.outcome == READY:
+            return sample.boot_total_ms is not None
+        return sample.outcome in (CRASHED, ERROR)
 
     def all_settled(self) -> bool:
         return all(self.settled(t) for t in self.tracers.values())

@@ -25,9 +25,7 @@ import httpx
 
 from harness import report as report_mod
 from harness.collect import (
-    ERROR,
     READY,
-    TIMEOUT,
     Ledger,
     Tick,
     TracerSample,
@@ -239,14 +237,12 @@ def run_scenario(
         say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
     wait_mode = scenario.provider.mode == "wait"
-    final = frozenset({READY, ERROR}) if wait_mode else frozenset({READY, TIMEOUT, ERROR})
     ledger = Ledger(
         {
             h.spec.name: range(int(base), int(base) + h.spec.tracers)
             for h in tracers
             for base in [h.spec.env["RC_STUB_TRACER_INDEX_BASE"]]
-        },
-        final_outcomes=final,
+        }
     )
     with published_targets(
         prometheus_sd, [backend, agent, *tracers], run_id=run_id, scenario=scenario.name

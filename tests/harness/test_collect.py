@@ -71,12 +71,19 @@ def test_a_tracer_reported_by_the_wrong_process_is_not_counted() -> None:
     assert ledger.unexpected == {("p0", 1)}
 
 
-def test_wait_mode_timeout_is_not_final() -> None:
-    ledger = Ledger({"p0": range(0, 1)}, final_outcomes=frozenset({READY, ERROR}))
+def test_a_stub_timeout_is_not_final_the_provider_may_turn_ready_later() -> None:
+    ledger = Ledger({"p0": range(0, 1)})
     ledger.update("p0", parse(stub_text({0: TIMEOUT})))
     assert not ledger.all_settled()
     ledger.update("p0", parse(stub_text({0: READY}, ready_s=31.0)))
     assert ledger.all_settled() and ledger.final()[0].provider_ready_ms == 31000
+
+
+def test_ready_without_its_first_evaluation_is_not_settled_yet() -> None:
+    ledger = Ledger({"p0": range(0, 1)})
+    text = stub_text({0: READY}).replace('tracer_boot_total_seconds{tracer="0"} 1.52\n', "")
+    ledger.update("p0", parse(text))
+    assert ledger.counts()["success"] == 1 and not ledger.all_settled()
 
 
 OUTCOMES = st.sampled_from(["pending", READY, TIMEOUT, ERROR, None])
