@@ -50,8 +50,9 @@ from rc_protocol.wait import WaitTimeout, poll_until
 PROMETHEUS_DIR = DASHBOARDS_DIR.parent / "compose" / "prometheus"
 LOCAL_PROMETHEUS_IMAGE = "rc-fastlane-prometheus:dev"
 """Built here from the Debian base and the host's binary when missing."""
-REGISTRY_PROMETHEUS_IMAGE = "prom/prometheus:v2.53.0"
-DEFAULT_GRAFANA_IMAGE = "grafana/grafana:11.3.0"
+REGISTRY_PROMETHEUS_IMAGE = "prom/prometheus:v2.53.2"
+DEFAULT_GRAFANA_IMAGE = "grafana/grafana:11.2.0"
+"""The same tags as compose/docker-compose.yml."""
 PROMETHEUS_PORT = 9090
 """The provisioned data source's port (``dashboards/provisioning/datasources``)."""
 GRAFANA_PORT = 3000
