@@ -390,7 +390,8 @@ class ThresholdResult:
 
     def line(self) -> str:
         """One line for the terminal: ``✓``/``✗``, the expression, the observed value."""
-        where = f"[{self.scenario}] " if self.scenario else ""
+        scoped = self.threshold.scenario is not None
+        where = f"[{self.scenario}] " if self.scenario and not scoped else ""
         observed = f"observed {self.observed_text}"
         if self.runs > 1:
             observed += f", median of {self.runs} runs"
