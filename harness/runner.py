@@ -32,7 +32,7 @@ from harness.collect import (
     scrape_counters,
     scrape_until_settled,
 )
-from harness.errors import ComponentStartError, HarnessError
+from harness.errors import ComponentStartError
 from harness.promsd import published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario import Scenario
@@ -304,15 +304,17 @@ def run_scenario(
         "warnings": warnings,
     }
     text = report_mod.render_text(summary)
-    write_results(out_dir, summary, rows, text)
+    html_warning = write_results(out_dir, summary, rows, text)
+    if html_warning:
+        say(Progress("warning: " + html_warning))
     return RunResult(run_id, out_dir, summary, text, rows)
 
 
 def write_results(
     out_dir: Path, summary: dict[str, Any], rows: Sequence[TracerSample], text: str
-) -> None:
+) -> str | None:
     """Write ``samples.csv``, ``summary.json``, ``report.txt`` and, when the HTML report module
-    is installed, ``report.html``."""
+    is installed, ``report.html``; return a warning when ``report.html`` could not be written."""
     with (out_dir / "samples.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=SAMPLE_COLUMNS)
         writer.writeheader()
@@ -320,21 +322,24 @@ def write_results(
             writer.writerow({k: ("" if v is None else v) for k, v in asdict(row).items()})
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (out_dir / "report.txt").write_text(text, encoding="utf-8")
-    write_html_if_available(out_dir)
+    return write_html_if_available(out_dir)
 
 
-def write_html_if_available(out_dir: Path) -> None:
-    """Call ``harness.html_report.write_html_report(out_dir)`` when that module exists."""
+def write_html_if_available(out_dir: Path) -> str | None:
+    """Write ``report.html`` with ``harness.html_report.write_run_html`` when that module is
+    installed; return a warning instead of failing a completed run when it cannot."""
     try:
-        from harness import html_report  # type: ignore[attr-defined,unused-ignore]
+        from harness import html_report
     except ImportError:
-        return
-    hook = getattr(html_report, "write_html_report", None)
-    if callable(hook):
-        try:
-            hook(out_dir)
-        except Exception as exc:  # the text report stands on its own
-            raise HarnessError(f"report.html for {out_dir} failed: {exc}") from exc
+        return None
+    hook = getattr(html_report, "write_run_html", None)
+    if not callable(hook):
+        return None
+    try:
+        hook(out_dir)
+    except Exception as exc:  # the text report stands on its own
+        return f"report.html for {out_dir} was not written: {exc}"
+    return None
 
 
 def load_summary(out_dir: Path) -> dict[str, Any]:

@@ -65,6 +65,7 @@ def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None
     assert s["timeline"][-1][1] == 10
     for name in (
         "scenario.yaml",
+        "report.html",
         "samples.csv",
         "summary.json",
         "report.txt",
