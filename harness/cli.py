@@ -16,6 +16,14 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from harness.cli_compare import (
+    JunitOption,
+    ThresholdOption,
+    check_scope_for_run,
+    gate_run,
+    parse_threshold_options,
+)
+from harness.cli_compare import register as register_compare_commands
 from harness.cli_docker import register as register_docker_commands
 from harness.errors import HarnessError
 from harness.images import DEFAULT_IMAGE
@@ -133,8 +141,11 @@ def run(
             "published there as scrape targets labelled run_id, scenario, component, role.",
         ),
     ] = None,
+    thresholds: ThresholdOption = None,
+    junit: JunitOption = None,
 ) -> None:
     """Boot a fleet of tracers against an agent and a backend and report provider-ready times."""
+    gates = parse_threshold_options(thresholds)
     assignments = list(overrides or [])
     if tracers is not None:
         assignments.append(f"fleet.tracers={tracers}")
@@ -142,6 +153,7 @@ def run(
         assignments.append(f"timeouts.run_s={timeout}")
     try:
         loaded = load_scenario(scenario, assignments)
+        check_scope_for_run(gates, loaded.name)
         choice = choose_runtime(runtime, image=image)
         run_id = new_run_id()
         out_dir = out or default_out_dir(loaded.name, run_id)
@@ -170,6 +182,7 @@ def run(
         fail(str(exc))
     sys.stdout.write(result.report)
     typer.echo(f"\nresults: {result.out_dir}")
+    gate_run(result.summary, gates, result.out_dir, junit)  # exit 99 on a breach
 
 
 @app.command()
@@ -211,6 +224,7 @@ _register_review()
 
 
 register_docker_commands(app)  # harness image ..., harness down
+register_compare_commands(app)  # harness compare, harness check
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
