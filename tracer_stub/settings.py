@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -141,6 +142,21 @@ class Settings:
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:
+        for name, kind in (
+            ("client_policy", ClientPolicy),
+            ("first_poll", FirstPoll),
+            ("poll_scheduling", PollScheduling),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                try:
+                    object.__setattr__(self, name, kind(value))
+                except ValueError:
+                    choices = "|".join(m.value for m in kind)
+                    raise SettingsError(
+                        f"setting {name} = {value!r} is invalid: expected {choices} "
+                        f"(env {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')})"
+                    ) from None
         checks: list[tuple[bool, str, str]] = [
             (self.tracers >= 1, "tracers", "an integer >= 1"),
             (self.tracer_index_base >= 0, "tracer_index_base", "an integer >= 0"),
@@ -256,8 +272,12 @@ def _convert(name: str, tp: type, raw: str, source: str) -> Any:
             return int(text)
         if tp is float:
             return None if text == "" and name == "start_at" else float(text)
-        if issubclass(tp, str) and tp is not str:
-            return tp(text)
+        if issubclass(tp, enum.Enum):
+            choices = "|".join(str(m.value) for m in tp)
+            try:
+                return tp(text)
+            except ValueError:
+                raise ValueError(f"expected {choices}") from None
         return text
     except ValueError as exc:
         raise SettingsError(f"{source}={raw!r} is invalid for setting {name}: {exc}") from None

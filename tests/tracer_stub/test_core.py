@@ -43,7 +43,7 @@ def response(
     """A /v0.7/config answer: targets for `files`, raw bytes for `send` (default: all)."""
     targets = dict(metas or {p: file_meta(raw, 1) for p, raw in files.items()})
     signed = build_signed_targets(
-        version, targets, opaque_backend_state=b"state-" + str(version).encode(),
+        targets, version=version, opaque_backend_state=b"state-" + str(version).encode(),
         agent_refresh_interval=refresh,
     )  # fmt: skip
     sent = list(files) if send is None else send
@@ -196,7 +196,7 @@ def test_malformed_200_bodies_are_rejected(body: bytes) -> None:
 
 def test_non_integer_custom_v_is_rejected() -> None:
     signed = json.loads(
-        build_signed_targets(1, {FFE: file_meta(b"v1", 1)}, opaque_backend_state=b"")
+        build_signed_targets({FFE: file_meta(b"v1", 1)}, version=1, opaque_backend_state=b"")
     )
     signed["signed"]["targets"][FFE]["custom"]["v"] = "1"
     raw = json.dumps(signed).encode()

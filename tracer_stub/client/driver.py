@@ -175,6 +175,10 @@ class Fetcher:
         except TransportError as exc:
             log.debug("RC request failed: %s", exc)
             outcome = "transport_error"
+        except Exception:
+            # A bug in a transport must not end the poll loop silently: log it, count it, go on.
+            log.exception("RC request to %s raised unexpectedly", CONFIG_PATH)
+            outcome = "transport_error"
         completed = self.clock.monotonic()
         self.fetches += 1
         if response is None:

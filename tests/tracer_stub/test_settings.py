@@ -1,0 +1,84 @@
+"""Settings: env prefix, DD_* aliases, flags, validation messages, --help."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+import pytest
+
+from tracer_stub.__main__ import parse_args
+from tracer_stub.client.policy import ClientPolicy, FirstPoll
+from tracer_stub.errors import SettingsError
+from tracer_stub.settings import Settings
+
+
+def test_defaults_are_the_real_ones() -> None:
+    s = Settings()
+    assert s.client_policy is ClientPolicy.LEGACY
+    assert (s.poll_interval_s, s.request_timeout_s, s.provider_init_timeout_s) == (5.0, 3.0, 30.0)
+    assert (s.fast_lane_interval_ms, s.fast_lane_initial_interval_ms) == (1000.0, 0.0)
+    assert (s.standard_permits, s.fast_lane_permits) == (100, 20)
+    assert s.first_poll is FirstPoll.IMMEDIATE
+    assert s.agent_url == "http://127.0.0.1:8126"
+
+
+def test_env_prefix_and_types() -> None:
+    s = Settings.from_env(
+        {
+            "RC_STUB_TRACERS": "12",
+            "RC_STUB_CLIENT_POLICY": "fastlane",
+            "RC_STUB_START_AT": "1700000000.5",
+            "RC_STUB_SHARED_MULTITARGET": "true",
+            "RC_STUB_FIRST_POLL": "after_interval",
+        }
+    )
+    assert s.tracers == 12 and s.client_policy is ClientPolicy.FASTLANE
+    assert s.start_at == 1700000000.5 and s.shared_multitarget is True
+    assert s.first_poll is FirstPoll.AFTER_INTERVAL
+
+
+def test_dd_aliases_and_rc_stub_wins() -> None:
+    env = {
+        "DD_TRACE_AGENT_URL": "http://127.0.0.1:9999",
+        "DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS": "2",
+        "DD_RC_FAST_LANE_ENABLED": "false",
+        "DD_RC_FAST_LANE_INTERVAL_MS": "250",
+        "DD_RC_FAST_LANE_INITIAL_INTERVAL_MS": "100",
+        "RC_STUB_POLL_INTERVAL_S": "3",
+    }
+    s = Settings.from_env(env)
+    assert s.agent_url == "http://127.0.0.1:9999"
+    assert s.poll_interval_s == 3.0
+    assert s.fast_lane_enabled is False
+    assert (s.fast_lane_interval_ms, s.fast_lane_initial_interval_ms) == (250.0, 100.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"RC_STUB_TRACERS": "zero"}, "RC_STUB_TRACERS"),
+        ({"RC_STUB_TRACERS": "0"}, "tracers"),
+        ({"RC_STUB_CLIENT_POLICY": "turbo"}, "legacy|phase1|fastlane"),
+        ({"RC_STUB_PROVIDER_MODE": "block"}, "event|wait"),
+        ({"DD_RC_FAST_LANE_ENABLED": "maybe"}, "DD_RC_FAST_LANE_ENABLED"),
+    ],
+)
+def test_invalid_values_name_the_setting(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(SettingsError, match=needle):
+        Settings.from_env(env)
+
+
+def test_flags_override_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RC_STUB_TRACERS", "5")
+    s = parse_args(["--tracers", "7", "--client-policy", "phase1", "--port", "0"])
+    assert s.tracers == 7 and s.client_policy is ClientPolicy.PHASE1
+
+
+def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser()
+    Settings.add_arguments(parser)
+    text = parser.format_help()
+    for f in fields(Settings):
+        assert "--" + f.name.replace("_", "-") in text
+    assert "DD_TRACE_AGENT_URL" in text

@@ -1,0 +1,100 @@
+"""``python -m tracer_stub``: host simulated tracers until SIGTERM/SIGINT (exit 0).
+
+With no arguments: one tracer against ``DD_TRACE_AGENT_URL`` (default
+``http://127.0.0.1:8126``). Every setting is a flag and an ``RC_STUB_*`` variable (``--help``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from openfeature import api
+
+from tracer_stub.errors import StubError
+from tracer_stub.host import Host
+from tracer_stub.settings import Settings
+
+log = logging.getLogger("tracer_stub")
+
+#: Stack of the threads that park in a provider's ``initialize`` (one per pending tracer); they
+#: only wait on a condition variable, so a small stack keeps a thousand of them cheap.
+THREAD_STACK_BYTES = 512 * 1024
+
+
+def parse_args(argv: Sequence[str] | None) -> Settings:
+    parser = argparse.ArgumentParser(
+        prog="python -m tracer_stub",
+        description="Simulated tracers (RC client + OpenFeature provider) for rc-fastlane.",
+    )
+    Settings.add_arguments(parser)
+    args = parser.parse_args(argv)
+    return Settings.from_env_and_args(os.environ, args)
+
+
+async def run(settings: Settings) -> None:
+    host = Host(settings)
+    port = await host.serve()
+    log.info(
+        "tracer_stub: %d tracer(s) from index %d, policy %s, provider %s, agent %s, "
+        "metrics on http://%s:%d/metrics",
+        settings.tracers,
+        settings.tracer_index_base,
+        settings.client_policy,
+        settings.provider_mode,
+        settings.agent_url,
+        settings.host,
+        port,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    host.begin()
+    await stop.wait()
+    log.info("tracer_stub: stopping")
+    await host.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        settings = parse_args(argv)
+    except StubError as exc:
+        print(f"tracer_stub: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    threading.stack_size(THREAD_STACK_BYTES)
+    loop_factory = None
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(run(settings))
+    except StubError as exc:
+        print(f"tracer_stub: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(
+            f"tracer_stub: cannot serve on {settings.host}:{settings.port}: {exc}", file=sys.stderr
+        )
+        return 1
+    finally:
+        api.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

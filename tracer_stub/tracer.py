@@ -1,0 +1,295 @@
+"""One simulated tracer: an RC client, an OpenFeature provider in its own domain, its timings.
+
+The boot sequence of the proposal's load-test app (dd-trace-go + OpenFeature):
+
+1. tracer start: the RC client starts polling with the tracer's products (FFE_FLAGS included,
+   unless ``ffe_subscription: provider``: dd-trace-go before 2.8 subscribed it only when the
+   provider was created);
+2. the provider is created and registered: ``event`` mode calls the non-blocking
+   ``set_provider`` and waits for PROVIDER_READY; ``wait`` mode calls
+   ``set_provider_and_wait`` (in its own thread, so that hosted tracers never wait on each
+   other) whose ``initialize`` gives up after ``provider_init_timeout_s`` (dd-trace-go
+   ``defaultInitTimeout`` = 30 s) with a PROVIDER_ERROR; the provider stays registered and
+   turns READY when the configuration arrives;
+3. the configured flag is evaluated once READY (in wait mode when ``set_provider_and_wait``
+   returns, and again on READY if it returned by timeout).
+
+The init timeout is decided on the injected clock (see `tracer_stub.provider`). Polling goes on
+after ready, as in a real tracer, until the tracer is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from enum import StrEnum
+
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.event import EventDetails, ProviderEvent
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import FlagEvaluationDetails, Reason
+
+from rc_protocol.clock import Clock, wait_for
+from rc_protocol.products import Product
+from tracer_stub.client.core import ChangeKind, ClientIdentity, ConfigChange
+from tracer_stub.client.driver import LanePermits, RcClient
+from tracer_stub.client.policy import Lane
+from tracer_stub.client.transport import Transport
+from tracer_stub.metrics import StubMetrics
+from tracer_stub.provider import StubProvider
+from tracer_stub.settings import Settings
+
+__all__ = ["Outcome", "SimulatedTracer", "TracerTimes"]
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+@dataclass
+class TracerTimes:
+    """Monotonic instants of one tracer's boot (None until reached)."""
+
+    start: float | None = None
+    start_wall: float | None = None
+    tracer_started: float | None = None
+    ready: float | None = None
+    first_evaluation: float | None = None
+
+
+class SimulatedTracer:
+    """A tracer hosted by a stub process; ``await start()`` then it runs until ``aclose()``."""
+
+    def __init__(
+        self,
+        index: int,
+        settings: Settings,
+        *,
+        clock: Clock,
+        transport_factory: Callable[[Lane], Transport],
+        permits: LanePermits,
+        metrics: StubMetrics,
+        rng: random.Random,
+        wait_executor: Executor | None = None,
+    ) -> None:
+        self.index = index
+        self.label = str(index)
+        self.settings = settings
+        self.clock = clock
+        self.metrics = metrics
+        self.wait_executor = wait_executor
+        self.domain = f"rc-stub-tracer-{index}"
+        self.runtime_id = str(uuid.uuid4())
+        service = (
+            f"{settings.service}-{index}" if settings.service_suffix_index else settings.service
+        )
+        self.service = service
+
+        def identity(client_id: str) -> ClientIdentity:
+            return ClientIdentity(
+                client_id=client_id,
+                runtime_id=self.runtime_id,
+                language=settings.language,
+                tracer_version=settings.tracer_version,
+                service=service,
+                env=settings.env,
+                app_version=settings.version,
+            )
+
+        self.rc = RcClient(
+            settings.policy_settings(),
+            runtime_id=self.runtime_id,
+            identity=identity,
+            transport_factory=transport_factory,
+            clock=clock,
+            rng=rng,
+            permits=permits,
+            observer=metrics,
+            listener=self._on_change,
+            wire_bytes=settings.wire_bytes,
+            report_errors=settings.report_errors,
+        )
+        self.times = TracerTimes()
+        self.outcome = Outcome.PENDING
+        self.provider: StubProvider | None = None
+        self.provider_error_events = 0
+        self.evaluations: list[FlagEvaluationDetails[bool]] = []
+        self._latest_ffe: dict[str, bytes] = {}
+        self._wait_returned = False
+        self._wait_failed = False
+        self._ready_event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ctx = EvaluationContext(targeting_key=f"tracer-{index}")
+        metrics.add_tracer(self.label)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Boot: start the RC client, create and register the provider; returns at once."""
+        self._loop = asyncio.get_running_loop()
+        t0 = self.clock.monotonic()
+        self.times.start = t0
+        self.times.start_wall = self.clock.time()
+        self.metrics.start_wall.labels(self.label).set(self.times.start_wall)
+        products = list(self.settings.product_list)
+        if self.settings.ffe_subscription == "provider":
+            products = [p for p in products if p != Product.FFE_FLAGS]
+        self.rc.start(products)
+        if self.settings.tracer_start_cost_ms > 0:
+            await self.clock.sleep(self.settings.tracer_start_cost_ms / 1000.0)
+        started = self.clock.monotonic()
+        self.times.tracer_started = started
+        self.metrics.start.labels(self.label).set(started - t0)
+        self._start_provider()
+
+    def _start_provider(self) -> None:
+        provider = StubProvider(
+            f"Datadog Provider (tracer {self.index})", targeting_key=f"tracer-{self.index}"
+        )
+        self.provider = provider
+        if self.settings.ffe_subscription == "provider":
+            self.rc.subscribe(Product.FFE_FLAGS)
+        for raw in self._latest_ffe.values():
+            provider.on_config(raw)
+        client = api.get_client(self.domain)
+        client.add_handler(ProviderEvent.PROVIDER_READY, self._ready_handler)
+        client.add_handler(ProviderEvent.PROVIDER_ERROR, self._error_handler)
+        loop = asyncio.get_running_loop()
+        if self.settings.provider_mode == "wait":
+            future = loop.run_in_executor(
+                self.wait_executor, api.set_provider_and_wait, provider, self.domain
+            )
+            self._tasks.append(loop.create_task(self._after_wait(future)))
+        else:
+            api.set_provider(provider, self.domain)
+        self._tasks.append(loop.create_task(self._init_timer()))
+
+    async def _init_timer(self) -> None:
+        try:
+            await wait_for(
+                self.clock, self._ready_event.wait(), self.settings.provider_init_timeout_s
+            )
+        except TimeoutError:
+            assert self.provider is not None
+            if self.provider.expire_init():
+                self._set_outcome(Outcome.TIMEOUT)
+
+    async def _after_wait(self, future: asyncio.Future[None]) -> None:
+        try:
+            await future
+        except Exception as exc:  # set_provider_and_wait re-raises the init failure
+            log.debug("tracer %s: set_provider_and_wait failed: %s", self.index, exc)
+            self._wait_failed = True
+        self._wait_returned = True
+        self._evaluate()
+
+    async def aclose(self) -> None:
+        """Stop polling and release the provider's parked thread, if any."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.provider is not None:
+            self.provider.shutdown()
+        await self.rc.aclose()
+
+    # -- RC ---------------------------------------------------------------------------------
+
+    def _on_change(self, change: ConfigChange) -> str | None:
+        if change.product != Product.FFE_FLAGS:
+            return None
+        if change.kind is ChangeKind.REMOVED:
+            self._latest_ffe.pop(change.path, None)
+            raw = None
+        else:
+            assert change.raw is not None
+            self._latest_ffe[change.path] = change.raw
+            raw = change.raw
+        if self.provider is None:
+            return None  # buffered until the provider exists
+        error = self.provider.on_config(raw)
+        if error is not None and self.outcome is Outcome.PENDING:
+            log.warning(
+                "tracer %s: invalid FFE_FLAGS config %s: %s", self.index, change.path, error
+            )
+            self._set_outcome(Outcome.ERROR)
+        return error
+
+    # -- OpenFeature events (SDK handler threads) -------------------------------------------
+
+    def _ready_handler(self, details: EventDetails) -> None:
+        if self.provider is None or details.provider_name != self.provider.name:
+            return  # the immediate READY of the default no-op provider
+        at = self.clock.monotonic()
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._on_ready, at)
+
+    def _error_handler(self, details: EventDetails) -> None:
+        if self.provider is None or details.provider_name != self.provider.name:
+            return
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._on_error)
+
+    # -- event loop side --------------------------------------------------------------------
+
+    def _on_ready(self, at: float) -> None:
+        if self.times.ready is not None:
+            return
+        self.times.ready = at
+        self._ready_event.set()
+        started = self.times.tracer_started
+        assert started is not None
+        self.metrics.provider_ready.labels(self.label).set(at - started)
+        self.metrics.ready_duration.observe(at - started)
+        self._set_outcome(Outcome.READY)
+        if self.settings.provider_mode == "event" or self._wait_returned:
+            self._evaluate()
+
+    def _on_error(self) -> None:
+        self.provider_error_events += 1
+        self.metrics.provider_errors.labels(self.label).inc()
+        if self.provider is not None:
+            self.provider.init_error_seen()
+
+    def _evaluate(self) -> None:
+        details = api.get_client(self.domain).get_boolean_details(
+            self.settings.flag_key, self.settings.flag_default, self._ctx
+        )
+        self.evaluations.append(details)
+        from_config = details.error_code is None and details.reason != Reason.ERROR
+        if from_config and self.times.first_evaluation is None:
+            now = self.clock.monotonic()
+            self.times.first_evaluation = now
+            assert self.times.start is not None and self.times.tracer_started is not None
+            self.metrics.first_evaluation.labels(self.label).set(now - self.times.tracer_started)
+            self.metrics.boot_total.labels(self.label).set(now - self.times.start)
+        elif details.error_code not in (None, ErrorCode.PROVIDER_NOT_READY):
+            log.warning(
+                "tracer %s: evaluating %s failed: %s %s",
+                self.index,
+                self.settings.flag_key,
+                details.error_code,
+                details.error_message,
+            )
+
+    def _set_outcome(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self.metrics.set_outcome(self.label, str(outcome))
+
+    @property
+    def settled(self) -> bool:
+        return self.outcome is not Outcome.PENDING
