@@ -16,7 +16,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from fake_backend.errors import SettingsError
@@ -32,53 +32,105 @@ ERROR_STATUSES = (500, 503)
 class Settings:
     """Everything the fake backend depends on. Build with `from_env` in `__main__` only."""
 
-    host: str = "127.0.0.1"
-    """HTTP listen address."""
-    port: int = 5100
-    """HTTP listen port (0 picks a free one)."""
-    run_id: str = ""
-    """Run id exported as `backend_rc_run_info{run_id}`."""
-    api_key: str | None = None
-    """Expected `DD-Api-Key` (from DD_API_KEY). Unset: any non-empty key is accepted."""
-    org_id: int = 2
-    """Org id in config paths `datadog/<org_id>/<PRODUCT>/<config_id>/config`."""
-    org_uuid: str = "8f7ad9a1-7e3b-4c1c-9f4e-000000000002"
-    """Org uuid returned by `GET /api/v0.1/org`."""
-    rc_enabled: bool = True
-    """`OrgStatusResponse.enabled`."""
-    rc_authorized: bool = True
-    """`OrgStatusResponse.authorized`."""
-    products: tuple[str, ...] = ("FFE_FLAGS",)
-    """Products in the catalogue (comma list): FFE_FLAGS, ASM_DATA, APM_TRACING."""
-    flag_key: str = "rc-fastlane-flag"
-    """Key of the one boolean flag of the FFE_FLAGS config (the stub evaluates it)."""
-    flag_environment: str = "prod"
-    """`environment.name` of the UFC payload."""
-    asm_data_bytes: int = 300 * 1024
-    """Approximate size of the ASM_DATA config (valid JSON). Assumption: hundreds of KiB."""
-    agent_refresh_interval_s: int | None = None
-    """`custom.agent_refresh_interval` of the director targets; unset = absent (real default)."""
-    target_files: str = "changed"
-    """Which target files to send: `changed` (new products + changed since the agent's config
-    snapshot, the real incremental protocol) or `all` (every file of the requested products)."""
-    targets_expires_s: int = 5 * 365 * 24 * 3600
-    """Lifetime of signed director targets. Assumption: years, as in the reference example."""
-    latency_ms: int = 0
-    """Fixed latency added to backend API answers."""
-    latency_spread_ms: int = 0
-    """Uniform random latency in [0, spread] added on top of `latency_ms`."""
-    error_rate: float = 0.0
-    """Probability in [0, 1] that a configurations call fails with `error_status`."""
-    error_status: int = 500
-    """Status of injected errors: 500 or 503."""
-    seed: int = 0
-    """Seed of the fault RNG (latency spread and error rate)."""
-    rate_limit_windows: str = ""
-    """429 windows, seconds from start: `start-end[,start-end...]`."""
-    outage_windows: str = ""
-    """Outage windows (every backend API call answers `outage_status`): `start-end,...`."""
-    outage_status: int = 503
-    """Status answered during an outage window."""
+    host: str = field(default="127.0.0.1", metadata={"help": "HTTP listen address."})
+    port: int = field(
+        default=8081,
+        metadata={"help": "HTTP listen port (the agent's default backend_url points here)."},
+    )
+    run_id: str = field(
+        default="", metadata={"help": "Run id exported as `backend_rc_run_info{run_id}`."}
+    )
+    api_key: str | None = field(
+        default=None,
+        metadata={
+            "help": "Expected `DD-Api-Key` (from DD_API_KEY). Unset: any non-empty key is accepted."
+        },
+    )
+    org_id: int = field(
+        default=2,
+        metadata={
+            "help": "Org id in config paths `datadog/<org_id>/<PRODUCT>/<config_id>/config`."
+        },
+    )
+    org_uuid: str = field(
+        default="8f7ad9a1-7e3b-4c1c-9f4e-000000000002",
+        metadata={"help": "Org uuid returned by `GET /api/v0.1/org`."},
+    )
+    rc_enabled: bool = field(default=True, metadata={"help": "`OrgStatusResponse.enabled`."})
+    rc_authorized: bool = field(default=True, metadata={"help": "`OrgStatusResponse.authorized`."})
+    products: tuple[str, ...] = field(
+        default=("FFE_FLAGS",),
+        metadata={
+            "help": "Products in the catalogue (comma list): FFE_FLAGS, ASM_DATA, APM_TRACING."
+        },
+    )
+    flag_key: str = field(
+        default="rc-fastlane-flag",
+        metadata={
+            "help": "Key of the one boolean flag of the FFE_FLAGS config (the stub evaluates it)."
+        },
+    )
+    flag_environment: str = field(
+        default="prod", metadata={"help": "`environment.name` of the UFC payload."}
+    )
+    asm_data_bytes: int = field(
+        default=300 * 1024,
+        metadata={
+            "help": "Approximate size of the ASM_DATA config (valid JSON); assumed hundreds of KiB."
+        },
+    )
+    agent_refresh_interval_s: int | None = field(
+        default=None,
+        metadata={
+            "help": "Targets custom.agent_refresh_interval (s); unset = absent (real default)."
+        },
+    )
+    target_files: str = field(
+        default="changed",
+        metadata={
+            "help": (
+                "Target files to send: `changed` (new products, and files changed since the "
+                "agent's config snapshot: the real incremental protocol) or `all` (every "
+                "file of the requested products, on every call)."
+            )
+        },
+    )
+    targets_expires_s: int = field(
+        default=5 * 365 * 24 * 3600,
+        metadata={
+            "help": "Lifetime of signed targets; assumed years, as in the reference example."
+        },
+    )
+    latency_ms: int = field(
+        default=0, metadata={"help": "Fixed latency added to backend API answers."}
+    )
+    latency_spread_ms: int = field(
+        default=0,
+        metadata={"help": "Uniform random latency in [0, spread] added on top of `latency_ms`."},
+    )
+    error_rate: float = field(
+        default=0.0,
+        metadata={
+            "help": "Probability in [0, 1] that a configurations call fails with `error_status`."
+        },
+    )
+    error_status: int = field(
+        default=500, metadata={"help": "Status of injected errors: 500 or 503."}
+    )
+    seed: int = field(
+        default=0, metadata={"help": "Seed of the fault RNG (latency spread and error rate)."}
+    )
+    rate_limit_windows: str = field(
+        default="",
+        metadata={"help": "429 windows, seconds from start: `start-end[,start-end...]`."},
+    )
+    outage_windows: str = field(
+        default="",
+        metadata={"help": "Outage windows (API calls answer `outage_status`): `start-end,...`."},
+    )
+    outage_status: int = field(
+        default=503, metadata={"help": "Status answered during an outage window."}
+    )
 
     _ALIASES: ClassVar[Mapping[str, str]] = {"api_key": API_KEY_ENV}
 
@@ -124,11 +176,11 @@ class Settings:
         """
         values: dict[str, Any] = {}
         hints = typing.get_type_hints(cls)
-        for field in dataclasses.fields(cls):
-            name = cls.env_name(field.name)
+        for spec in dataclasses.fields(cls):
+            name = cls.env_name(spec.name)
             raw = environ.get(name)
             if raw is not None:
-                values[field.name] = parse_value(hints[field.name], raw, name)
+                values[spec.name] = parse_value(hints[spec.name], raw, name)
         values.update(overrides)
         return cls(**values)
 

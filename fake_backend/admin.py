@@ -1,0 +1,162 @@
+"""Admin API: change faults and configs while a run is going, and look at the backend's state.
+
+All bodies and answers are JSON. Times are seconds relative to the moment of the call.
+
+| method and path | body | effect |
+|---|---|---|
+| `GET /admin/state` | | faults, catalogue (paths, lengths, versions), targets version |
+| `POST /admin/faults/latency` | `{"latency_ms": 100, "latency_spread_ms": 50}` | set latency |
+| `POST /admin/faults/errors` | `{"error_rate": 0.2, "error_status": 503}` | set random errors |
+| `POST /admin/faults/windows` | `{"kind": "rate_limit", "start_s": 5, "end_s": 15}` | add |
+| | `{"kind": "outage", "for_s": 10}` | window from now for 10 s |
+| `DELETE /admin/faults` | | remove every fault |
+| `POST /admin/configs/<PRODUCT>` | `{"bump": true}` | new version of the config |
+| | `{"payload": {...}}` (any JSON) | new payload, new version |
+| | `{"raw_base64": "..."}` | new payload as raw bytes |
+
+`config_id` may be added to a config change (default: the product's first config, or a new
+`rc-fastlane-<product>` config). A change to a product not yet in the catalogue adds it (a
+"new product appears" scenario). Bad input answers 400 with `{"error": "..."}`; the service
+keeps serving. Every config change moves the catalogue's snapshot version, so the next
+`/api/v0.1/configurations` call from an agent that lists the product gets new director targets.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from fake_backend.errors import BackendError, CatalogueError, FaultSpecError
+from fake_backend.faults import WindowKind, make_window
+from fake_backend.state import BackendState
+
+
+class LatencyBody(BaseModel):
+    """Body of `POST /admin/faults/latency`."""
+
+    latency_ms: int = Field(ge=0)
+    latency_spread_ms: int = Field(default=0, ge=0)
+
+
+class ErrorsBody(BaseModel):
+    """Body of `POST /admin/faults/errors`."""
+
+    error_rate: float = Field(ge=0.0, le=1.0)
+    error_status: Literal[500, 503] = 500
+
+
+class WindowBody(BaseModel):
+    """Body of `POST /admin/faults/windows`: `start_s`/`end_s` from now, or `for_s` from now."""
+
+    kind: Literal["rate_limit", "outage"]
+    start_s: float | None = None
+    end_s: float | None = None
+    for_s: float | None = Field(default=None, gt=0)
+
+
+class ConfigBody(BaseModel):
+    """Body of `POST /admin/configs/<PRODUCT>`: exactly one of bump, payload, raw_base64."""
+
+    bump: bool = False
+    payload: Any = None
+    raw_base64: str | None = None
+    config_id: str | None = None
+
+
+def _error(exc: BackendError) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+def build_admin_router(state: BackendState) -> APIRouter:
+    """The `/admin` routes bound to `state`."""
+    router = APIRouter(prefix="/admin")
+
+    @router.get("/state")
+    async def get_state() -> dict[str, object]:
+        return state.describe()
+
+    @router.post("/faults/latency")
+    async def set_latency(body: LatencyBody) -> JSONResponse:
+        state.faults.set_latency(body.latency_ms, body.latency_spread_ms)
+        return JSONResponse(state.describe_faults())
+
+    @router.post("/faults/errors")
+    async def set_errors(body: ErrorsBody) -> JSONResponse:
+        state.faults.set_errors(body.error_rate, body.error_status)
+        return JSONResponse(state.describe_faults())
+
+    @router.post("/faults/windows")
+    async def add_window(body: WindowBody) -> JSONResponse:
+        now = state.clock.monotonic()
+        try:
+            if body.for_s is not None:
+                if body.start_s is not None or body.end_s is not None:
+                    raise FaultSpecError("give either for_s or start_s/end_s, not both")
+                start, end = now, now + body.for_s
+            else:
+                if body.end_s is None:
+                    raise FaultSpecError("a window needs end_s (with start_s) or for_s")
+                start, end = now + (body.start_s or 0.0), now + body.end_s
+            state.faults.add_window(make_window(WindowKind(body.kind), start, end))
+        except FaultSpecError as exc:
+            return _error(exc)
+        return JSONResponse(state.describe_faults())
+
+    @router.delete("/faults")
+    async def clear_faults() -> JSONResponse:
+        state.faults.clear()
+        return JSONResponse(state.describe_faults())
+
+    @router.post("/configs/{product}")
+    async def change_config(product: str, request: Request) -> JSONResponse:
+        try:
+            body = ConfigBody.model_validate(await _json(request))
+            chosen = [body.bump, body.payload is not None, body.raw_base64 is not None]
+            if sum(chosen) != 1:
+                raise CatalogueError(
+                    f"config change for {product}: give exactly one of "
+                    "'bump': true, 'payload': <JSON> or 'raw_base64': <base64>"
+                )
+            if body.bump:
+                entry = state.catalogue.bump(product, body.config_id)
+            else:
+                raw = _raw(product, body)
+                entry = state.catalogue.put(product, raw, body.config_id)
+        except BackendError as exc:
+            return _error(exc)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            return JSONResponse({"error": f"config change for {product}: {exc}"}, 400)
+        return JSONResponse(
+            {
+                "path": str(entry.path),
+                "version": entry.version,
+                "length": entry.meta.length,
+                "sha256": entry.meta.sha256,
+                "snapshot_version": state.catalogue.snapshot_version,
+            }
+        )
+
+    return router
+
+
+async def _json(request: Request) -> Any:
+    body = await request.body()
+    try:
+        return json.loads(body or b"{}")
+    except ValueError:
+        raise CatalogueError("admin body is not valid JSON") from None
+
+
+def _raw(product: str, body: ConfigBody) -> bytes:
+    if body.raw_base64 is not None:
+        try:
+            return base64.b64decode(body.raw_base64, validate=True)
+        except binascii.Error:
+            raise CatalogueError(f"config change for {product}: raw_base64 is not base64") from None
+    return json.dumps(body.payload, separators=(",", ":")).encode()
