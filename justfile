@@ -44,3 +44,27 @@ fmt:
 # Regenerate rc_protocol/proto/remoteconfig_pb2.py and .pyi from remoteconfig.proto (commit them).
 proto:
     {{py}} -m grpc_tools.protoc -I rc_protocol/proto --python_out=rc_protocol/proto --pyi_out=rc_protocol/proto rc_protocol/proto/remoteconfig.proto
+
+# Nightly regression job, as CI's nightly workflow runs it: Docker engine, images, compare with thresholds.
+nightly tracers="100" repeat="3" out="results/nightly":
+    #!/usr/bin/env bash
+    # Starts a Docker engine if none answers, builds the images, then compares the four phases
+    # on the docker runtime with the thresholds (exit 99 on a breach). Replaces OUT and writes
+    # compare.json, report.html and junit.xml there.
+    set -euo pipefail
+    bash compose/start-dockerd.sh
+    base="${HARNESS_BASE_IMAGE:-rc-fastlane-base:bookworm}"
+    if ! docker image inspect "$base" >/dev/null 2>&1; then
+        case "$base" in
+            rc-fastlane-base*) {{venv}}/bin/harness image bootstrap-base --tag "$base" ;;
+            *) docker pull "$base" ;;  # a registry image (CI on GitHub: python:3.11-slim)
+        esac
+    fi
+    {{venv}}/bin/harness image build --base-image "$base"
+    rm -rf "{{out}}"
+    {{venv}}/bin/harness compare --tracers "{{tracers}}" --repeat "{{repeat}}" \
+        --runtime docker --scenarios baseline,phase1,phase2,phase3 \
+        --threshold 'phase3: provider_ready.p99 < 1s' \
+        --threshold 'phase3: success_ratio >= 1' \
+        --threshold 'counts.crashed == 0' \
+        --out "{{out}}" --junit "{{out}}/junit.xml"
