@@ -24,7 +24,7 @@ from fake_backend.settings import Settings, parse_value
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
-    """One flag per setting; the default shown is the one in force (env var, else built-in)."""
+    """One flag per setting, showing its built-in default and the env value in force, if any."""
     parser = argparse.ArgumentParser(
         prog="python -m fake_backend",
         description="Fake Datadog Remote Configuration backend (rc-fastlane harness).",
@@ -33,19 +33,22 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     defaults = Settings()
     for f in dataclasses.fields(Settings):
+        env = Settings.env_name(f.name)
         default = getattr(defaults, f.name)
         if isinstance(default, tuple):
             default = ",".join(default)
+        shown = f"default: {default!r}"
+        if env in environ:
+            shown += f"; now {environ[env]!r} from {env}" if f.name != "api_key" else "; set"
         parser.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,
             metavar=f.name.upper(),
             default=None,
-            help=f"{f.metadata.get('help', '')} [{Settings.env_name(f.name)}] "
-            f"(default: {default!r})",
+            help=f"{f.metadata.get('help', '')} [{env}] ({shown})",
         )
     parser.add_argument(
-        "--log-level", default="warning", help="uvicorn log level (default: 'warning')"
+        "--log-level", default="info", help="log level, uvicorn's included (default: 'info')"
     )
     return parser
 

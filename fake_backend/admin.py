@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -35,6 +36,8 @@ from pydantic import BaseModel, Field
 from fake_backend.errors import BackendError, CatalogueError, FaultSpecError
 from fake_backend.faults import WindowKind, make_window
 from fake_backend.state import BackendState
+
+log = logging.getLogger("fake_backend.admin")
 
 
 class LatencyBody(BaseModel):
@@ -84,11 +87,13 @@ def build_admin_router(state: BackendState) -> APIRouter:
     @router.post("/faults/latency")
     async def set_latency(body: LatencyBody) -> JSONResponse:
         state.faults.set_latency(body.latency_ms, body.latency_spread_ms)
+        log.info("latency set to %d ms + U(0, %d ms)", body.latency_ms, body.latency_spread_ms)
         return JSONResponse(state.describe_faults())
 
     @router.post("/faults/errors")
     async def set_errors(body: ErrorsBody) -> JSONResponse:
         state.faults.set_errors(body.error_rate, body.error_status)
+        log.info("error rate set to %s (status %d)", body.error_rate, body.error_status)
         return JSONResponse(state.describe_faults())
 
     @router.post("/faults/windows")
@@ -104,6 +109,7 @@ def build_admin_router(state: BackendState) -> APIRouter:
                     raise FaultSpecError("a window needs end_s (with start_s) or for_s")
                 start, end = now + (body.start_s or 0.0), now + body.end_s
             state.faults.add_window(make_window(WindowKind(body.kind), start, end))
+            log.info("%s window from now%+.1f s to now%+.1f s", body.kind, start - now, end - now)
         except FaultSpecError as exc:
             return _error(exc)
         return JSONResponse(state.describe_faults())
@@ -111,6 +117,7 @@ def build_admin_router(state: BackendState) -> APIRouter:
     @router.delete("/faults")
     async def clear_faults() -> JSONResponse:
         state.faults.clear()
+        log.info("every fault cleared")
         return JSONResponse(state.describe_faults())
 
     @router.post("/configs/{product}")
@@ -132,6 +139,13 @@ def build_admin_router(state: BackendState) -> APIRouter:
             return _error(exc)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             return JSONResponse({"error": f"config change for {product}: {exc}"}, 400)
+        log.info(
+            "config %s now version %d (%d bytes, snapshot %d)",
+            entry.path,
+            entry.version,
+            entry.meta.length,
+            state.catalogue.snapshot_version,
+        )
         return JSONResponse(
             {
                 "path": str(entry.path),

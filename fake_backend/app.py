@@ -63,7 +63,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 decision.message, status_code=decision.status, headers=headers
             )
         else:
-            response = _check_api_key(settings, request) or await handler(request)
+            try:
+                response = _check_api_key(settings, request) or await handler(request)
+            except Exception as exc:  # a bug here must not take the backend down mid-run
+                log.exception("fake backend failed to answer %s", request.url.path)
+                response = PlainTextResponse(
+                    f"fake backend error answering {request.url.path}: {exc!r}", status_code=500
+                )
         metrics.observe(
             endpoint, response.status_code, clock.monotonic() - started, len(response.body)
         )

@@ -3,12 +3,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import httpx
 import pytest
 
 from fake_backend.app import create_app
+from fake_backend.catalogue import Catalogue, ConfigEntry
 from fake_backend.settings import Settings
 from rc_protocol.clock import ManualClock
 from rc_protocol.proto import remoteconfig_pb2 as pb
@@ -175,3 +176,25 @@ async def test_org_and_status(client: httpx.AsyncClient) -> None:
         (await client.get("/api/v0.1/status", headers=KEY)).content
     )
     assert (status.enabled, status.authorized) == (True, True)
+
+
+class BrokenCatalogue(Catalogue):
+    """A catalogue whose reads fail, standing in for a bug in the answer path."""
+
+    def entries(self, products: Iterable[str] | None = None) -> list[ConfigEntry]:
+        raise RuntimeError("catalogue exploded")
+
+
+async def test_a_failing_answer_is_a_500_and_the_service_keeps_serving(
+    clock: ManualClock,
+) -> None:
+    app = create_app(Settings(), clock=clock)
+    app.state.backend.catalogue = BrokenCatalogue(2, {})
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://backend") as c:
+        failed = await c.post("/api/v0.1/configurations", content=request_bytes(), headers=PROTO)
+        assert failed.status_code == 500
+        assert "catalogue exploded" in failed.text
+        assert (await c.get("/health")).status_code == 200
+        metrics = (await c.get("/metrics")).text
+    assert 'backend_rc_requests_total{endpoint="configurations",status="500"} 1.0' in metrics

@@ -26,6 +26,10 @@ def test_help_lists_every_setting_with_default() -> None:
         assert flag in text
     assert "RC_BACKEND_ORG_ID" in text
     assert "(default: 2)" in text
+    env = {"RC_BACKEND_SEED": "9", "DD_API_KEY": "hidden"}
+    with_env = " ".join(build_parser(env).format_help().split())
+    assert "now '9' from RC_BACKEND_SEED" in with_env
+    assert "hidden" not in with_env
 
 
 def test_flags_override_env() -> None:
