@@ -353,7 +353,7 @@ def agent_table(counters: Mapping[str, Any]) -> str:
     body = "".join(
         f"<tr><th>{_e(lane)}</th>"
         + "".join(
-            f'<td class="num">{_fmt_num(row[key], 1 if "lock" in key else 0)}</td>'
+            f'<td class="num">{_fmt_num(row[key], 3 if "lock" in key else 0)}</td>'
             for _, key in AGENT_COLUMNS
         )
         + "</tr>"
@@ -650,7 +650,7 @@ def render_compare_html(comparison: Comparison, runs: Mapping[str, Sequence[RunD
         rows = "".join(
             f"<tr><th>{_e(lane)}</th>"
             + "".join(
-                f'<td class="num">{_fmt_num(row[key], 1 if "lock" in key else 0)}</td>'
+                f'<td class="num">{_fmt_num(row[key], 3 if "lock" in key else 0)}</td>'
                 for _, key in AGENT_COLUMNS
             )
             + "</tr>"
