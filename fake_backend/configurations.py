@@ -16,12 +16,17 @@ Response, field by field:
 - `target_files` (decision, setting `target_files`):
   - `changed` (default): every file of a product in `new_products`, plus every file of the
     requested products that changed after the agent's `current_config_snapshot_version`
-    (all of them when that is 0, or ahead of ours, e.g. after a backend restart). This is the
-    real protocol's incremental shape: the agent reports its config snapshot version and its
-    new products (`buildLatestConfigsRequest`), keeps the files it received in its target store
-    across updates and only prunes those no longer in the director targets (datadog-agent
+    (all of them when that is 0, or ahead of ours, e.g. after a backend restart). The backend's
+    code is not public, so this is inferred from the agent side, which is built for an
+    incremental answer: it reports its config snapshot version and its new products
+    (`buildLatestConfigsRequest`), keeps the files it received in its target store across
+    updates and only prunes those no longer in the director targets (datadog-agent
     `pkg/config/remote/uptane/client.go` `Update` → `storeTargetFiles`, `pruneTargetFiles`).
+    The difference matters for payload size only (a 300 KiB ASM_DATA is not re-sent on each
+    refresh), not for which configs the agent ends up holding.
   - `all`: every file of the requested products on every call (simplest, heaviest).
+
+`top_targets` is named `topTargets` in the proto, as in datadog-agent's `remoteconfig.proto`.
 """
 
 from __future__ import annotations
