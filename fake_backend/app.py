@@ -86,6 +86,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 f"LatestConfigsRequest ({len(body)} bytes): {exc}",
                 status_code=400,
             )
+        if message.has_error:
+            log.warning(
+                "agent %s reports its last update failed: %s",
+                message.agent_uuid or message.hostname or "?",
+                message.error,
+            )
         reply = answer_configurations(
             message, state.catalogue, state.director, settings, now=clock.time()
         )
