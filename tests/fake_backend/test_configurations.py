@@ -8,6 +8,7 @@ from fake_backend.configurations import agent_key, answer_configurations, select
 from fake_backend.director import Director
 from fake_backend.settings import Settings
 from rc_protocol.proto import remoteconfig_pb2 as pb
+from rc_protocol.targets import parse_signed_targets, verify_signatures
 
 T0 = 1_700_000_000.0
 
@@ -137,3 +138,26 @@ def test_select_target_files_sends_all_when_snapshot_unknown_or_ahead(
 def test_agent_key_prefers_uuid() -> None:
     assert agent_key(pb.LatestConfigsRequest(hostname="h", agent_uuid="u")) == "u"
     assert agent_key(pb.LatestConfigsRequest(hostname="h")) == "h"
+
+
+def test_metadata_is_what_strict_clients_accept(catalogue: Catalogue) -> None:
+    response = ask(catalogue, make_director(), new_products=["FFE_FLAGS"])
+    director = response.director_metas
+    parsed = parse_signed_targets(director.targets.raw)
+    assert parsed.version == director.targets.version
+    assert parsed.expires.timestamp() == T0 + 3600
+    for raw in (
+        director.targets.raw,
+        director.snapshot.raw,
+        director.timestamp.raw,
+        director.roots[0].raw,
+        response.config_metas.topTargets.raw,
+    ):
+        assert verify_signatures(raw)
+    snapshot = json.loads(director.snapshot.raw)["signed"]
+    timestamp = json.loads(director.timestamp.raw)["signed"]
+    assert snapshot["meta"]["targets.json"]["version"] == director.targets.version
+    assert timestamp["meta"]["snapshot.json"]["version"] == director.snapshot.version
+    assert timestamp["meta"]["snapshot.json"]["hashes"]["sha256"] == (
+        hashlib.sha256(director.snapshot.raw).hexdigest()
+    )
