@@ -1,0 +1,326 @@
+"""The RC service: ``CoreAgentService`` of ``pkg/config/remote/service/service.go``, modelled.
+
+Mechanisms, each from the real code:
+
+- **One lock** (``s.mu``, an ``asyncio.Lock``): ``ClientGetConfigs`` holds it for the whole call
+  except during the bypass waits; ``refresh()`` holds it except around the backend call and the
+  1 s spacing sleep.
+- **New clients bypass the cache** (``ClientGetConfigs``): a client not seen within the TTL is
+  first marked ``seen`` (so the refresh it triggers lists it), then the lock is released, a
+  response future is handed to the poll loop over an *unbuffered* channel, and the request waits
+  for the loop to complete it. Both waits share one budget (``newClientBlockTTL`` = 2 s; the
+  fast lane's own budget under ``fastlane``); when it runs out the request goes on and is served
+  from the cache (``IncTimeout``, counted as ``timed_out``). Then it relocks.
+- **The poll loop** (``startWithAgentPollLoop``): one ``refresh()`` at start-up, *before* the
+  loop (so the first backend call is immediate), then forever a ``select`` over the bypass
+  channel(s) and a fresh ``clock.After(calculateRefreshInterval())`` timer. A bypass message
+  refreshes when the limiter allows (``refreshed``) or is answered at once (``rate_limited``,
+  ``IncRateLimit``); either way the loop starts a new full timer.
+- **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
+  only on success), sleeping with the lock released; collect active clients (pruning) and new
+  products; build ``LatestConfigsRequest``; call the backend with the lock released; on error
+  backoff +1 and ``lastUpdateErr`` (sent as ``has_error``/``error`` next time); on success
+  apply (a verification failure counts as an error too), apply the backend's
+  ``agent_refresh_interval`` to the refresh interval and the limiter window(s) when the override
+  is allowed, promote new products, backoff -2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+
+from agent.backend_client import (
+    Backend,
+    RequestState,
+    build_latest_configs_request,
+    client_to_pb,
+)
+from agent.backoff import ExpBackoff
+from agent.clients import ActiveClients
+from agent.errors import AgentError, BackendError
+from agent.limiter import FixedWindowLimiter
+from agent.metrics import AgentMetrics
+from agent.policy import AgentPolicy, Lane, lane_of, make_policy
+from agent.rendezvous import Rendezvous
+from agent.response import build_response
+from agent.settings import Settings
+from agent.store import Store
+from agent.validate import validate_request
+from rc_protocol.clock import Clock, wait_for
+from rc_protocol.proto import remoteconfig_pb2 as pb
+from rc_protocol.wire import Client, ClientGetConfigsRequest, ClientGetConfigsResponse
+
+log = logging.getLogger("agent.service")
+
+
+@dataclass(eq=False)
+class BypassRequest:
+    """What a new client hands to the poll loop: its lane and the response to complete."""
+
+    lane: Lane
+    done: asyncio.Future[None]
+
+
+@dataclass(frozen=True)
+class Served:
+    """The outcome of one ``client_get_configs`` call (for the HTTP layer and metrics)."""
+
+    lane: Lane
+    response: ClientGetConfigsResponse
+    bypassed: bool
+
+
+class RcService:
+    """The agent's RC service; start it with :meth:`start`, stop it with :meth:`stop`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        backend: Backend,
+        metrics: AgentMetrics | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.resolved = settings.resolve()
+        for warning in self.resolved.warnings:
+            log.warning("%s", warning)
+        self.clock = clock
+        self.backend = backend
+        self.metrics = metrics or AgentMetrics(settings.run_id)
+        self.rng = rng or random.Random(settings.seed)
+        self.policy: AgentPolicy = make_policy(settings, self.resolved)
+        self.lock = asyncio.Lock()
+        self.clients: ActiveClients[Client] = ActiveClients(
+            self.resolved.clients_ttl_s, clock.monotonic, clock.time
+        )
+        self.store = Store()
+        self.backoff = ExpBackoff(self.resolved.max_backoff_interval_s)
+        self.backoff_errors = 0
+        self.refresh_interval_s = self.resolved.refresh_interval_s
+        self.override_allowed = self.resolved.refresh_override_allowed
+        self.channels: Rendezvous[BypassRequest] = Rendezvous(clock, self.policy.channels)
+        now = clock.time()
+        self.limiters = {
+            channel: FixedWindowLimiter(capacity, self.refresh_interval_s, now)
+            for channel, capacity in self.policy.limiter_capacity.items()
+        }
+        self.products: set[str] = set()
+        self.new_products: set[str] = set()
+        self.first_update = True
+        self.last_update_mono: float | None = None
+        self.last_update_err: str | None = None
+        self.refreshing = False
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """``Start()``: spawn the poll loop (its first act is an immediate refresh)."""
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._poll_loop(), name="rc-poll-loop")
+
+    async def stop(self) -> None:
+        """Stop the poll loop and close the backend client."""
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.backend.aclose()
+
+    # ---- ClientGetConfigs ------------------------------------------------------------------
+
+    async def client_get_configs(self, request: ClientGetConfigsRequest) -> Served:
+        """Serve one tracer request; raises ``InvalidRequest``/``ResponseError`` (HTTP 500)."""
+        lane = lane_of(request.client.products if request.client is not None else ())
+        waited = 0.0
+        t0 = self.clock.monotonic()
+        await self.lock.acquire()
+        waited += self.clock.monotonic() - t0
+        held = True
+        bypassed = False
+        try:
+            validate_request(request)
+            client = request.client
+            assert client is not None  # validated
+            if not self.clients.active(client.id):
+                bypassed = True
+                self.clients.seen(client.id, client)
+                self.lock.release()
+                held = False
+                await self._bypass(lane)
+                t1 = self.clock.monotonic()
+                await self.lock.acquire()
+                held = True
+                waited += self.clock.monotonic() - t1
+            self.clients.seen(client.id, client)
+            response = build_response(
+                self.store,
+                request,
+                now_wall=self.clock.time(),
+                initialized=not self.first_update,
+            )
+            return Served(lane, response, bypassed)
+        finally:
+            if held:
+                self.lock.release()
+            self.metrics.lock_wait.labels(lane=lane).observe(waited)
+
+    async def _bypass(self, lane: Lane) -> None:
+        """Hand a response to the poll loop, then wait for it, within one shared budget."""
+        plan = self.policy.plan(lane)
+        start = self.clock.monotonic()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self.channels.send(plan.channel, BypassRequest(lane, done), plan.block_ttl_s)
+        remaining = plan.block_ttl_s - (self.clock.monotonic() - start)
+        if done.done():
+            return
+        try:
+            if remaining <= 0:
+                raise TimeoutError
+            await wait_for(self.clock, asyncio.shield(done), remaining)
+        except TimeoutError:
+            self.metrics.bypass.labels(lane=lane, result="timed_out").inc()
+
+    # ---- poll loop -------------------------------------------------------------------------
+
+    def calculate_refresh_interval(self) -> float:
+        """``calculateRefreshInterval``: the refresh interval plus the current backoff."""
+        return self.refresh_interval_s + self.backoff.duration_s(self.backoff_errors, self.rng)
+
+    async def _poll_loop(self) -> None:
+        await self.refresh("startup")
+        while True:
+            try:
+                await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive any bug; the next select still runs
+                log.exception("poll loop iteration failed")
+
+    async def poll_once(self) -> None:
+        """One iteration of the poll loop's ``select`` (public for tests)."""
+        got = await self.channels.receive(self.calculate_refresh_interval())
+        if got is None:
+            await self.refresh("periodic")
+            return
+        channel, bypass = got
+        try:
+            if self.limiters[channel].allow(self.clock.time()):
+                await self.refresh(self.policy.reason_of(channel))
+                self.metrics.bypass.labels(lane=bypass.lane, result="refreshed").inc()
+            else:
+                self.metrics.bypass.labels(lane=bypass.lane, result="rate_limited").inc()
+        finally:
+            if not bypass.done.done():
+                bypass.done.set_result(None)  # close(response)
+
+    # ---- refresh ---------------------------------------------------------------------------
+
+    async def refresh(self, reason: str) -> bool:
+        """``refresh()``: one backend round trip; True on success. Never raises AgentError."""
+        self.refreshing = True
+        try:
+            ok = await self._refresh()
+        except AgentError as exc:  # defensive: refresh errors are counted, never fatal
+            log.warning("refresh failed: %s", exc)
+            ok = False
+        finally:
+            self.refreshing = False
+        self.metrics.refreshes.labels(reason=reason, result="ok" if ok else "error").inc()
+        return ok
+
+    async def _refresh(self) -> bool:
+        held = False
+        try:
+            await self.lock.acquire()
+            held = True
+            if self.last_update_mono is not None:
+                earliest = self.last_update_mono + self.settings.refresh_spacing_s
+                now = self.clock.monotonic()
+                if now < earliest:
+                    self.lock.release()
+                    held = False
+                    await self.clock.sleep(earliest - now)
+                    await self.lock.acquire()
+                    held = True
+            active = self.clients.active_clients()
+            self.metrics.active_clients.set(len(active))
+            for client in active:
+                self.new_products.update(p for p in client.products if p not in self.products)
+            versions = self.store.versions(first_update=self.first_update)
+            request = build_latest_configs_request(
+                RequestState(
+                    hostname=self.settings.hostname,
+                    agent_version=self.settings.agent_version,
+                    trace_agent_env=self.settings.trace_agent_env,
+                    org_uuid=self.store.org_uuid,
+                    config_snapshot_version=versions.config_snapshot,
+                    config_root_version=versions.config_root,
+                    director_root_version=versions.director_root,
+                    products=self.products,
+                    new_products=self.new_products,
+                    active_clients=[
+                        client_to_pb(c, self.clients.last_seen_ms(c.id)) for c in active
+                    ],
+                    backend_client_state=self.store.opaque_backend_state,
+                    last_error=self.last_update_err,
+                )
+            )
+            self.lock.release()
+            held = False
+            t0 = self.clock.monotonic()
+            error: AgentError | None = None
+            try:
+                response = await self.backend.latest_configs(request)
+            except AgentError as exc:
+                error = exc
+            except Exception as exc:  # a backend bug is a failed refresh, not a dead loop
+                log.exception("backend call raised")
+                error = BackendError(f"backend call raised {exc!r}")
+            self.metrics.backend_duration.observe(self.clock.monotonic() - t0)
+            await self.lock.acquire()
+            held = True
+            return self._apply_locked(response if error is None else None, error)
+        finally:
+            if held:
+                self.lock.release()
+
+    def _apply_locked(
+        self, response: pb.LatestConfigsResponse | None, error: AgentError | None
+    ) -> bool:
+        """The second half of ``refresh()``, with the lock held again."""
+        self.last_update_err = None
+        if error is not None or response is None:
+            self.backoff_errors = self.backoff.inc_error(self.backoff_errors)
+            self.last_update_err = f"api: {error}"
+            log.warning("could not refresh Remote Config: %s", error)
+            return False
+        try:
+            self.store.apply(response)
+        except AgentError as exc:
+            self.backoff_errors = self.backoff.inc_error(self.backoff_errors)
+            self.last_update_err = f"tuf: {exc}"
+            log.warning("could not apply Remote Config update: %s", exc)
+            return False
+        if self.override_allowed:
+            recommended = self.store.agent_refresh_interval_s
+            # getRefreshIntervalLocked: only [1 s, 1 min] is accepted.
+            if 1 <= recommended <= 60 and recommended != self.refresh_interval_s:
+                self.refresh_interval_s = float(recommended)
+                for limiter in self.limiters.values():
+                    limiter.window_s = float(recommended)
+                log.info("refresh interval overridden to %ss by the backend", recommended)
+        self.last_update_mono = self.clock.monotonic()
+        self.first_update = False
+        self.products |= self.new_products
+        self.new_products = set()
+        self.backoff_errors = self.backoff.dec_error(self.backoff_errors)
+        self.metrics.targets_version.set(self.store.targets_version)
+        return True
