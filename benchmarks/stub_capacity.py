@@ -3,12 +3,12 @@
     python benchmarks/stub_capacity.py                      # N = 250,500,1000,1500
     python benchmarks/stub_capacity.py --tracers 1000 --boot spread
 
-For each N a fresh worker process (pinned to one core when the machine has two) runs the real
-`tracer_stub.host.Host` (uvloop, the real HTTP transport, openfeature-sdk providers in event
-mode) with ``poll_interval_s = 1`` against a trivial local responder in another process (pinned
-to the other core), so that the figures are the stub's, not an agent's. The responder answers a
-tracer's first request with an FFE_FLAGS config (so every provider becomes ready, as in a run)
-and ``{}`` afterwards.
+For each N a fresh worker process runs the real `tracer_stub.host.Host` (uvloop, the real HTTP
+transport, openfeature-sdk providers in event or wait mode) with ``poll_interval_s = 1`` against
+a trivial local responder in another process, so that the figures are the stub's, not an
+agent's (``--pin`` pins the worker to one core and the responder to another). The responder
+answers a tracer's first request with an FFE_FLAGS config (so every provider becomes ready, as
+in a run) and ``{}`` afterwards.
 
 After a warm-up (boot, every tracer ready), it records every poll's lateness (actual send -
 intended send, on the monotonic clock) for ``--duration`` seconds and prints, per N: lateness
@@ -172,6 +172,7 @@ async def _worker(
         "rss_after_mib": rss_after / 2**20,
         "rss_per_tracer_kib": (rss_after - rss_before) / n / 1024,
         "threads_at_end": threads,
+        "load_average_1m": os.getloadavg()[0],
     }
 
 
@@ -202,6 +203,11 @@ def main() -> int:
         action="store_true",
         help="never serve the config: every provider stays parked (worst case for threads)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the worker to the first core and the responder to the second",
+    )
     parser.add_argument("--serve-config", default="1", help=argparse.SUPPRESS)
     parser.add_argument("--responder", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -211,11 +217,13 @@ def main() -> int:
     import uvloop
 
     if args.responder is not None:
-        _pin(1)
+        if args.pin:
+            _pin(1)
         uvloop.run(_responder(args.responder, args.serve_config == "1"))
         return 0
     if args.worker is not None:
-        _pin(0)
+        if args.pin:
+            _pin(0)
         threading.stack_size(512 * 1024)  # as `python -m tracer_stub` does
         result = uvloop.run(
             _worker(
@@ -229,7 +237,7 @@ def main() -> int:
     responder = subprocess.Popen(
         [
             sys.executable, __file__, "--responder", str(port),
-            "--serve-config", "0" if args.pending else "1",
+            "--serve-config", "0" if args.pending else "1", *(["--pin"] if args.pin else []),
         ]
     )  # fmt: skip
     results: list[dict[str, Any]] = []
@@ -242,6 +250,7 @@ def main() -> int:
                         sys.executable, __file__, "--worker", str(n), "--port", str(port),
                         "--boot", boot, "--warmup", str(args.warmup),
                         "--duration", str(args.duration), "--provider-mode", args.provider_mode,
+                        *(["--pin"] if args.pin else []),
                     ],
                     check=True, capture_output=True, text=True,
                 )  # fmt: skip
@@ -256,7 +265,7 @@ def main() -> int:
                     f"cpu={result['cpu_fraction_of_one_core']:.2f} core  "
                     f"rss/tracer={result['rss_per_tracer_kib']:.0f} KiB  "
                     f"(rss {result['rss_before_mib']:.0f}->{result['rss_after_mib']:.0f} MiB, "
-                    f"{result['threads_at_end']} threads)",
+                    f"{result['threads_at_end']} threads)  loadavg={result['load_average_1m']:.1f}",
                     flush=True,
                 )
     finally:

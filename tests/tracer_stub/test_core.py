@@ -242,3 +242,17 @@ def test_request_round_trips_through_the_agent_decoder_in_both_encodings() -> No
         assert decoded.client is not None
         assert decode_capabilities(decoded.client.capabilities) == {12, 46}
     assert b'"capabilities":[64,0,0,0,16,0]' in encode_request(c.build_request(), bytes_as="array")
+
+
+def test_encoded_request_is_reused_until_the_state_changes() -> None:
+    c = core()
+    first = c.encoded_request("array")
+    assert c.encoded_request("array") is first
+    c.apply_response(200, b"{}")
+    assert c.encoded_request("array") is first  # no change: same bytes
+    assert c.encoded_request("base64") != first
+    c.apply_response(200, response(9, {FFE: b"v1"}))
+    after = c.encoded_request("array")
+    assert after != first and b'"targets_version":9' in after
+    c.set_products(["FFE_FLAGS"], [46])
+    assert b'"products":["FFE_FLAGS"]' in c.encoded_request("array")

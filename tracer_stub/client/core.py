@@ -37,11 +37,13 @@ from rc_protocol.errors import PathError, ProtocolError
 from rc_protocol.paths import ConfigPath
 from rc_protocol.targets import parse_signed_targets
 from rc_protocol.wire import (
+    BytesEncoding,
     ClientGetConfigsRequest,
     ConfigState,
     TargetFileHash,
     TargetFileMeta,
     decode_response,
+    encode_request,
     tracer_request,
 )
 
@@ -154,6 +156,10 @@ class ClientCore:
         self.last_error = ""
         self._delivered: dict[str, tuple[str, int]] = {}  # path -> (sha256, version) told
         self._listeners: list[Listener] = []
+        # The encoded request only changes with the state: a thousand tracers polling every
+        # second mostly resend the same bytes, so they are cached per state generation.
+        self._generation = 0
+        self._encoded: tuple[int, str, bytes] | None = None
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -166,6 +172,7 @@ class ClientCore:
         self.products = tuple(products)
         self.capabilities = frozenset(capabilities)
         self._encoded_capabilities = encode_capabilities(self.capabilities)
+        self._generation += 1
 
     def set_apply_state(self, path: str, error: str | None) -> None:
         """Record that applying `path` failed (apply_state 3) or succeeded (2)."""
@@ -173,8 +180,20 @@ class ClientCore:
         if stored is not None:
             stored.apply_state = ERROR if error else ACKNOWLEDGED
             stored.apply_error = error or ""
+            self._generation += 1
 
     # -- request ----------------------------------------------------------------------------
+
+    def encoded_request(self, bytes_as: BytesEncoding = "array") -> bytes:
+        """The JSON body of the next request, cached while the state is unchanged."""
+        if self.report_errors and self.last_error:
+            self._generation += 1  # the error is sent once, then cleared
+        cached = self._encoded
+        if cached is not None and cached[0] == self._generation and cached[1] == bytes_as:
+            return cached[2]
+        body = encode_request(self.build_request(), bytes_as=bytes_as)
+        self._encoded = (self._generation, bytes_as, body)
+        return body
 
     def build_request(self) -> ClientGetConfigsRequest:
         ident = self.identity
@@ -223,6 +242,7 @@ class ClientCore:
         """Apply one HTTP answer of ``/v0.7/config``; never raises for bad input."""
         if status != 200:
             if status == 404:
+                self._generation += 1
                 self.files.clear()
                 return ApplyResult(ApplyKind.INACTIVE, self._notify())
             text = body[:200].decode("utf-8", "replace")
@@ -231,6 +251,7 @@ class ClientCore:
             )
         if len(body) <= 3:
             return ApplyResult(ApplyKind.NO_CHANGE)
+        self._generation += 1
         try:
             return self._apply(body)
         except (ProtocolError, ValueError) as exc:

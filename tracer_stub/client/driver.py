@@ -23,7 +23,6 @@ from typing import Protocol
 
 from rc_protocol.capabilities import PRODUCT_CAPABILITIES
 from rc_protocol.clock import Clock, wait_for
-from rc_protocol.wire import encode_request
 from tracer_stub.client.core import ClientCore, ClientIdentity, Listener
 from tracer_stub.client.policy import (
     FetcherPlan,
@@ -158,10 +157,7 @@ class Fetcher:
     async def fetch_once(self, intended: float) -> float:
         """Send one request at (about) `intended`; return the next intended send time."""
         sent = self.clock.monotonic()
-        body = encode_request(
-            self.core.build_request(),
-            bytes_as="array" if self.wire_bytes == "array" else "base64",
-        )
+        body = self.core.encoded_request("array" if self.wire_bytes == "array" else "base64")
         response: HttpResponse | None = None
         outcome: str
         try:
