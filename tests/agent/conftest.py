@@ -30,7 +30,10 @@ from rc_protocol.wire import ClientGetConfigsRequest, TargetFileHash, TargetFile
 T0 = 1_700_000_040.0
 FFE_PATH = "datadog/2/FFE_FLAGS/flags-1/config"
 APM_PATH = "datadog/2/APM_TRACING/apm-1/config"
-FFE_RAW = b'{"createdAt":"2024-04-17T19:40:53.716Z","format":"SERVER","environment":{"name":"t"},"flags":{}}'
+FFE_RAW = (
+    b'{"createdAt":"2024-04-17T19:40:53.716Z","format":"SERVER",'
+    b'"environment":{"name":"t"},"flags":{}}'
+)
 APM_RAW = b'{"lib_config":{"tracing_sampling_rate":0.5}}'
 
 

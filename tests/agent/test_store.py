@@ -1,0 +1,62 @@
+"""Store.apply: verification of target files against the targets metadata, atomicity."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.errors import StoreError
+from agent.store import Store
+from rc_protocol.proto import remoteconfig_pb2 as pb
+from tests.agent.conftest import APM_PATH, FFE_PATH, FFE_RAW, Catalogue
+
+
+def respond(cat: Catalogue) -> pb.LatestConfigsResponse:
+    return cat(pb.LatestConfigsRequest())
+
+
+def test_apply_stores_targets_files_and_custom() -> None:
+    store = Store()
+    store.apply(respond(Catalogue(agent_refresh_interval=5)))
+    assert store.targets_version == 1_700_000_000
+    assert store.files[FFE_PATH] == FFE_RAW
+    assert store.opaque_backend_state == b'{"v": 1700000000}'
+    assert store.agent_refresh_interval_s == 5
+    assert store.versions(first_update=True).director_targets == 0
+    assert store.versions(first_update=False).director_targets == 1_700_000_000
+
+
+def test_sha256_mismatch_rejects_the_whole_update() -> None:
+    store = Store()
+    store.apply(respond(Catalogue()))
+    bad = Catalogue(version=1_700_000_100, corrupt=FFE_PATH)
+    with pytest.raises(StoreError, match="target file"):
+        store.apply(respond(bad))
+    assert store.targets_version == 1_700_000_000  # unchanged
+
+
+def test_missing_file_is_taken_from_the_store_or_rejected() -> None:
+    store = Store()
+    store.apply(respond(Catalogue()))
+    update = respond(Catalogue(version=1_700_000_100))
+    kept = [f for f in update.target_files if f.path != APM_PATH]
+    del update.target_files[:]
+    update.target_files.extend(kept)
+    store.apply(update)  # APM file unchanged and already stored: fine
+    assert store.targets_version == 1_700_000_100
+    fresh = Store()
+    with pytest.raises(StoreError, match="not found"):
+        fresh.apply(update)
+
+
+def test_targets_version_cannot_go_backwards() -> None:
+    store = Store()
+    store.apply(respond(Catalogue(version=1_700_000_100)))
+    with pytest.raises(StoreError, match="backwards"):
+        store.apply(respond(Catalogue(version=1_700_000_000)))
+
+
+def test_roots_are_stored_by_version() -> None:
+    store = Store()
+    store.apply(respond(Catalogue(roots=(2, 3))))
+    assert store.director_root_version == 3
+    assert len(store.roots_after(1)) == 2
