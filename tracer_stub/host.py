@@ -22,7 +22,7 @@ import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from rc_protocol.clock import Clock, SystemClock
 from tracer_stub.client.driver import LanePermits
@@ -166,7 +166,7 @@ class Host:
                 status, ctype, body = "405 Method Not Allowed", "text/plain", b"GET only\n"
             elif path == b"/metrics":
                 status, ctype = "200 OK", CONTENT_TYPE_LATEST
-                body = generate_latest(self.metrics.registry)
+                body = self.metrics.render()
             elif path == b"/health":
                 status, ctype, body = "200 OK", "application/json", b'{"status": "ok"}'
             else:

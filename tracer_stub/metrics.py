@@ -1,7 +1,7 @@
 """Prometheus metrics of a stub process (names from docs/contracts.md "Tracer stub").
 
-Per-tracer values are gauges with a ``tracer`` label (the global index) so that the harness
-recovers each exact sample; histograms carry no tracer label.
+Per-tracer values are gauges (and one counter) with a ``tracer`` label (the global index) so
+that the harness recovers each exact sample; histograms carry no tracer label.
 
 Durations, in the decomposition the proposal's load test reports ("TOTAL BOOT TIME (tracer
 start + provider ready + first eval)"), on each tracer's monotonic clock:
@@ -12,11 +12,24 @@ start + provider ready + first eval)"), on each tracer's monotonic clock:
 - ``tracer_first_evaluation_seconds``: provider start -> first flag evaluation that resolved
   from the configuration;
 - ``tracer_boot_total_seconds``: tracer start -> that evaluation (tracer start included).
+
+``tracer_rc_requests_total{lane, outcome}`` outcomes: ``update`` (a new targets version
+applied), ``no_change`` (``{}``), ``inactive`` (404), ``error`` (another status),
+``rejected`` (a 200 the client refused), ``rate_limited`` (429), ``timeout``,
+``transport_error``.
+
+Why per-tracer series are rendered here rather than by prometheus-client: with a thousand
+tracers they are ~8,000 samples, which ``generate_latest`` formats in ~125 ms, blocking the
+event loop that times the polls at every scrape. Each sample's line is rendered once when its
+value changes, and a scrape joins the lines (~1 ms); the few lane-labelled metrics stay in a
+prometheus-client registry.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from tracer_stub.client.policy import Lane
 
@@ -31,38 +44,49 @@ READY_BUCKETS = (
     50, 60, 90, 120,
 )  # fmt: skip
 
+#: (name, type, help) of every per-tracer family, in exposition order.
+TRACER_FAMILIES = (
+    ("tracer_outcome", "gauge", "1 for the tracer's current outcome, 0 for the others"),
+    ("tracer_start_seconds", "gauge", "tracer start-up cost"),
+    ("tracer_provider_ready_seconds", "gauge", "provider start -> PROVIDER_READY"),
+    ("tracer_first_evaluation_seconds", "gauge", "provider start -> first evaluation"),
+    ("tracer_boot_total_seconds", "gauge", "tracer start -> first evaluation"),
+    ("tracer_start_wall_seconds", "gauge", "unix time the tracer started"),
+    ("tracer_provider_error_events_total", "counter", "PROVIDER_ERROR events"),
+)
+
+
+def _fmt(value: float) -> str:
+    if value == int(value) and abs(value) < 1e15:
+        return f"{value:.1f}"
+    return repr(float(value))
+
+
+@dataclass
+class _Family:
+    name: str
+    kind: str
+    help: str
+    lines: dict[tuple[str, str], str] = field(default_factory=dict)
+    values: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def set(self, tracer: str, value: float, outcome: str = "") -> None:
+        key = (tracer, outcome)
+        self.values[key] = value
+        labels = f'tracer="{tracer}",outcome="{outcome}"' if outcome else f'tracer="{tracer}"'
+        self.lines[key] = f"{self.name}{{{labels}}} {_fmt(value)}\n"
+
+    def render(self) -> str:
+        head = f"# HELP {self.name} {self.help}\n# TYPE {self.name} {self.kind}\n"
+        return head + "".join(self.lines.values())
+
 
 class StubMetrics:
-    """Every metric of one stub process, in its own registry."""
+    """Every metric of one stub process."""
 
     def __init__(self, run_id: str = "", registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.outcome = Gauge(
-            "tracer_outcome", "1 for the tracer's current outcome", ["tracer", "outcome"],
-            registry=r,
-        )  # fmt: skip
-        self.start = Gauge("tracer_start_seconds", "tracer start-up cost", ["tracer"], registry=r)
-        self.provider_ready = Gauge(
-            "tracer_provider_ready_seconds", "provider start -> PROVIDER_READY", ["tracer"],
-            registry=r,
-        )  # fmt: skip
-        self.first_evaluation = Gauge(
-            "tracer_first_evaluation_seconds",
-            "provider start -> first flag evaluation from the config",
-            ["tracer"],
-            registry=r,
-        )
-        self.boot_total = Gauge(
-            "tracer_boot_total_seconds", "tracer start -> first evaluation", ["tracer"],
-            registry=r,
-        )  # fmt: skip
-        self.start_wall = Gauge(
-            "tracer_start_wall_seconds", "unix time the tracer started", ["tracer"], registry=r
-        )
-        self.provider_errors = Counter(
-            "tracer_provider_error_events", "PROVIDER_ERROR events", ["tracer"], registry=r
-        )
         self.ready_duration = Histogram(
             "tracer_provider_ready_duration_seconds",
             "provider start -> PROVIDER_READY",
@@ -87,6 +111,7 @@ class StubMetrics:
         self.run_info.labels(run_id).set(1)
         self._duration = {lane: self.rc_duration.labels(str(lane)) for lane in Lane}
         self._lateness = {lane: self.rc_lateness.labels(str(lane)) for lane in Lane}
+        self._families = {name: _Family(name, kind, text) for name, kind, text in TRACER_FAMILIES}
         self._outcomes: dict[str, str] = {}
         self._settled = 0
 
@@ -101,7 +126,7 @@ class StubMetrics:
 
     def add_tracer(self, tracer: str) -> None:
         self.hosted.inc()
-        self.provider_errors.labels(tracer)  # present at 0 from the start
+        self._families["tracer_provider_error_events_total"].set(tracer, 0.0)
         self.set_outcome(tracer, "pending")
 
     def set_outcome(self, tracer: str, outcome: str) -> None:
@@ -109,7 +134,37 @@ class StubMetrics:
         if previous == outcome:
             return
         self._outcomes[tracer] = outcome
+        family = self._families["tracer_outcome"]
         for name in OUTCOMES:
-            self.outcome.labels(tracer, name).set(1 if name == outcome else 0)
+            family.set(tracer, 1.0 if name == outcome else 0.0, name)
         self._settled += (outcome != "pending") - (previous not in (None, "pending"))
         self.settled.set(self._settled)
+
+    def set_start(self, tracer: str, start_wall: float) -> None:
+        self._families["tracer_start_wall_seconds"].set(tracer, start_wall)
+
+    def set_tracer_started(self, tracer: str, seconds: float) -> None:
+        self._families["tracer_start_seconds"].set(tracer, seconds)
+
+    def set_provider_ready(self, tracer: str, seconds: float) -> None:
+        self._families["tracer_provider_ready_seconds"].set(tracer, seconds)
+        self.ready_duration.observe(seconds)
+
+    def set_first_evaluation(self, tracer: str, seconds: float, boot_total: float) -> None:
+        self._families["tracer_first_evaluation_seconds"].set(tracer, seconds)
+        self._families["tracer_boot_total_seconds"].set(tracer, boot_total)
+
+    def inc_provider_errors(self, tracer: str) -> None:
+        family = self._families["tracer_provider_error_events_total"]
+        family.set(tracer, family.values.get((tracer, ""), 0.0) + 1)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def value(self, name: str, tracer: str, outcome: str = "") -> float | None:
+        """A per-tracer sample's value (None when absent)."""
+        return self._families[name].values.get((tracer, outcome))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric of the process."""
+        per_tracer = "".join(f.render() for f in self._families.values())
+        return generate_latest(self.registry) + per_tracer.encode()

@@ -143,7 +143,7 @@ class SimulatedTracer:
         t0 = self.clock.monotonic()
         self.times.start = t0
         self.times.start_wall = self.clock.time()
-        self.metrics.start_wall.labels(self.label).set(self.times.start_wall)
+        self.metrics.set_start(self.label, self.times.start_wall)
         products = list(self.settings.product_list)
         if self.settings.ffe_subscription == "provider":
             products = [p for p in products if p != Product.FFE_FLAGS]
@@ -152,7 +152,7 @@ class SimulatedTracer:
             await self.clock.sleep(self.settings.tracer_start_cost_ms / 1000.0)
         started = self.clock.monotonic()
         self.times.tracer_started = started
-        self.metrics.start.labels(self.label).set(started - t0)
+        self.metrics.set_tracer_started(self.label, started - t0)
         self._start_provider()
 
     def _start_provider(self) -> None:
@@ -253,15 +253,14 @@ class SimulatedTracer:
         self._ready_event.set()
         started = self.times.tracer_started
         assert started is not None
-        self.metrics.provider_ready.labels(self.label).set(at - started)
-        self.metrics.ready_duration.observe(at - started)
+        self.metrics.set_provider_ready(self.label, at - started)
         self._set_outcome(Outcome.READY)
         if self.settings.provider_mode == "event" or self._wait_returned:
             self._evaluate()
 
     def _on_error(self) -> None:
         self.provider_error_events += 1
-        self.metrics.provider_errors.labels(self.label).inc()
+        self.metrics.inc_provider_errors(self.label)
         if self.provider is not None:
             self.provider.init_error_seen()
 
@@ -275,8 +274,9 @@ class SimulatedTracer:
             now = self.clock.monotonic()
             self.times.first_evaluation = now
             assert self.times.start is not None and self.times.tracer_started is not None
-            self.metrics.first_evaluation.labels(self.label).set(now - self.times.tracer_started)
-            self.metrics.boot_total.labels(self.label).set(now - self.times.start)
+            self.metrics.set_first_evaluation(
+                self.label, now - self.times.tracer_started, now - self.times.start
+            )
         elif details.error_code not in (None, ErrorCode.PROVIDER_NOT_READY):
             log.warning(
                 "tracer %s: evaluating %s failed: %s %s",

@@ -107,13 +107,8 @@ async def test_event_mode_ready_on_first_poll_and_flag_evaluated(
     assert tracer.times.ready == 0.0
     assert tracer.evaluations[-1].value is True
     assert tracer.provider_error_events == 0
-    assert (
-        metrics.registry.get_sample_value("tracer_outcome", {"tracer": "7", "outcome": "ready"})
-        == 1
-    )
-    assert (
-        metrics.registry.get_sample_value("tracer_provider_ready_seconds", {"tracer": "7"}) == 0.0
-    )
+    assert metrics.value("tracer_outcome", "7", "ready") == 1
+    assert metrics.value("tracer_provider_ready_seconds", "7") == 0.0
     assert metrics.registry.get_sample_value("tracer_settled") == 1
 
 
@@ -147,11 +142,8 @@ async def test_wait_mode_timeout_cliff_then_ready_later(
     assert outcome_of(tracer) is Outcome.READY
     assert tracer.times.ready == 35.0
     assert tracer.evaluations[-1].value is True
-    assert metrics.registry.get_sample_value("tracer_boot_total_seconds", {"tracer": "0"}) == 35.0
-    assert (
-        metrics.registry.get_sample_value("tracer_provider_error_events_total", {"tracer": "0"})
-        == 1
-    )
+    assert metrics.value("tracer_boot_total_seconds", "0") == 35.0
+    assert metrics.value("tracer_provider_error_events_total", "0") == 1
 
 
 async def test_wait_mode_returns_when_the_config_arrives_in_time(
