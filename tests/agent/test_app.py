@@ -94,10 +94,20 @@ async def test_too_large_body_is_413_and_the_agent_keeps_serving(client: httpx.A
 
 @pytest.mark.parametrize(
     "path",
-    ["/v0.4/traces", "/v0.5/traces", "/v0.7/traces", "/v0.6/stats", "/telemetry/proxy/api/v2/apmtelemetry",
-     "/evp_proxy/v2/api/v2/exposures", "/evp_proxy/v4/x", "/debugger/v1/input",
-     "/debugger/v1/diagnostics", "/symdb/v1/input", "/dogstatsd/v2/proxy"],
-)  # fmt: skip
+    [
+        "/v0.4/traces",
+        "/v0.5/traces",
+        "/v0.7/traces",
+        "/v0.6/stats",
+        "/telemetry/proxy/api/v2/apmtelemetry",
+        "/evp_proxy/v2/api/v2/exposures",
+        "/evp_proxy/v4/x",
+        "/debugger/v1/input",
+        "/debugger/v1/diagnostics",
+        "/symdb/v1/input",
+        "/dogstatsd/v2/proxy",
+    ],
+)
 async def test_discard_endpoints_answer_2xx(client: httpx.AsyncClient, path: str) -> None:
     answer = await client.post(path, content=b"\x93\x01\x02")
     assert 200 <= answer.status_code < 300
@@ -116,7 +126,11 @@ async def test_metrics_are_labelled_by_lane(client: httpx.AsyncClient) -> None:
     assert 'agent_rc_bypass_total{lane="fast",result="refreshed"} 1.0' in text
     assert 'agent_rc_refreshes_total{reason="startup",result="ok"} 1.0' in text
     assert 'agent_rc_run_info{run_id="r1"} 1.0' in text
-    for name in ("agent_rc_request_duration_seconds", "agent_rc_lock_wait_seconds",
-                 "agent_rc_active_clients", "agent_rc_targets_version",
-                 "agent_rc_backend_request_duration_seconds"):  # fmt: skip
+    for name in (
+        "agent_rc_request_duration_seconds",
+        "agent_rc_lock_wait_seconds",
+        "agent_rc_active_clients",
+        "agent_rc_targets_version",
+        "agent_rc_backend_request_duration_seconds",
+    ):
         assert name in text

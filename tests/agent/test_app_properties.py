@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,36 +16,69 @@ from rc_protocol.clock import SystemClock
 from tests.agent.conftest import Catalogue
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
     | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=20,
-)  # fmt: skip
+)
 ANY = JSON | st.text(max_size=30) | st.integers()
 PATHS = st.sampled_from(["datadog/2/FFE_FLAGS/f/config", "employee/ASM/x/config", "bad", ""])
-HASH = st.fixed_dictionaries({}, optional={"algorithm": st.sampled_from(["sha256", "", 3]),
-                                           "hash": st.sampled_from(["ab", "", "zz", None])})  # fmt: skip
+HASH = st.fixed_dictionaries(
+    {},
+    optional={
+        "algorithm": st.sampled_from(["sha256", "", 3]),
+        "hash": st.sampled_from(["ab", "", "zz", None]),
+    },
+)
 CACHED = st.fixed_dictionaries(
-    {}, optional={"path": PATHS | ANY, "length": st.integers(-2, 300) | ANY,
-                  "hashes": st.lists(HASH, max_size=2) | ANY},
-)  # fmt: skip
+    {},
+    optional={
+        "path": PATHS | ANY,
+        "length": st.integers(-2, 300) | ANY,
+        "hashes": st.lists(HASH, max_size=2) | ANY,
+    },
+)
 TRACER = st.fixed_dictionaries(
-    {}, optional={"runtime_id": st.sampled_from(["rt", "c"]) | ANY,
-                  "language": st.sampled_from(["go", ""]) | ANY, "tracer_version": st.text(max_size=8),
-                  "service": st.text(max_size=5), "tags": st.lists(st.text(max_size=5)) | ANY},
-)  # fmt: skip
+    {},
+    optional={
+        "runtime_id": st.sampled_from(["rt", "c"]) | ANY,
+        "language": st.sampled_from(["go", ""]) | ANY,
+        "tracer_version": st.text(max_size=8),
+        "service": st.text(max_size=5),
+        "tags": st.lists(st.text(max_size=5)) | ANY,
+    },
+)
 STATE = st.fixed_dictionaries(
-    {}, optional={"root_version": st.integers(-1, 3) | ANY, "targets_version": st.integers(0, 5) | ANY,
-                  "backend_client_state": st.sampled_from(["", "eyJ9", "!!"]) | st.lists(st.integers(-1, 300), max_size=3),
-                  "config_states": st.lists(st.dictionaries(st.text(max_size=5), ANY, max_size=3), max_size=2)},
-)  # fmt: skip
+    {},
+    optional={
+        "root_version": st.integers(-1, 3) | ANY,
+        "targets_version": st.integers(0, 5) | ANY,
+        "backend_client_state": st.sampled_from(["", "eyJ9", "!!"])
+        | st.lists(st.integers(-1, 300), max_size=3),
+        "config_states": st.lists(
+            st.dictionaries(st.text(max_size=5), ANY, max_size=3), max_size=2
+        ),
+    },
+)
 CLIENT = st.fixed_dictionaries(
-    {}, optional={"id": st.sampled_from(["c", "rt", ""]) | st.uuids().map(str) | ANY, "state": STATE | ANY,
-                  "products": st.lists(st.sampled_from(["FFE_FLAGS", "ASM", "X"]), max_size=3) | ANY,
-                  "is_tracer": st.booleans() | ANY, "is_agent": st.booleans(), "is_updater": st.booleans(),
-                  "client_tracer": TRACER | ANY, "client_agent": st.just({}) | ANY,
-                  "capabilities": st.sampled_from(["QA==", "%%"]) | st.lists(st.integers(0, 255), max_size=3)},
-)  # fmt: skip
+    {},
+    optional={
+        "id": st.sampled_from(["c", "rt", ""]) | st.uuids().map(str) | ANY,
+        "state": STATE | ANY,
+        "products": st.lists(st.sampled_from(["FFE_FLAGS", "ASM", "X"]), max_size=3) | ANY,
+        "is_tracer": st.booleans() | ANY,
+        "is_agent": st.booleans(),
+        "is_updater": st.booleans(),
+        "client_tracer": TRACER | ANY,
+        "client_agent": st.just({}) | ANY,
+        "capabilities": st.sampled_from(["QA==", "%%"]) | st.lists(st.integers(0, 255), max_size=3),
+    },
+)
 REQUEST = st.fixed_dictionaries(
     {}, optional={"client": CLIENT | ANY, "cached_target_files": st.lists(CACHED, max_size=2) | ANY}
 )
