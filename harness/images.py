@@ -14,6 +14,8 @@ Errors are :class:`ImageError` (a :class:`~harness.runtime.base.HarnessError`).
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -36,8 +38,40 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_DIR = PROJECT_ROOT / "compose"
 
 
+SERVICE_PACKAGES = ("rc_protocol", "fake_backend", "agent", "tracer_stub")
+"""The packages that run inside containers: the image is stale when their sources change."""
+SOURCE_DIGEST_LABEL = "rc-fastlane.source-digest"
+SOURCE_SUFFIXES = (".py", ".proto", ".yaml", ".yml", ".json")
+
+
 class ImageError(HarnessError):
     """An image could not be made or found."""
+
+
+def source_digest(packages: Iterable[str] = SERVICE_PACKAGES) -> str:
+    """SHA-256 over the sources of the packages that run in containers (paths and contents).
+
+    Stored as a label on the image at build time; the Docker runtime compares it with this
+    checkout's, so that a run never measures code older than the working tree without saying so.
+    """
+    digest = hashlib.sha256()
+    for package in packages:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(root.rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and "__pycache__" not in path.parts:
+                digest.update(f"{package}/{path.relative_to(root).as_posix()}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_digest_label(client: Any, tag: str) -> str | None:
+    """The source digest an image was built from (None when it has no such label)."""
+    labels = client.images.get(tag).attrs.get("Config", {}).get("Labels") or {}
+    value = labels.get(SOURCE_DIGEST_LABEL)
+    return None if value is None else str(value)
 
 
 def build_command(tag: str = DEFAULT_IMAGE, base_image: str | None = None) -> str:
@@ -234,6 +268,7 @@ def build_image(
             tag=tag,
             buildargs={"BASE_IMAGE": base_image},
             network_mode="none",
+            labels={SOURCE_DIGEST_LABEL: source_digest()},
             rm=True,
             forcerm=True,
         )

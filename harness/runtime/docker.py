@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO, TypeVar
 
-from harness.images import DEFAULT_IMAGE, build_command
+from harness.images import DEFAULT_IMAGE, build_command, image_digest_label, source_digest
 from harness.runtime.base import (
     ComponentHandle,
     ComponentSpec,
@@ -95,9 +95,21 @@ def engine_answers() -> bool:
     return True
 
 
+def stale_image_warning(client: Any, image: str) -> str | None:
+    """A warning when ``image`` was built from other service sources than this checkout's."""
+    built_from = image_digest_label(client, image)
+    if built_from == source_digest():
+        return None
+    return (
+        f"image {image} was built from other sources than this checkout's services "
+        f"(source digest {built_from or 'unknown'}, here {source_digest()}): the containers run "
+        f"the image's code; rebuild it with `{build_command(image)}`"
+    )
+
+
 def auto_choice(image: str = DEFAULT_IMAGE) -> tuple[str, str]:
-    """``--runtime auto``: ``docker`` when an engine answers and has ``image``, else ``local``;
-    with the reason ``harness run`` prints."""
+    """``--runtime auto``: ``docker`` when an engine answers and has ``image`` built from this
+    checkout's service sources, else ``local``; with the reason ``harness run`` prints."""
     import docker.errors
 
     try:
@@ -106,6 +118,7 @@ def auto_choice(image: str = DEFAULT_IMAGE) -> tuple[str, str]:
         return "local", "no Docker engine answers: running local processes"
     try:
         client.images.get(image)
+        stale = stale_image_warning(client, image)
     except docker.errors.ImageNotFound:
         return "local", (
             f"a Docker engine answers but image {image} is missing ({build_command(image)}): "
@@ -113,7 +126,9 @@ def auto_choice(image: str = DEFAULT_IMAGE) -> tuple[str, str]:
         )
     finally:
         client.close()
-    return "docker", f"a Docker engine answers and image {image} exists"
+    if stale:
+        return "local", f"{stale}; running local processes"
+    return "docker", f"a Docker engine answers and image {image} is up to date"
 
 
 # --- pure helpers: names, labels, Docker state ------------------------------------------------
@@ -277,9 +292,11 @@ class DockerRuntime:
             return
         client = self.client
         try:
-            client.images.get(self.image)
+            stale = stale_image_warning(client, self.image)
         except docker.errors.ImageNotFound:
             raise ImageMissingError(self.image) from None
+        if stale:
+            print(f"warning: {stale}", file=self._out)
         self._network = client.networks.create(
             network_name(self.run_id),
             driver="bridge",
@@ -344,7 +361,12 @@ class DockerRuntime:
             return list(self._handles)
 
     def stop(self, handles: Sequence[ComponentHandle], timeout: float = 10.0) -> None:
+        """Stop the containers (SIGTERM, SIGKILL after ``timeout``); with ``keep``, leave them
+        running: ``--keep`` means the stack stays up for inspection after the run."""
         import docker.errors
+
+        if self.keep:
+            return
 
         def stop_one(handle: ComponentHandle) -> None:
             assert isinstance(handle, DockerHandle)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.images import SOURCE_DIGEST_LABEL, source_digest
 from harness.runtime.base import (
     ComponentHandle,
     ComponentSpec,
@@ -38,6 +39,7 @@ from harness.runtime.docker import (
     labels_for,
     leftovers,
     network_name,
+    stale_image_warning,
     state_from_attrs,
     sweep,
 )
@@ -135,6 +137,32 @@ def test_missing_image_error_names_the_build_command() -> None:
     message = str(ImageMissingError("rc-fastlane:xyz"))
     assert "harness image build --tag rc-fastlane:xyz" in message
     assert "harness image bootstrap-base" in message
+
+
+class _Image:
+    def __init__(self, labels: dict[str, str] | None) -> None:
+        self.attrs = {"Config": {"Labels": labels}}
+
+
+class _Images:
+    def __init__(self, labels: dict[str, str] | None) -> None:
+        self.labels = labels
+
+    def get(self, tag: str) -> _Image:
+        return _Image(self.labels)
+
+
+class _ImageClient:
+    def __init__(self, labels: dict[str, str] | None) -> None:
+        self.images = _Images(labels)
+
+
+def test_an_image_built_from_other_sources_is_flagged() -> None:
+    current = _ImageClient({SOURCE_DIGEST_LABEL: source_digest()})
+    assert stale_image_warning(current, "rc-fastlane:dev") is None
+    for labels in ({SOURCE_DIGEST_LABEL: "0123456789abcdef"}, None):
+        warning = stale_image_warning(_ImageClient(labels), "rc-fastlane:dev")
+        assert warning and "rebuild it with `harness image build`" in warning
 
 
 def test_docker_runtime_satisfies_the_protocol() -> None:
@@ -293,7 +321,9 @@ def test_keep_leaves_the_stack_and_down_removes_it(
     rid = run_id(request)
     out = io.StringIO()
     with DockerRuntime(rid, image=harness_image, keep=True, out=out) as runtime:
-        runtime.start([standin("backend", "backend")])
+        handles = runtime.start([standin("backend", "backend")])
+        runtime.stop(handles)
+        assert handles[0].state().status is ComponentStatus.RUNNING, "--keep: the stack stays up"
     assert f"harness down --run-id {rid}" in out.getvalue()
     containers, networks = leftovers(client, rid)
     assert len(containers) == 1 and len(networks) == 1
