@@ -13,7 +13,8 @@ in a run) and ``{}`` afterwards.
 After a warm-up (boot, every tracer ready), it records every poll's lateness (actual send -
 intended send, on the monotonic clock) for ``--duration`` seconds and prints, per N: lateness
 p50/p90/p99/max, requests per second, the worker's CPU use (fraction of one core), and memory
-per hosted tracer (RSS after the run - RSS before building the tracers, / N).
+per hosted tracer (RSS after the run - RSS before building the tracers, / N). ``/metrics`` is
+rendered on the loop every ``--scrape-interval`` seconds, as the harness's scrapes would.
 
 Boot shapes: ``herd`` starts every tracer at once (all polls then share the same instants, the
 harness's default storm); ``spread`` staggers starts evenly over one interval. Other work on the
@@ -105,7 +106,13 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def _worker(
-    n: int, port: int, boot: str, warmup: float, duration: float, provider_mode: str
+    n: int,
+    port: int,
+    boot: str,
+    warmup: float,
+    duration: float,
+    provider_mode: str,
+    scrape_interval: float,
 ) -> dict[str, Any]:
     from tracer_stub.client.policy import Lane
     from tracer_stub.host import Host
@@ -138,6 +145,13 @@ async def _worker(
     metrics = Recording()
     host = Host(settings, metrics=metrics)
     await host.serve()
+
+    async def scrape() -> None:  # the harness scrapes /metrics; the rendering runs on the loop
+        while True:
+            await asyncio.sleep(scrape_interval)
+            metrics.render()
+
+    scraper = asyncio.get_running_loop().create_task(scrape()) if scrape_interval > 0 else None
     await host.begin()
     await asyncio.sleep(warmup)
     ready = sum(1 for t in host.tracers if t.outcome == "ready")
@@ -150,6 +164,8 @@ async def _worker(
     metrics.recording = False
     rss_after = _rss_bytes()
     threads = threading.active_count()
+    if scraper is not None:
+        scraper.cancel()
     await host.stop()
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     lat = metrics.lateness
@@ -199,6 +215,9 @@ def main() -> int:
     parser.add_argument("--budget-ms", type=float, default=50.0, help="p99 lateness budget")
     parser.add_argument("--provider-mode", default="event", help="event or wait")
     parser.add_argument(
+        "--scrape-interval", type=float, default=1.0, help="render /metrics every S s (0 = never)"
+    )
+    parser.add_argument(
         "--pending",
         action="store_true",
         help="never serve the config: every provider stays parked (worst case for threads)",
@@ -227,7 +246,13 @@ def main() -> int:
         threading.stack_size(512 * 1024)  # as `python -m tracer_stub` does
         result = uvloop.run(
             _worker(
-                args.worker, args.port, args.boot, args.warmup, args.duration, args.provider_mode
+                args.worker,
+                args.port,
+                args.boot,
+                args.warmup,
+                args.duration,
+                args.provider_mode,
+                args.scrape_interval,
             )
         )
         print(json.dumps(result))
@@ -250,6 +275,7 @@ def main() -> int:
                         sys.executable, __file__, "--worker", str(n), "--port", str(port),
                         "--boot", boot, "--warmup", str(args.warmup),
                         "--duration", str(args.duration), "--provider-mode", args.provider_mode,
+                        "--scrape-interval", str(args.scrape_interval),
                         *(["--pin"] if args.pin else []),
                     ],
                     check=True, capture_output=True, text=True,
