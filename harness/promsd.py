@@ -47,6 +47,13 @@ SD_DIR_ENV = "HARNESS_PROMETHEUS_SD_DIR"
 
 TARGETS_FILE = "targets.json"
 
+DISCOVERY_DELAY_S = 11.0
+"""Worst-case time from a ``targets.json`` write to the first scrape of a new target: Prometheus's
+discovery manager sends target updates at most every 5 s (``discovery/manager.go``, ``updatert``)
+and its scrape manager applies them at most every 5 s (``scrape/manager.go``, ``reloader``), then
+the first scrape comes within one 1 s interval. A run publishing its targets delays its boot
+instant by this much so that the boot storm is on the record from its first second."""
+
 DEFAULT_LINGER_S = 2.0
 """How long a run's targets stay published after the run: two scrapes at the review stack's 1 s
 interval, so that Prometheus records every tracer's final outcome before the targets go."""

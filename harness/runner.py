@@ -33,7 +33,7 @@ from harness.collect import (
     scrape_until_settled,
 )
 from harness.errors import ComponentStartError
-from harness.promsd import published_targets
+from harness.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario import Scenario
 from harness.stats import summarize
@@ -215,6 +215,8 @@ def run_scenario(
 
     processes = math.ceil(scenario.fleet.tracers / per_process)
     start_at = time.time() + boot_margin_s(processes)
+    if prometheus_sd is not None:  # Prometheus must discover the tracers before they boot
+        start_at += DISCOVERY_DELAY_S
     specs = tracer_specs(
         scenario, per_process, agent.internal_url, run_id, start_at, module=mods["tracer"]
     )
