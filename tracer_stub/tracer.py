@@ -128,9 +128,10 @@ class SimulatedTracer:
         self.evaluations: list[FlagEvaluationDetails[bool]] = []
         self._latest_ffe: dict[str, bytes] = {}
         self._wait_returned = False
-        self._wait_failed = False
+        self.wait_failed = False
         self._ready_event = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self._tasks: list[asyncio.Task[None]] = []
         self._ctx = EvaluationContext(targeting_key=f"tracer-{index}")
         metrics.add_tracer(self.label)
@@ -192,12 +193,13 @@ class SimulatedTracer:
             await future
         except Exception as exc:  # set_provider_and_wait re-raises the init failure
             log.debug("tracer %s: set_provider_and_wait failed: %s", self.index, exc)
-            self._wait_failed = True
+            self.wait_failed = True
         self._wait_returned = True
         self._evaluate()
 
     async def aclose(self) -> None:
         """Stop polling and release the provider's parked thread, if any."""
+        self._closed = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -234,15 +236,19 @@ class SimulatedTracer:
     def _ready_handler(self, details: EventDetails) -> None:
         if self.provider is None or details.provider_name != self.provider.name:
             return  # the immediate READY of the default no-op provider
-        at = self.clock.monotonic()
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._on_ready, at)
+        self._to_loop(self._on_ready, self.clock.monotonic())
 
     def _error_handler(self, details: EventDetails) -> None:
         if self.provider is None or details.provider_name != self.provider.name:
             return
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._on_error)
+        self._to_loop(self._on_error)
+
+    def _to_loop(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if self._closed or loop is None or loop.is_closed():
+            return  # an event after shutdown (the provider's parked init released)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(callback, *args)
 
     # -- event loop side --------------------------------------------------------------------
 

@@ -135,6 +135,7 @@ async def test_wait_mode_timeout_cliff_then_ready_later(
     await until(lambda: tracer.provider_error_events == 1, "PROVIDER_ERROR")
     assert outcome_of(tracer) is Outcome.TIMEOUT
     await until(lambda: tracer.evaluations, "evaluation after the failed wait")
+    assert tracer.wait_failed
     assert tracer.evaluations[0].value is False  # the default: no config yet
     assert tracer.times.first_evaluation is None
     await clock.advance(5)  # poll at 35 delivers
@@ -156,6 +157,7 @@ async def test_wait_mode_returns_when_the_config_arrives_in_time(
     await until(lambda: tracer.times.first_evaluation is not None, "first evaluation")
     await until(lambda: tracer.times.ready is not None, "READY handled")
     assert tracer.times.ready == 5.0 and tracer.provider_error_events == 0
+    assert not tracer.wait_failed
     assert tracer.evaluations[0].value is True
 
 
