@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 import uvicorn
 
@@ -64,8 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not settings.api_key:
+        logging.getLogger("agent").warning(
+            "api_key is empty: the backend will refuse the agent (401); set DD_API_KEY"
+        )
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -73,7 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         access_log=False,
         timeout_graceful_shutdown=5,
     )
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _ignore_reraised_signal)
+    uvicorn.Server(config).run()
     return 0
+
+
+def _ignore_reraised_signal(signum: int, frame: FrameType | None) -> None:
+    """uvicorn re-raises the signal it caught after its clean shutdown; the exit code stays 0."""
 
 
 if __name__ == "__main__":
