@@ -109,7 +109,7 @@ def run(
             "--tracers-per-process",
             min=1,
             help="Local runtime: tracers hosted by one process "
-            "[default: the scenario's fleet.tracers_per_process, else 10].",
+            "[default: the scenario's fleet.tracers_per_process, else 25; see README].",
         ),
     ] = None,
     tracers_per_container: Annotated[

@@ -40,8 +40,9 @@ from harness.stats import summarize
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import poll_until
 
-DEFAULT_TRACERS_PER_PROCESS = 10
-"""Local packing when neither ``--tracers-per-process`` nor the scenario sets it (README)."""
+DEFAULT_TRACERS_PER_PROCESS = 25
+"""Local packing when neither ``--tracers-per-process`` nor the scenario sets it; chosen by
+measurement (README, "Packing tracers into processes")."""
 
 API_KEY = "harness0000000000000000000000000"
 """A fake ``DD_API_KEY`` shared by the backend and the agent of a run (never a real key)."""
