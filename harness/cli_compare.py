@@ -28,7 +28,7 @@ from harness.compare import (
     run_compare,
     write_compare_json,
 )
-from harness.errors import HarnessError
+from harness.errors import HarnessError, Interrupted
 from harness.html_report import write_compare_html
 from harness.junit import ScenarioCase, write_junit
 from harness.thresholds import (
@@ -286,7 +286,7 @@ def compare(
         )
         write_compare_json(out_dir, comparison)
         html = write_compare_html(out_dir, comparison)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         _fail("interrupted: every component of the current run was stopped", EXIT_INTERRUPTED)
     except HarnessError as exc:
         _fail(str(exc))
