@@ -169,4 +169,5 @@ def test_up_serves_prometheus_scraping_backend_and_agent(
     finally:
         sweep(client, "abc123")
     assert leftovers(client, "abc123") == ([], [])
-    assert [g.labels["run_id"] for g in FileSD(tmp_path / "sd").read()] == ["abc123"]
+    # The stack's own targets stay in its SD directory (harmless once Prometheus is gone).
+    assert [g.labels["role"] for g in FileSD(tmp_path / "sd").read()] == ["backend", "agent"]
