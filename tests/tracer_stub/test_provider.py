@@ -29,6 +29,10 @@ class Emitted:
         self.events.append(event)
 
 
+def state(provider: StubProvider) -> InitState:
+    return provider.init_state
+
+
 def run_init(provider: StubProvider) -> tuple[threading.Thread, list[BaseException | None]]:
     outcome: list[BaseException | None] = []
 
@@ -48,10 +52,10 @@ def test_initialize_parks_until_a_config_arrives() -> None:
     p = StubProvider("p")
     thread, outcome = run_init(p)
     thread.join(0.05)
-    assert thread.is_alive() and p.init_state is InitState.WAITING
+    assert thread.is_alive() and state(p) is InitState.WAITING
     assert p.on_config(UFC) is None
     thread.join(5)
-    assert outcome == [None] and p.init_state is InitState.READY
+    assert outcome == [None] and state(p) is InitState.READY
 
 
 def test_initialize_returns_at_once_when_the_config_is_already_there() -> None:
