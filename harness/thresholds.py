@@ -406,6 +406,8 @@ def format_value(value: float, unit: Unit) -> str:
 
     >>> format_value(1204.0, Unit.MS)
     '1,204ms (1.2s)'
+    >>> format_value(46.0, Unit.MS)
+    '46ms'
     >>> format_value(0.97, Unit.RATIO)
     '0.97 (97.0%)'
     >>> format_value(3.0, Unit.COUNT)
@@ -414,7 +416,7 @@ def format_value(value: float, unit: Unit) -> str:
     if not math.isfinite(value):
         return str(value)
     if unit is Unit.MS:
-        return f"{value:,.0f}ms ({value / 1000:.1f}s)"
+        return f"{value:,.0f}ms ({value / 1000:.1f}s)" if value >= 1000 else f"{value:,.0f}ms"
     if unit is Unit.S:
         return f"{value:,.3f}s"
     if unit is Unit.RATIO:

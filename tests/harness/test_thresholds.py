@@ -163,7 +163,7 @@ def test_evaluate_passes_and_breaches_with_observed_values() -> None:
     assert [r.passed for r in results] == [True, False, True, True]
     assert results[0].observed == 950.0
     assert results[1].observed == 1010.0
-    assert results[0].line() == "✓ [phase3] provider_ready.p99 < 1s  (observed 950ms (0.9s))"
+    assert results[0].line() == "✓ [phase3] provider_ready.p99 < 1s  (observed 950ms)"
     assert results[1].line() == "✗ [phase3] boot_total.p99 < 1s  breached: observed 1,010ms (1.0s)"
 
 
