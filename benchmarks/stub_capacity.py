@@ -113,6 +113,7 @@ async def _worker(
     duration: float,
     provider_mode: str,
     scrape_interval: float,
+    client_policy: str,
 ) -> dict[str, Any]:
     from tracer_stub.client.policy import Lane
     from tracer_stub.host import Host
@@ -136,7 +137,8 @@ async def _worker(
     settings = Settings(
         tracers=n,
         agent_url=f"http://127.0.0.1:{port}",
-        poll_interval_s=1.0,
+        poll_interval_s=1.0 if client_policy != "fastlane" else 5.0,
+        client_policy=client_policy,
         boot_stagger_ms=(1000.0 / n if boot == "spread" else 0.0),
         port=0,
         seed=1,
@@ -173,6 +175,7 @@ async def _worker(
         "tracers": n,
         "boot": boot,
         "provider_mode": provider_mode,
+        "client_policy": client_policy,
         "ready_after_warmup": ready,
         "requests": len(lat),
         "requests_per_s": len(lat) / elapsed,
@@ -215,6 +218,11 @@ def main() -> int:
     parser.add_argument("--budget-ms", type=float, default=50.0, help="p99 lateness budget")
     parser.add_argument("--provider-mode", default="event", help="event or wait")
     parser.add_argument(
+        "--client-policy",
+        default="legacy",
+        help="legacy/phase1: one fetcher at 1 s; fastlane: a 1 s fast lane + a 5 s standard one",
+    )
+    parser.add_argument(
         "--scrape-interval", type=float, default=1.0, help="render /metrics every S s (0 = never)"
     )
     parser.add_argument(
@@ -253,6 +261,7 @@ def main() -> int:
                 args.duration,
                 args.provider_mode,
                 args.scrape_interval,
+                args.client_policy,
             )
         )
         print(json.dumps(result))
@@ -276,6 +285,7 @@ def main() -> int:
                         "--boot", boot, "--warmup", str(args.warmup),
                         "--duration", str(args.duration), "--provider-mode", args.provider_mode,
                         "--scrape-interval", str(args.scrape_interval),
+                        "--client-policy", args.client_policy,
                         *(["--pin"] if args.pin else []),
                     ],
                     check=True, capture_output=True, text=True,
@@ -283,8 +293,9 @@ def main() -> int:
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 results.append(result)
                 lat = result["lateness_ms"]
+                pending = " pending" if args.pending else ""
                 print(
-                    f"{args.provider_mode}{' pending' if args.pending else ''} "
+                    f"{args.client_policy} {args.provider_mode}{pending} "
                     f"boot={boot:<6} N={n:>5}  ready={result['ready_after_warmup']:>5}  "
                     f"req/s={result['requests_per_s']:>7.0f}  lateness ms p50={lat['p50']:6.2f} "
                     f"p90={lat['p90']:6.2f} p99={lat['p99']:7.2f} max={lat['max']:7.2f}  "
