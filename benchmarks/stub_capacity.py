@@ -115,7 +115,7 @@ async def _worker(
     scrape_interval: float,
     client_policy: str,
 ) -> dict[str, Any]:
-    from tracer_stub.client.policy import Lane
+    from tracer_stub.client.policy import ClientPolicy, Lane
     from tracer_stub.host import Host
     from tracer_stub.metrics import StubMetrics
     from tracer_stub.settings import Settings
@@ -138,7 +138,7 @@ async def _worker(
         tracers=n,
         agent_url=f"http://127.0.0.1:{port}",
         poll_interval_s=1.0 if client_policy != "fastlane" else 5.0,
-        client_policy=client_policy,
+        client_policy=ClientPolicy(client_policy),
         boot_stagger_ms=(1000.0 / n if boot == "spread" else 0.0),
         port=0,
         seed=1,
