@@ -222,7 +222,7 @@ def create_app(
 
     @app.get("/metrics")
     async def prometheus() -> Response:
-        metrics.active_clients.set(len(service.clients))
+        metrics.active_clients.set(service.clients.count_active())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def discard(request: Request) -> Response:

@@ -52,6 +52,11 @@ class ActiveClients(Generic[C]):
             del self._clients[cid]
         return [e.client for e in self._clients.values()]
 
+    def count_active(self) -> int:
+        """Number of unexpired clients, without pruning (for the metrics scrape)."""
+        now = self._now()
+        return sum(1 for e in self._clients.values() if not now > e.expire_at)
+
     def last_seen_ms(self, client_id: str) -> int:
         """Unix milliseconds of the last ``seen`` of a known client (0 if unknown)."""
         entry = self._clients.get(client_id)

@@ -2,6 +2,16 @@
 
 Labels stay low-cardinality: ``lane`` (``fast`` | ``standard``), ``outcome``, ``result``,
 ``reason``. Both policies label by lane; only ``fastlane`` treats the lanes differently.
+
+- ``agent_rc_requests_total{lane, outcome}``: ``update``, ``no_update`` (``{}``),
+  ``config_expired``, ``error_decode`` (400), ``error_invalid`` (500 from ClientGetConfigs),
+  ``error_too_large`` (413), ``error_internal`` (500, a bug). A body that cannot be decoded is
+  labelled with the lane of its products when they can be read, else ``standard``.
+- ``agent_rc_bypass_total{lane, result}``: ``refreshed`` (the limiter allowed it and the poll loop
+  ran a refresh, whatever the refresh's result), ``rate_limited`` (answered at once from the
+  cache), ``timed_out`` (the request's block budget ran out; it is served from the cache).
+- ``agent_rc_refreshes_total{reason, result}``: ``startup`` (the immediate refresh of
+  ``startWithAgentPollLoop``), ``periodic``, ``bypass``, ``bypass_fast_lane``; ``ok``/``error``.
 """
 
 from __future__ import annotations

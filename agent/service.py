@@ -115,7 +115,6 @@ class RcService:
         self.first_update = True
         self.last_update_mono: float | None = None
         self.last_update_err: str | None = None
-        self.refreshing = False
         self._loop_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -225,14 +224,11 @@ class RcService:
 
     async def refresh(self, reason: str) -> bool:
         """``refresh()``: one backend round trip; True on success. Never raises AgentError."""
-        self.refreshing = True
         try:
             ok = await self._refresh()
         except AgentError as exc:  # defensive: refresh errors are counted, never fatal
             log.warning("refresh failed: %s", exc)
             ok = False
-        finally:
-            self.refreshing = False
         self.metrics.refreshes.labels(reason=reason, result="ok" if ok else "error").inc()
         return ok
 
