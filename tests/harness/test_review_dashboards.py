@@ -85,3 +85,14 @@ def test_load_dashboard_names_the_bad_file(tmp_path: Path) -> None:
     bad.write_text("{")
     with pytest.raises(DashboardError, match="cannot read"):
         load_dashboard(bad)
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import harness.promsd
+    import harness.review_dashboards
+
+    for module in (harness.review_dashboards, harness.promsd):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
