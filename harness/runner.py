@@ -224,7 +224,8 @@ def run_scenario(
     say(
         Progress(
             f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
-            f"in {processes} processes ({per_process} per process), boot in "
+            f"in {processes} process{'es' if processes > 1 else ''} (up to {per_process} "
+            f"each), boot in "
             f"{start_at - time.time():.1f} s"
         )
     )

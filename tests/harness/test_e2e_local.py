@@ -53,6 +53,7 @@ def processes_of_run(run_id: str) -> list[int]:
     [
         ("baseline", ["client.poll_interval_s=1"]),
         ("phase3", ["client.poll_interval_s=1", "client.fast_lane_interval_ms=200"]),
+        ("baseline", ["client.poll_interval_s=1", "provider.mode=wait"]),
     ],
 )
 def test_run_reports_counts_every_tracer_and_writes_the_results(
@@ -92,6 +93,9 @@ def test_run_reports_counts_every_tracer_and_writes_the_results(
     assert summary["health"]["running"] == 12
     assert "Success: 12/12  |  Timeout: 0  |  Error: 0\n" in (out / "report.txt").read_text()
     assert (out / "report.txt").read_text() in result.stdout
+    if "provider.mode=wait" in overrides:
+        assert summary["buckets"]["under_10s"] == 12
+        assert "Under 10s: 12  |  28-32s (timeout cliff): 0  |  Over 32s: 0\n" in result.stdout
     assert any(key.startswith("agent_rc_requests_total") for key in summary["agent"])
     assert any(key.startswith("backend_rc_requests_total") for key in summary["backend"])
 
