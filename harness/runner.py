@@ -271,6 +271,12 @@ def run_scenario(
     runtime.save_logs(out_dir / "logs")
 
     rows = ledger.final()
+    if ledger.unexpected:
+        odd = ", ".join(f"{c}: {i}" for c, i in sorted(ledger.unexpected))
+        warnings.append(
+            f"tracer indexes reported by a process that does not host them were "
+            f"ignored ({odd}): check RC_STUB_TRACER_INDEX_BASE handling"
+        )
     counts = ledger.counts()
     health = {"running": 0, "exited": 0, "restarting": 0, "crashes": 0}
     for h in tracers:
