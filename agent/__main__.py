@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
+import prometheus_client
 import uvicorn
 
 from agent.app import create_app
@@ -66,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One process, one registry: drop the *_created series (noise in the harness's counters).
+    prometheus_client.disable_created_metrics()
     if not settings.api_key:
         logging.getLogger("agent").warning(
             "api_key is empty: the backend will refuse the agent (401); set DD_API_KEY"

@@ -10,6 +10,8 @@ Labels stay low-cardinality: ``lane`` (``fast`` | ``standard``), ``outcome``, ``
 - ``agent_rc_bypass_total{lane, result}``: ``refreshed`` (the limiter allowed it and the poll loop
   ran a refresh, whatever the refresh's result), ``rate_limited`` (answered at once from the
   cache), ``timed_out`` (the request's block budget ran out; it is served from the cache).
+  Not exclusive, as in the real agent: a bypass handed off in time whose refresh outlives the
+  budget counts ``timed_out`` (``IncTimeout``) for the request and ``refreshed`` for the loop.
 - ``agent_rc_refreshes_total{reason, result}``: ``startup`` (the immediate refresh of
   ``startWithAgentPollLoop``), ``periodic``, ``bypass``, ``bypass_fast_lane``; ``ok``/``error``.
 """
