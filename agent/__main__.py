@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # One process, one registry: drop the *_created series (noise in the harness's counters).
-    prometheus_client.disable_created_metrics()
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     if not settings.api_key:
         logging.getLogger("agent").warning(
             "api_key is empty: the backend will refuse the agent (401); set DD_API_KEY"
