@@ -35,7 +35,8 @@ import httpx
 
 from harness.images import DEFAULT_IMAGE
 from harness.runtime.base import ComponentHandle, ComponentSpec
-from harness.runtime.docker import DockerHandle, DockerRuntime, _parallel
+from harness.runtime.docker import DockerHandle, DockerRuntime
+from harness.runtime.docker_engine import parallel
 
 STANDIN_ARGS = ("--factory", "prometheus_client:make_asgi_app")
 
@@ -128,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         healthy_s = start_s + wait_all_healthy(tracers, 600)
         time.sleep(args.settle)
         handles = [h for h in tracers if isinstance(h, DockerHandle)]
-        memory = [m for m in _parallel(memory_mb, handles, 16) if isinstance(m, tuple)]
+        memory = [m for m in parallel(memory_mb, handles, 16) if isinstance(m, tuple)]
         crashed = sum(1 for h in tracers if h.state().crashed)
     print(f"image {args.image}, tracer module {tracer_module}, run {run_id}")
     print(f"containers: {len(tracers)} ({args.tracers_per_container} tracer(s) each)")

@@ -31,7 +31,6 @@ from harness.runtime.docker import (
     DockerRuntime,
     DockerUnavailableError,
     ImageMissingError,
-    _parallel,
     command_for,
     connect,
     container_name,
@@ -43,6 +42,7 @@ from harness.runtime.docker import (
     state_from_attrs,
     sweep,
 )
+from harness.runtime.docker_engine import parallel
 
 # --- pure helpers -----------------------------------------------------------------------------
 
@@ -116,7 +116,7 @@ def test_parallel_returns_results_and_exceptions_in_order() -> None:
             raise ValueError(n)
         return n // 2
 
-    results = _parallel(half, range(5), workers=3)
+    results = parallel(half, range(5), workers=3)
     assert [r if isinstance(r, int) else str(r) for r in results] == [0, "1", 1, "3", 2]
 
 
