@@ -181,10 +181,12 @@ async def scrape_until_settled(
     on_tick: Callable[[Tick], None] | None = None,
     now: Callable[[], float] = time.time,
 ) -> list[list[float]]:
-    """Scrape every tracer process concurrently every ``interval_s`` until every tracer is
-    settled or ``deadline_wall`` passes; return the timeline ``[[s since t0, ready], ...]``."""
+    """From the boot instant ``t0_wall``, scrape every tracer process concurrently every
+    ``interval_s`` until every tracer is settled or ``deadline_wall`` passes; return the
+    timeline ``[[s since t0, ready], ...]``."""
     timeline: list[list[float]] = []
     limits = httpx.Limits(max_connections=64)
+    await asyncio.sleep(max(0.0, t0_wall - now()))  # nothing to see before the boot instant
     async with httpx.AsyncClient(timeout=2.0, limits=limits) as client:
         while True:
             started = now()

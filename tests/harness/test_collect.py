@@ -135,7 +135,7 @@ def test_scrape_loop_stops_at_the_deadline_and_when_processes_die() -> None:
             ledger,
             [alive, dead],
             t0_wall=0.0,
-            deadline_wall=3.0,
+            deadline_wall=6.0,
             interval_s=0.0,
             on_tick=ticks.append,
             now=lambda: next(clock),
