@@ -2,17 +2,28 @@
 
 Grafana interpolates template variables before it sends a query to Prometheus; this module does
 the same for the harness's own checks (``tests/dashboards``), so that every expression of every
-panel can be executed against a real Prometheus exactly as Grafana would send it.
+panel can be executed against a real Prometheus exactly as Grafana would send it. The same check
+works on any run a Prometheus holds (e.g. the ``harness up`` stack's)::
+
+    python -m harness.review_dashboards --run-id 1a2b3c4d [--prometheus http://127.0.0.1:9090]
+
+prints each panel's rendered queries with their last values and exits 1 if one has no data.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import re
-from collections.abc import Iterator, Mapping
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from harness.runtime.base import HarnessError
 
@@ -117,3 +128,106 @@ def render(expr: str, values: Mapping[str, str]) -> str:
     if "$" in expr:
         raise DashboardError(f"unknown variable left in query after substitution: {expr}")
     return expr
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A panel query as executed: the rendered expression and each series' finite values."""
+
+    query: PanelQuery
+    expr: str
+    series: list[tuple[dict[str, str], list[float]]]
+
+    @property
+    def has_data(self) -> bool:
+        return any(values for _labels, values in self.series)
+
+    def last_values(self) -> dict[str, float]:
+        """``{labels: last finite value}`` per series (labels as ``k=v`` joined by spaces)."""
+        return {
+            " ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "{}": values[-1]
+            for labels, values in self.series
+            if values
+        }
+
+
+def _api(client: httpx.Client, path: str, params: Mapping[str, Any]) -> Any:
+    try:
+        body = client.get(path, params=params).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise DashboardError(
+            f"Prometheus at {client.base_url} did not answer {path}: {exc}"
+        ) from exc
+    if body.get("status") != "success":
+        raise DashboardError(f"Prometheus refused {path} {dict(params)}: {body.get('error')}")
+    return body["data"]
+
+
+def variable_options(
+    client: httpx.Client, dashboard: Mapping[str, Any], values: Mapping[str, str], start: float,
+    end: float,
+) -> dict[str, list[str]]:  # fmt: skip
+    """What each ``label_values`` variable offers over ``[start, end]`` (as Grafana lists it)."""
+    out = {}
+    for var in variables(dashboard):
+        params: dict[str, Any] = {"start": start, "end": end}
+        if var.selector:
+            params["match[]"] = render(var.selector, values)
+        out[var.name] = list(_api(client, f"/api/v1/label/{var.label}/values", params))
+    return out
+
+
+def run_queries(
+    client: httpx.Client, dashboard: Mapping[str, Any], values: Mapping[str, str], start: float,
+    end: float, step: float = 1.0,
+) -> list[QueryResult]:  # fmt: skip
+    """Every panel query, rendered with ``values``, over ``[start, end]`` (``query_range``)."""
+    results = []
+    for query in panel_queries(dashboard):
+        expr = render(query.expr, values)
+        data = _api(
+            client,
+            "/api/v1/query_range",
+            {"query": expr, "start": start, "end": end, "step": step},
+        )
+        series = [
+            (dict(s["metric"]), [v for _t, raw in s["values"] if math.isfinite(v := float(raw))])
+            for s in data["result"]
+        ]
+        results.append(QueryResult(query, expr, series))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print every panel's query results for one run; exit 1 when one has no data."""
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.review_dashboards", description=main.__doc__
+    )
+    parser.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus URL")
+    parser.add_argument("--run-id", required=True, help="the run to look at ($run_id)")
+    parser.add_argument("--scenario", default=".*", help="$scenario (a regex; default: any)")
+    parser.add_argument("--since", type=float, default=3600.0, help="seconds back from now")
+    parser.add_argument("--dashboard", type=Path, default=DASHBOARDS_DIR / "rc-fleet-boot.json")
+    args = parser.parse_args(argv)
+    values = {"run_id": args.run_id, "scenario": args.scenario}
+    end = time.time()
+    start = end - args.since
+    missing = 0
+    try:
+        dashboard = load_dashboard(args.dashboard)
+        with httpx.Client(base_url=args.prometheus, timeout=30) as client:
+            for name, offered in variable_options(client, dashboard, values, start, end).items():
+                print(f"${name}: {', '.join(offered)}")
+            for result in run_queries(client, dashboard, values, start, end):
+                q = result.query
+                print(f"[{q.panel_id}] {q.panel_title} / {q.ref_id}\n    {result.expr}")
+                print(f"    last: {result.last_values() or 'NO DATA'}")
+                missing += not result.has_data
+    except DashboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

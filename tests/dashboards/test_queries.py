@@ -10,23 +10,22 @@ variables' ``label_values`` queries must offer the run's id and scenario.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 
 from harness.review_dashboards import (
     dashboard_paths,
     load_dashboard,
-    panel_queries,
-    render,
-    variables,
+    run_queries,
+    variable_options,
 )
+from harness.review_dashboards import main as review_dashboards_main
 from tests.dashboards.conftest import Prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.e2e]
@@ -49,16 +48,6 @@ RUN_ARGS = [
 ]
 
 
-def finite_values(result: list[dict[str, Any]]) -> list[float]:
-    out = []
-    for series in result:
-        for _ts, raw in series["values"]:
-            value = float(raw)
-            if math.isfinite(value):
-                out.append(value)
-    return out
-
-
 def test_every_panel_query_returns_data(prometheus: Prometheus, tmp_path: Path) -> None:
     out = tmp_path / "run"
     cmd = [sys.executable, "-c", "from harness.cli import main; main()", "run", *RUN_ARGS]
@@ -73,35 +62,32 @@ def test_every_panel_query_returns_data(prometheus: Prometheus, tmp_path: Path) 
 
     report = [f"run {values['run_id']} ({values['scenario']}, {TRACERS} tracers)"]
     failures = []
-    for path in dashboard_paths():
-        dashboard = load_dashboard(path)
-        for var in variables(dashboard):
-            params: dict[str, object] = {"start": start, "end": end}
-            if var.selector:
-                params["match[]"] = render(var.selector, values)
-            offered = prometheus.get(f"/api/v1/label/{var.label}/values", **params)
-            report.append(f"${var.name}: {offered}")
-            if values[var.name] not in offered:
-                failures.append(
-                    f"{path.name} variable ${var.name} does not offer {values[var.name]}"
+    with httpx.Client(base_url=prometheus.url, timeout=30) as client:
+        for path in dashboard_paths():
+            dashboard = load_dashboard(path)
+            for name, offered in variable_options(client, dashboard, values, start, end).items():
+                report.append(f"${name}: {offered}")
+                if values[name] not in offered:
+                    failures.append(f"{path.name}: ${name} does not offer {values[name]}")
+            for result in run_queries(client, dashboard, values, start, end):
+                q = result.query
+                report.append(
+                    f"[{q.panel_id}] {q.panel_title} / {q.ref_id}: {result.last_values()}"
                 )
-        for query in panel_queries(dashboard):
-            expr = render(query.expr, values)
-            data = prometheus.get("/api/v1/query_range", query=expr, start=start, end=end, step=1)
-            numbers = finite_values(data["result"])
-            last = {
-                " ".join(f"{k}={v}" for k, v in sorted(s["metric"].items())) or "{}": s["values"][
-                    -1
-                ][1]
-                for s in data["result"]
-            }
-            report.append(f"[{query.panel_id}] {query.panel_title} / {query.ref_id}: {last}")
-            if not numbers:
-                failures.append(f"{path.name} panel {query.panel_title!r} {query.ref_id}: {expr}")
-            if query.panel_title == "Ready":
-                # Prometheus saw the settled fleet (the run's targets linger for a last scrape).
-                assert max(numbers) == TRACERS, expr
+                if not result.has_data:
+                    failures.append(
+                        f"{path.name} panel {q.panel_title!r} {q.ref_id}: {result.expr}"
+                    )
+                if q.panel_title == "Ready":
+                    # Prometheus saw the settled fleet (the run's targets linger for a last scrape).
+                    assert max(v for _l, vs in result.series for v in vs) == TRACERS
     text = "\n".join(report)
     (tmp_path / "queries.txt").write_text(text + "\n")
     print(text)
     assert not failures, "queries without data:\n" + "\n".join(failures)
+
+
+def test_review_dashboards_cli_reports_missing_data(prometheus: Prometheus) -> None:
+    # An empty Prometheus: every query of a run it never saw has no data, and the CLI says so.
+    code = review_dashboards_main(["--prometheus", prometheus.url, "--run-id", "never-ran"])
+    assert code == 1
