@@ -20,7 +20,6 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -30,6 +29,7 @@ from tracer_stub.client.policy import Lane, MultiTargetFetcher
 from tracer_stub.client.transport import HttpTransport, Transport
 from tracer_stub.metrics import StubMetrics
 from tracer_stub.settings import Settings
+from tracer_stub.threads import ThreadBank
 from tracer_stub.tracer import SimulatedTracer
 
 __all__ = ["Host"]
@@ -55,12 +55,8 @@ class Host:
         self.metrics = metrics or StubMetrics(settings.run_id)
         self._transport_factory = transport_factory or self._http_transport
         self._rng = random.Random(settings.seed)
-        self.wait_executor: ThreadPoolExecutor | None = None
-        if settings.provider_mode == "wait":
-            # One thread per tracer: set_provider_and_wait blocks its caller for up to 30 s.
-            self.wait_executor = ThreadPoolExecutor(
-                max_workers=settings.tracers, thread_name_prefix="rc-stub-wait"
-            )
+        # One parked thread per tracer, started now, before the barrier (tracer_stub.threads).
+        self.threads = ThreadBank(settings.tracers)
         shared = (
             LanePermits(MultiTargetFetcher.from_settings(settings.policy_settings()))
             if settings.shared_multitarget
@@ -81,7 +77,7 @@ class Host:
                     permits=permits,
                     metrics=self.metrics,
                     rng=random.Random(self._rng.getrandbits(64)),
-                    wait_executor=self.wait_executor,
+                    runner=self.threads.submit,
                 )
             )
         self._server: asyncio.Server | None = None
@@ -145,8 +141,7 @@ class Host:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
-        if self.wait_executor is not None:
-            self.wait_executor.shutdown(wait=False, cancel_futures=True)
+        self.threads.close()
 
     @property
     def settled(self) -> int:

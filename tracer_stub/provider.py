@@ -64,6 +64,9 @@ class InitState(StrEnum):
     SHUT_DOWN = "shut_down"
 
 
+_PARKED = (InitState.WAITING, InitState.SHUT_DOWN)
+
+
 class StubProvider(AbstractProvider):
     """A Datadog-like provider: ready when a valid FFE_FLAGS config is applied."""
 
@@ -98,7 +101,9 @@ class StubProvider(AbstractProvider):
         """Park until a configuration arrives or the tracer declares the init timed out."""
         del evaluation_context
         with self._cond:
-            while self._ufc is None and self._init_state is InitState.WAITING:
+            # After shutdown a parked init stays parked (daemon thread): an event dispatched
+            # while the process exits would find the SDK's executor gone.
+            while self._ufc is None and self._init_state in _PARKED:
                 self._cond.wait(_PARK_SLICE_S)
             if self._ufc is not None and self._init_state is InitState.WAITING:
                 self._init_state = InitState.READY
@@ -113,7 +118,6 @@ class StubProvider(AbstractProvider):
         with self._cond:
             if self._init_state is InitState.WAITING:
                 self._init_state = InitState.SHUT_DOWN
-            self._cond.notify_all()
 
     # -- the tracer side (event loop thread) ------------------------------------------------
 

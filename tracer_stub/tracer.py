@@ -5,12 +5,12 @@ The boot sequence of the proposal's load-test app (dd-trace-go + OpenFeature):
 1. tracer start: the RC client starts polling with the tracer's products (FFE_FLAGS included,
    unless ``ffe_subscription: provider``: dd-trace-go before 2.8 subscribed it only when the
    provider was created);
-2. the provider is created and registered: ``event`` mode calls the non-blocking
-   ``set_provider`` and waits for PROVIDER_READY; ``wait`` mode calls
-   ``set_provider_and_wait`` (in its own thread, so that hosted tracers never wait on each
-   other) whose ``initialize`` gives up after ``provider_init_timeout_s`` (dd-trace-go
-   ``defaultInitTimeout`` = 30 s) with a PROVIDER_ERROR; the provider stays registered and
-   turns READY when the configuration arrives;
+2. the provider is created and registered in the tracer's own domain, off the event loop (a
+   thread started before the barrier, see `tracer_stub.threads`): ``event`` mode models the
+   non-blocking ``SetProvider`` and waits for PROVIDER_READY; ``wait`` mode models
+   ``SetProviderAndWait``. ``initialize`` gives up after ``provider_init_timeout_s``
+   (dd-trace-go ``defaultInitTimeout`` = 30 s) with a PROVIDER_ERROR; the provider stays
+   registered and turns READY when the configuration arrives;
 3. the configured flag is evaluated once READY (in wait mode when ``set_provider_and_wait``
    returns, and again on READY if it returned by timeout).
 
@@ -26,7 +26,6 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -45,6 +44,7 @@ from tracer_stub.client.transport import Transport
 from tracer_stub.metrics import StubMetrics
 from tracer_stub.provider import StubProvider
 from tracer_stub.settings import Settings
+from tracer_stub.threads import Runner, new_thread
 
 __all__ = ["Outcome", "SimulatedTracer", "TracerTimes"]
 
@@ -82,14 +82,14 @@ class SimulatedTracer:
         permits: LanePermits,
         metrics: StubMetrics,
         rng: random.Random,
-        wait_executor: Executor | None = None,
+        runner: Runner = new_thread,
     ) -> None:
         self.index = index
         self.label = str(index)
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
-        self.wait_executor = wait_executor
+        self.runner = runner
         self.domain = f"rc-stub-tracer-{index}"
         self.runtime_id = str(uuid.uuid4())
         service = (
@@ -165,18 +165,33 @@ class SimulatedTracer:
             self.rc.subscribe(Product.FFE_FLAGS)
         for raw in self._latest_ffe.values():
             provider.on_config(raw)
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self._init_timer()))
+        self.runner(self._register)
+
+    def _register(self) -> None:
+        """Register the provider in the tracer's domain (a runner thread, never the loop).
+
+        Both modes call ``set_provider_and_wait`` here: it runs ``initialize`` in this thread,
+        exactly as ``set_provider`` runs it in a thread of its own, and dispatches the same
+        events; the modes differ in what the app does next. ``event`` (Go's non-blocking
+        ``SetProvider``) evaluates on PROVIDER_READY; ``wait`` (``SetProviderAndWait``)
+        evaluates when the call returns, and again on READY if it returned by timeout.
+        """
+        provider = self.provider
+        if provider is None or self._closed:
+            return  # the process is stopping before this tracer's provider was registered
         client = api.get_client(self.domain)
         client.add_handler(ProviderEvent.PROVIDER_READY, self._ready_handler)
         client.add_handler(ProviderEvent.PROVIDER_ERROR, self._error_handler)
-        loop = asyncio.get_running_loop()
+        failed = False
+        try:
+            api.set_provider_and_wait(provider, self.domain)
+        except Exception as exc:  # the init failure, re-raised (DeadlineExceeded in Go)
+            log.debug("tracer %s: provider initialization failed: %s", self.index, exc)
+            failed = True
         if self.settings.provider_mode == "wait":
-            future = loop.run_in_executor(
-                self.wait_executor, api.set_provider_and_wait, provider, self.domain
-            )
-            self._tasks.append(loop.create_task(self._after_wait(future)))
-        else:
-            api.set_provider(provider, self.domain)
-        self._tasks.append(loop.create_task(self._init_timer()))
+            self._to_loop(self._after_wait, failed)
 
     async def _init_timer(self) -> None:
         try:
@@ -188,12 +203,8 @@ class SimulatedTracer:
             if self.provider.expire_init():
                 self._set_outcome(Outcome.TIMEOUT)
 
-    async def _after_wait(self, future: asyncio.Future[None]) -> None:
-        try:
-            await future
-        except Exception as exc:  # set_provider_and_wait re-raises the init failure
-            log.debug("tracer %s: set_provider_and_wait failed: %s", self.index, exc)
-            self.wait_failed = True
+    def _after_wait(self, failed: bool) -> None:
+        self.wait_failed = failed
         self._wait_returned = True
         self._evaluate()
 
@@ -206,7 +217,7 @@ class SimulatedTracer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         if self.provider is not None:
-            self.provider.shutdown()
+            self.provider.shutdown()  # a parked init stays parked: no event after close
         await self.rc.aclose()
 
     # -- RC ---------------------------------------------------------------------------------

@@ -100,12 +100,13 @@ def test_expire_after_ready_does_nothing() -> None:
     assert p.expire_init() is False
 
 
-def test_shutdown_releases_a_parked_init() -> None:
+def test_shutdown_leaves_a_parked_init_parked() -> None:
     p = StubProvider("p")
     thread, outcome = run_init(p)
     p.shutdown()
-    thread.join(5)
-    assert outcome == [None] and p.init_state is InitState.SHUT_DOWN
+    thread.join(0.1)
+    assert thread.is_alive() and outcome == [] and state(p) is InitState.SHUT_DOWN
+    assert p.expire_init() is False  # no timeout after shutdown either
 
 
 def test_invalid_config_is_reported_and_not_applied() -> None:

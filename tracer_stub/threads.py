@@ -1,0 +1,63 @@
+"""Threads started before the start barrier, for the blocking OpenFeature calls of the tracers.
+
+Registering a provider blocks a thread while its ``initialize`` waits for the first
+configuration (openfeature-sdk 0.10 ``provider/_registry.py``: ``set_provider`` starts a thread
+per provider, ``set_provider_and_wait`` blocks its caller). Creating a thread costs the caller
+until the new thread has been scheduled (``Thread.start`` waits for it); a thousand of them
+created at the barrier measured 1.0-1.6 s on a loaded two-core machine, which would smear an
+"all at once" boot over that long. So a stub process starts one thread per hosted tracer ahead
+of the barrier; at boot a tracer hands its blocking call to a parked thread (a queue put), and
+each thread exits after its one call.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+__all__ = ["Runner", "ThreadBank", "new_thread"]
+
+log = logging.getLogger(__name__)
+
+#: Runs a blocking call somewhere other than the event loop's thread.
+Runner = Callable[[Callable[[], None]], None]
+
+
+def new_thread(call: Callable[[], None]) -> None:
+    """A `Runner` that starts a fresh daemon thread per call (tests, one-off tracers)."""
+    threading.Thread(target=_guarded, args=(call,), daemon=True, name="rc-stub-provider").start()
+
+
+def _guarded(call: Callable[[], None]) -> None:
+    try:
+        call()
+    except Exception:
+        log.exception("blocking provider call failed")
+
+
+class ThreadBank:
+    """`size` daemon threads parked on a queue; each runs one submitted call, then exits."""
+
+    def __init__(self, size: int, name: str = "rc-stub-provider") -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._run, daemon=True, name=f"{name}-{i}") for i in range(size)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self) -> None:
+        call = self._queue.get()
+        if call is not None:
+            _guarded(call)
+
+    def submit(self, call: Callable[[], None]) -> None:
+        """Hand `call` to a parked thread (never blocks, never creates a thread)."""
+        self._queue.put(call)
+
+    def close(self) -> None:
+        """Release the threads that got no call."""
+        for _ in self._threads:
+            self._queue.put(None)
