@@ -14,7 +14,9 @@ After a warm-up (boot, every tracer ready), it records every poll's lateness (ac
 intended send, on the monotonic clock) for ``--duration`` seconds and prints, per N: lateness
 p50/p90/p99/max, requests per second, the worker's CPU use (fraction of one core), and memory
 per hosted tracer (RSS after the run - RSS before building the tracers, / N). ``/metrics`` is
-rendered on the loop every ``--scrape-interval`` seconds, as the harness's scrapes would.
+rendered on the loop every ``--scrape-interval`` seconds, as the harness's scrapes would. It also
+prints the time to build the host (one parked thread per tracer is started then) and the boot
+spread (last tracer start - first tracer start; ``herd`` asks for 0).
 
 Boot shapes: ``herd`` starts every tracer at once (all polls then share the same instants, the
 harness's default storm); ``spread`` staggers starts evenly over one interval. Other work on the
@@ -145,7 +147,9 @@ async def _worker(
         provider_mode=provider_mode,
     )
     metrics = Recording()
+    built = time.monotonic()
     host = Host(settings, metrics=metrics)
+    build_s = time.monotonic() - built
     await host.serve()
 
     async def scrape() -> None:  # the harness scrapes /metrics; the rendering runs on the loop
@@ -157,6 +161,8 @@ async def _worker(
     await host.begin()
     await asyncio.sleep(warmup)
     ready = sum(1 for t in host.tracers if t.outcome == "ready")
+    starts = [t.times.start for t in host.tracers if t.times.start is not None]
+    spread_s = max(starts) - min(starts)
     metrics.recording = True
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
@@ -191,6 +197,8 @@ async def _worker(
         "rss_after_mib": rss_after / 2**20,
         "rss_per_tracer_kib": (rss_after - rss_before) / n / 1024,
         "threads_at_end": threads,
+        "host_build_ms": build_s * 1000,
+        "boot_spread_ms": spread_s * 1000,
         "load_average_1m": os.getloadavg()[0],
     }
 
@@ -302,7 +310,10 @@ def main() -> int:
                     f"cpu={result['cpu_fraction_of_one_core']:.2f} core  "
                     f"rss/tracer={result['rss_per_tracer_kib']:.0f} KiB  "
                     f"(rss {result['rss_before_mib']:.0f}->{result['rss_after_mib']:.0f} MiB, "
-                    f"{result['threads_at_end']} threads)  loadavg={result['load_average_1m']:.1f}",
+                    f"{result['threads_at_end']} threads)  "
+                    f"build={result['host_build_ms']:.0f} ms  "
+                    f"boot spread={result['boot_spread_ms']:.0f} ms  "
+                    f"loadavg={result['load_average_1m']:.1f}",
                     flush=True,
                 )
     finally:
