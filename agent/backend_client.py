@@ -25,6 +25,7 @@ from rc_protocol.proto import remoteconfig_pb2 as pb
 from rc_protocol.wire import Client
 
 POLL_ENDPOINT = "/api/v0.1/configurations"
+ORG_ENDPOINT = "/api/v0.1/org"
 
 
 class Backend(Protocol):
@@ -32,6 +33,10 @@ class Backend(Protocol):
 
     async def latest_configs(self, request: pb.LatestConfigsRequest) -> pb.LatestConfigsResponse:
         """Fetch the latest configs; raise :class:`BackendError` on any failure."""
+        ...
+
+    async def org_uuid(self) -> str:
+        """``FetchOrgData``: the org UUID (``GET /api/v0.1/org``); raise BackendError."""
         ...
 
     async def aclose(self) -> None:
@@ -152,35 +157,48 @@ class HttpBackend:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = backend_url.rstrip("/") + POLL_ENDPOINT
+        self.org_url = backend_url.rstrip("/") + ORG_ENDPOINT
         self._headers = {"Content-Type": "application/x-protobuf", "DD-Api-Key": api_key}
         self._client = httpx.AsyncClient(timeout=timeout_s, transport=transport)
 
-    async def latest_configs(self, request: pb.LatestConfigsRequest) -> pb.LatestConfigsResponse:
+    async def _call(self, method: str, url: str, content: bytes) -> bytes:
+        what = f"{method} {url}"
         try:
-            answer = await self._client.post(
-                self.url, content=request.SerializeToString(), headers=self._headers
-            )
+            answer = await self._client.request(method, url, content=content, headers=self._headers)
         except httpx.TimeoutException as exc:
-            raise BackendError(f"POST {self.url} timed out: {exc!r}") from exc
+            raise BackendError(f"{what} timed out: {exc!r}") from exc
         except httpx.HTTPError as exc:
             raise BackendError(
-                f"failed to issue request to {self.url}: {exc!r}; is the backend running?"
+                f"failed to issue request {what}: {exc!r}; is the backend running?"
             ) from exc
         if answer.status_code == 401:
             raise BackendError(
-                f"POST {self.url}: 401 unauthorized. Please make sure your API key is valid "
+                f"{what}: 401 unauthorized. Please make sure your API key is valid "
                 "and has the Remote Config scope"
             )
         if 400 <= answer.status_code <= 499:
-            raise BackendError(f"POST {self.url}: 4XX status code: {answer.status_code}")
+            raise BackendError(f"{what}: 4XX status code: {answer.status_code}")
         if answer.status_code != 200:
-            raise BackendError(f"POST {self.url}: non-200 response code: {answer.status_code}")
+            raise BackendError(f"{what}: non-200 response code: {answer.status_code}")
+        return answer.content
+
+    async def latest_configs(self, request: pb.LatestConfigsRequest) -> pb.LatestConfigsResponse:
+        raw = await self._call("POST", self.url, request.SerializeToString())
         response = pb.LatestConfigsResponse()
         try:
-            response.ParseFromString(answer.content)
+            response.ParseFromString(raw)
         except Exception as exc:  # google.protobuf.message.DecodeError (untyped module)
             raise BackendError(f"POST {self.url}: failed to decode response: {exc}") from exc
         return response
+
+    async def org_uuid(self) -> str:
+        raw = await self._call("GET", self.org_url, b"")
+        response = pb.OrgDataResponse()
+        try:
+            response.ParseFromString(raw)
+        except Exception as exc:  # google.protobuf.message.DecodeError (untyped module)
+            raise BackendError(f"GET {self.org_url}: failed to decode response: {exc}") from exc
+        return str(response.uuid)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -204,6 +222,8 @@ class FakeBackend:
     fail_next: int = 0
     requests: list[pb.LatestConfigsRequest] = field(default_factory=list)
     in_flight: int = 0
+    org: str = "00000000-0000-0000-0000-000000000002"
+    org_calls: int = 0
 
     async def latest_configs(self, request: pb.LatestConfigsRequest) -> pb.LatestConfigsResponse:
         self.requests.append(request)
@@ -219,6 +239,12 @@ class FakeBackend:
             return self.responder(request)
         finally:
             self.in_flight -= 1
+
+    async def org_uuid(self) -> str:
+        self.org_calls += 1
+        if self.delay_s > 0:
+            await self.clock.sleep(self.delay_s)
+        return self.org
 
     async def aclose(self) -> None:
         return None

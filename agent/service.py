@@ -18,11 +18,12 @@ Mechanisms, each from the real code:
   ``IncRateLimit``); either way the loop starts a new full timer.
 - **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
   only on success), sleeping with the lock released; collect active clients (pruning) and new
-  products; build ``LatestConfigsRequest``; call the backend with the lock released; on error
-  backoff +1 and ``lastUpdateErr`` (sent as ``has_error``/``error`` next time); on success
-  apply (a verification failure counts as an error too), apply the backend's
-  ``agent_refresh_interval`` to the refresh interval and the limiter window(s) when the override
-  is allowed, promote new products, backoff -2.
+  products; fetch the org UUID if none is stored (``StoredOrgUUID``, lock held); build
+  ``LatestConfigsRequest``; call the backend with the lock released; on error backoff +1 and
+  ``lastUpdateErr`` (sent as ``has_error``/``error`` next time); on success apply (a
+  verification failure counts as an error too), apply the backend's ``agent_refresh_interval``
+  to the refresh interval and the limiter window(s) when the override is allowed, promote new
+  products, backoff -2.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class RcService:
         self.first_update = True
         self.last_update_mono: float | None = None
         self.last_update_err: str | None = None
+        self._org_uuid_root: int | None = None
         self._loop_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -248,8 +250,9 @@ class RcService:
                     held = True
             active = self.clients.active_clients()
             self.metrics.active_clients.set(len(active))
-            for client in active:
-                self.new_products.update(p for p in client.products if p not in self.products)
+            self._refresh_products_locked(active)
+            if not await self._org_uuid_locked():
+                return False
             versions = self.store.versions(first_update=self.first_update)
             request = build_latest_configs_request(
                 RequestState(
@@ -287,6 +290,34 @@ class RcService:
         finally:
             if held:
                 self.lock.release()
+
+    def _refresh_products_locked(self, active: list[Client]) -> None:
+        """``refreshProductsLocked``: products of active clients not yet known are new."""
+        for client in active:
+            self.new_products.update(p for p in client.products if p not in self.products)
+
+    async def _org_uuid_locked(self) -> bool:
+        """``StoredOrgUUID``: fetched from the backend once per config root, *lock held*.
+
+        The real uptane client calls ``FetchOrgData`` (``GET /api/v0.1/org``) when no UUID is
+        stored for the current config root version, from inside ``refresh()`` with ``s.mu``
+        held; a failure ends the refresh with an error before the backend call, without
+        touching the backoff or ``lastUpdateErr``.
+        """
+        root = self.store.config_root_version
+        if self.store.org_uuid and self._org_uuid_root == root:
+            return True
+        try:
+            self.store.org_uuid = await self.backend.org_uuid()
+        except AgentError as exc:
+            log.warning("could not get the org uuid: %s", exc)
+            return False
+        except Exception as exc:  # a backend bug is a failed refresh, not a dead loop
+            log.exception("org uuid call raised")
+            log.warning("could not get the org uuid: %r", exc)
+            return False
+        self._org_uuid_root = root
+        return True
 
     def _apply_locked(
         self, response: pb.LatestConfigsResponse | None, error: AgentError | None

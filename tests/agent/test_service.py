@@ -319,3 +319,17 @@ async def test_active_clients_sent_to_backend_and_products_promoted(make_rig: Ri
     tracer = third.active_clients[0].client_tracer
     assert tracer.language == "python" and tracer.runtime_id.startswith("runtime-")
     assert hashlib.sha256(FFE_RAW).hexdigest()  # sanity: fixture bytes exist
+
+
+async def test_org_uuid_fetched_once_with_the_lock_held(make_rig: RigFactory) -> None:
+    rig = make_rig()
+    rig.backend.delay_s = 0.5
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    assert rig.backend.org_calls == 1 and rig.service.lock.locked()  # GET /org under s.mu
+    await rig.clock.advance(0.5)
+    assert not rig.service.lock.locked()  # now in the configurations call: lock released
+    await rig.clock.advance(0.5)
+    assert rig.backend.requests[0].org_uuid == rig.backend.org
+    await rig.clock.advance(60.5)
+    assert rig.backend.org_calls == 1 and len(rig.backend.requests) == 2
