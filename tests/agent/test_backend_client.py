@@ -99,3 +99,18 @@ def test_build_request_carries_state_and_full_clients() -> None:
     assert client.id == "client-3" and client.last_seen == 1234
     assert client.state.backend_client_state == b"\x01\x02"
     assert client.client_tracer.runtime_id == "runtime-3" and client.is_tracer
+
+
+async def test_org_uuid_is_a_get_of_org_data() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, content=pb.OrgDataResponse(uuid="u-1").SerializeToString())
+
+    assert await backend_answering(httpx.MockTransport(handle)).org_uuid() == "u-1"
+    assert seen[0].method == "GET" and seen[0].url.path == "/api/v0.1/org"
+    assert seen[0].headers["DD-Api-Key"] == "key-1"
+    failing = httpx.MockTransport(lambda r: httpx.Response(401))
+    with pytest.raises(BackendError, match="unauthorized"):
+        await backend_answering(failing).org_uuid()
