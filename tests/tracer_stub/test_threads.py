@@ -1,0 +1,45 @@
+"""Threads parked ahead of the barrier run the blocking calls handed to them."""
+
+from __future__ import annotations
+
+import threading
+
+from tracer_stub.threads import ThreadBank, new_thread
+
+
+def test_bank_runs_each_call_on_its_own_parked_thread() -> None:
+    bank = ThreadBank(3)
+    gate = threading.Event()
+    names: list[str] = []
+    done = threading.Barrier(4)
+
+    def call() -> None:
+        names.append(threading.current_thread().name)
+        gate.wait(5)  # all three block at once: none waits for another
+        done.wait(5)
+
+    for _ in range(3):
+        bank.submit(call)
+    gate.set()
+    done.wait(5)
+    assert len(set(names)) == 3
+    bank.close()
+
+
+def test_bank_threads_exit_after_close() -> None:
+    bank = ThreadBank(2)
+    bank.close()
+    for t in bank._threads:
+        t.join(5)
+        assert not t.is_alive()
+
+
+def test_a_failing_call_does_not_escape() -> None:
+    ran = threading.Event()
+
+    def boom() -> None:
+        ran.set()
+        raise RuntimeError("boom")
+
+    new_thread(boom)
+    assert ran.wait(5)
