@@ -120,6 +120,12 @@ class Host:
         if delay > 0:
             log.info("waiting %.3f s for the start barrier (start_at=%s)", delay, start_at)
             await self.clock.sleep(delay)
+        elif start_at is not None and delay < -0.05:
+            log.warning(
+                "start_at=%s passed %.3f s ago (process started late): starting now",
+                start_at,
+                -delay,
+            )
         base = self.clock.monotonic()
         stagger = self.settings.boot_stagger_ms / 1000.0
         for i, tracer in enumerate(self.tracers):
