@@ -182,11 +182,14 @@ class RcService:
         remaining = plan.block_ttl_s - (self.clock.monotonic() - start)
         if done.done():
             return
-        try:
-            if remaining <= 0:
-                raise TimeoutError
-            await wait_for(self.clock, asyncio.shield(done), remaining)
-        except TimeoutError:
+        # select { case <-response: case <-clock.After(partialNewClientBlockTTL): }
+        timed_out = remaining <= 0
+        if not timed_out:
+            try:
+                await wait_for(self.clock, asyncio.shield(done), remaining)
+            except TimeoutError:
+                timed_out = True
+        if timed_out:  # IncTimeout
             self.metrics.bypass.labels(lane=lane, result="timed_out").inc()
 
     # ---- poll loop -------------------------------------------------------------------------
