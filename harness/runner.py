@@ -11,13 +11,10 @@ The runtime's ``close()`` is the caller's (``with runtime:``), so it runs on eve
 from __future__ import annotations
 
 import asyncio
-import csv
-import json
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,6 @@ import httpx
 
 from harness import report as report_mod
 from harness.collect import (
-    READY,
     Ledger,
     Tick,
     TracerSample,
@@ -34,9 +30,16 @@ from harness.collect import (
 )
 from harness.errors import ComponentStartError
 from harness.promsd import DISCOVERY_DELAY_S, published_targets
+from harness.results import (
+    SAMPLE_COLUMNS,
+    RunFacts,
+    build_summary,
+    load_summary,
+    tracer_health,
+    write_results,
+)
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario import Scenario
-from harness.stats import summarize
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import poll_until
 
@@ -54,7 +57,15 @@ DEFAULT_MODULES: dict[str, str] = {
 }
 """The Python module each role runs (``python -m <module>``)."""
 
-SAMPLE_COLUMNS = [f.name for f in fields(TracerSample)]
+__all__ = [
+    "SAMPLE_COLUMNS",
+    "Progress",
+    "ProgressFn",
+    "RunResult",
+    "load_summary",
+    "run_scenario",
+    "write_results",
+]
 
 
 @dataclass(frozen=True)
@@ -130,10 +141,6 @@ def _wait_healthy(handles: Sequence[ComponentHandle], timeout_s: float) -> None:
                 f"{timeout_s:g} s (timeouts.startup_s)",
                 h.log_tail(),
             ) from None
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
 
 
 def tracer_specs(
@@ -242,7 +249,6 @@ def run_scenario(
     else:
         say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
-    wait_mode = scenario.provider.mode == "wait"
     ledger = Ledger(
         {
             h.spec.name: range(int(base), int(base) + h.spec.tracers)
@@ -277,96 +283,25 @@ def run_scenario(
             f"tracer indexes reported by a process that does not host them were "
             f"ignored ({odd}): check RC_STUB_TRACER_INDEX_BASE handling"
         )
-    counts = ledger.counts()
-    health = {"running": 0, "exited": 0, "restarting": 0, "crashes": 0}
-    for h in tracers:
-        state = states[h.spec.name]
-        if state.crashed:
-            health["crashes"] += h.spec.tracers
-        elif state.status is ComponentStatus.RESTARTING:
-            health["restarting"] += h.spec.tracers
-        elif state.status is ComponentStatus.EXITED:
-            health["exited"] += h.spec.tracers
-        else:
-            health["running"] += h.spec.tracers
-    boot_ms = [r.boot_total_ms for r in rows if r.outcome == READY and r.boot_total_ms is not None]
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "scenario": scenario.name,
-        "runtime": runtime.name,
-        "tracers": scenario.fleet.tracers,
-        "started_at": _iso(started_wall),
-        "boot_at": _iso(start_at),
-        "duration_s": round(ended - start_at, 3),
-        "provider_mode": scenario.provider.mode,
-        "provider_ready_ms": summarize(
-            r.provider_ready_ms
-            for r in rows
-            if r.outcome == READY and r.provider_ready_ms is not None
+    summary = build_summary(
+        RunFacts(
+            run_id=run_id,
+            scenario=scenario,
+            runtime=runtime.name,
+            started_wall=started_wall,
+            boot_wall=start_at,
+            ended_wall=ended,
         ),
-        "boot_total_ms": summarize(boot_ms),
-        "counts": counts,
-        "success_ratio": round(counts["success"] / scenario.fleet.tracers, 4),
-        "provider_error_events": sum(r.provider_error_events for r in rows),
-        "buckets": report_mod.buckets(boot_ms) if wait_mode else None,
-        "health": health,
-        "agent": agent_counters,
-        "backend": backend_counters,
-        "timeline": timeline,
-        "warnings": warnings,
-    }
+        rows,
+        ledger.counts(),
+        tracer_health([(h.spec.tracers, states[h.spec.name]) for h in tracers]),
+        agent=agent_counters,
+        backend=backend_counters,
+        timeline=timeline,
+        warnings=warnings,
+    )
     text = report_mod.render_text(summary)
     html_warning = write_results(out_dir, summary, rows, text)
     if html_warning:
         say(Progress("warning: " + html_warning))
     return RunResult(run_id, out_dir, summary, text, rows)
-
-
-def write_results(
-    out_dir: Path, summary: dict[str, Any], rows: Sequence[TracerSample], text: str
-) -> str | None:
-    """Write ``samples.csv``, ``summary.json``, ``report.txt`` and, when the HTML report module
-    is installed, ``report.html``; return a warning when ``report.html`` could not be written."""
-    with (out_dir / "samples.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=SAMPLE_COLUMNS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in asdict(row).items()})
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    (out_dir / "report.txt").write_text(text, encoding="utf-8")
-    return write_html_if_available(out_dir)
-
-
-def write_html_if_available(out_dir: Path) -> str | None:
-    """Write ``report.html`` with ``harness.html_report.write_run_html`` when that module is
-    installed; return a warning instead of failing a completed run when it cannot."""
-    try:
-        from harness import html_report
-    except ImportError:
-        return None
-    hook = getattr(html_report, "write_run_html", None)
-    if not callable(hook):
-        return None
-    try:
-        hook(out_dir)
-    except Exception as exc:  # the text report stands on its own
-        return f"report.html for {out_dir} was not written: {exc}"
-    return None
-
-
-def load_summary(out_dir: Path) -> dict[str, Any]:
-    """The ``summary.json`` of a results folder."""
-    from harness.errors import ResultsError
-
-    path = out_dir / "summary.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ResultsError(
-            f"{path} not found: is {out_dir} a results folder of harness run?"
-        ) from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ResultsError(f"{path}: expected a JSON object")
-    return data

@@ -1,0 +1,80 @@
+import doctest
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import results
+from harness.collect import CRASHED, READY, TIMEOUT, TracerSample
+from harness.errors import ResultsError
+from harness.report import render_text
+from harness.results import RunFacts, build_summary, load_summary, write_results
+from harness.scenario import load_scenario
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(results).failed == 0
+
+
+def rows() -> list[TracerSample]:
+    return [
+        TracerSample(0, "p0", READY, 1, 5_000, 5_010, 5_011, 0, 1.0),
+        TracerSample(1, "p0", READY, 1, 29_000, 29_010, 30_000, 1, 1.0),
+        TracerSample(2, "p1", CRASHED, 1, None, None, None, 0, 1.0),
+        TracerSample(3, "p1", TIMEOUT, 1, None, None, None, 2, 1.0),
+    ]
+
+
+def summary(mode: str) -> dict[str, object]:
+    scenario = load_scenario("baseline", ["fleet.tracers=4", f"provider.mode={mode}"])
+    facts = RunFacts("r1", scenario, "local", 100.0, 105.0, 140.5)
+    return build_summary(
+        facts,
+        rows(),
+        {"success": 2, "timeout": 1, "error": 0, "crashed": 1},
+        {"running": 2, "exited": 0, "restarting": 0, "crashes": 2},
+        agent={"a": 1.0},
+        backend={},
+        timeline=[(0.0, 0), (30.0, 2)],
+    )
+
+
+def test_summary_percentiles_come_from_ready_tracers_only() -> None:
+    s = summary("event")
+    assert s["provider_ready_ms"] == {
+        "min": 5_000,
+        "p50": 29_000,
+        "p75": 29_000,
+        "p90": 29_000,
+        "p95": 29_000,
+        "p99": 29_000,
+        "max": 29_000,
+    }
+    assert s["duration_s"] == 35.5 and s["started_at"] == "1970-01-01T00:01:40.000+00:00"
+    assert s["success_ratio"] == 0.5 and s["provider_error_events"] == 3
+    assert s["buckets"] is None and s["timeline"] == [[0.0, 0], [30.0, 2]]
+
+
+def test_wait_mode_buckets_total_boot_times() -> None:
+    assert summary("wait")["buckets"] == {"under_10s": 1, "cliff_28_32s": 1, "over_32s": 0}
+
+
+def test_written_files_round_trip(tmp_path: Path) -> None:
+    s = summary("wait")
+    write_results(tmp_path, s, rows(), render_text(s))
+    assert load_summary(tmp_path) == json.loads(json.dumps(s))
+    assert render_text(load_summary(tmp_path)) == (tmp_path / "report.txt").read_text()
+    lines = (tmp_path / "samples.csv").read_text().splitlines()
+    assert lines[0] == (
+        "tracer,component,outcome,start_ms,provider_ready_ms,"
+        "first_evaluation_ms,boot_total_ms,provider_error_events,start_wall"
+    )
+    assert lines[3] == "2,p1,crashed,1,,,,0,1.0"
+
+
+def test_load_summary_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ResultsError, match=r"summary\.json not found"):
+        load_summary(tmp_path)
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(ResultsError, match="cannot read"):
+        load_summary(tmp_path)
