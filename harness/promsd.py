@@ -207,20 +207,23 @@ def published_targets(
 ) -> Iterator[FileSD | None]:
     """Publish a run's components as scrape targets for the duration of the block.
 
-    Does nothing when ``sd_dir`` is ``None``. On exit (every path) waits ``linger_s`` so that
-    Prometheus takes a last scrape of the settled run, then removes the run's groups: the ports
-    are about to be freed and may be reused by another run.
+    Does nothing when ``sd_dir`` is ``None``. When the block completes, waits ``linger_s`` so that
+    Prometheus takes a last scrape of the settled run; on every exit path, then removes the run's
+    groups (at once after an error or Ctrl-C): the ports are about to be freed and may be reused
+    by another run.
     """
     if sd_dir is None:
         yield None
         return
     sd = FileSD(sd_dir)
     sd.update(run_id, component_groups(handles, run_id=run_id, scenario=scenario))
+    completed = False
     try:
         yield sd
+        completed = True
     finally:
         try:
-            if linger_s > 0:
+            if completed and linger_s > 0:
                 sleep(linger_s)
         finally:
             sd.remove_run(run_id)

@@ -165,12 +165,14 @@ def test_published_targets_lingers_then_removes_the_run(tmp_path: Path) -> None:
     assert sd.read() == []
 
 
-def test_published_targets_removes_the_run_on_error(tmp_path: Path) -> None:
+def test_published_targets_removes_the_run_at_once_on_error(tmp_path: Path) -> None:
+    slept: list[float] = []
     with (
         pytest.raises(KeyboardInterrupt),
-        published_targets(tmp_path, handles(), run_id="r1", scenario="s", sleep=lambda s: None),
+        published_targets(tmp_path, handles(), run_id="r1", scenario="s", sleep=slept.append),
     ):
         raise KeyboardInterrupt
+    assert slept == []
     assert FileSD(tmp_path).read() == []
 
 
