@@ -174,6 +174,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def pin(pid: int, cpus: set[int]) -> str:
     try:
         os.sched_setaffinity(pid, cpus)
@@ -258,9 +265,13 @@ async def through_uvicorn(rate: float, duration: float, connections: int) -> Non
         [sys.executable, "-m", "fake_backend", "--port", str(backend_port),
          "--log-level", "warning"], **quiet,  # type: ignore[call-overload]
     )  # fmt: skip
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    poll_until(
+        lambda: _healthy(backend_url), timeout=30, interval=0.1, what="fake_backend /health"
+    )  # the agent's startup refresh must find it, or the next try is a full interval later
     agent = subprocess.Popen(
         [sys.executable, "-m", "agent", "--port", str(agent_port), "--api-key", API_KEY,
-         "--backend-url", f"http://127.0.0.1:{backend_port}", "--log-level", "warning"],
+         "--backend-url", backend_url, "--log-level", "warning"],
         **quiet,  # type: ignore[call-overload]
     )  # fmt: skip
     try:
