@@ -243,6 +243,13 @@ def main() -> int:
         action="store_true",
         help="pin the worker to the first core and the responder to the second",
     )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="os.nice() increment of the worker and the responder (negative needs root): "
+        "isolates the stub's own cost from other work on a shared machine",
+    )
     parser.add_argument("--serve-config", default="1", help=argparse.SUPPRESS)
     parser.add_argument("--responder", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
@@ -251,6 +258,8 @@ def main() -> int:
 
     import uvloop
 
+    if args.nice and (args.responder is not None or args.worker is not None):
+        os.nice(args.nice)
     if args.responder is not None:
         if args.pin:
             _pin(1)
@@ -280,6 +289,7 @@ def main() -> int:
         [
             sys.executable, __file__, "--responder", str(port),
             "--serve-config", "0" if args.pending else "1", *(["--pin"] if args.pin else []),
+            "--nice", str(args.nice),
         ]
     )  # fmt: skip
     results: list[dict[str, Any]] = []
@@ -293,7 +303,7 @@ def main() -> int:
                         "--boot", boot, "--warmup", str(args.warmup),
                         "--duration", str(args.duration), "--provider-mode", args.provider_mode,
                         "--scrape-interval", str(args.scrape_interval),
-                        "--client-policy", args.client_policy,
+                        "--client-policy", args.client_policy, "--nice", str(args.nice),
                         *(["--pin"] if args.pin else []),
                     ],
                     check=True, capture_output=True, text=True,
@@ -301,7 +311,9 @@ def main() -> int:
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 results.append(result)
                 lat = result["lateness_ms"]
-                pending = " pending" if args.pending else ""
+                pending = (" pending" if args.pending else "") + (
+                    f" nice={args.nice}" if args.nice else ""
+                )
                 print(
                     f"{args.client_policy} {args.provider_mode}{pending} "
                     f"boot={boot:<6} N={n:>5}  ready={result['ready_after_warmup']:>5}  "
