@@ -81,6 +81,7 @@ class LocalComponent:
         self.port = port
         self.log_path = log_path
         self._log_file = log_file
+        self._stopped = False
 
     @property
     def spec(self) -> ComponentSpec:
@@ -108,8 +109,17 @@ class LocalComponent:
         self._log_file.flush()
         return tail(self.log_path, lines)
 
+    @property
+    def stopped(self) -> bool:
+        """Whether :meth:`stop` has run (the process is gone)."""
+        return self._stopped
+
     def stop(self, timeout: float) -> None:
-        """SIGTERM the process group, wait up to ``timeout``, then SIGKILL the group."""
+        """SIGTERM the process group, wait up to ``timeout``, then SIGKILL the group. Once only:
+        the group id is not signalled again after it may have been reused."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self.popen.poll() is None:
             _signal_group(self.popen.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -184,7 +194,7 @@ class LocalRuntime:
     def stop(self, handles: Sequence[ComponentHandle], timeout: float = 10.0) -> None:
         targets = [c for c in self._components if c in handles]
         for c in targets:  # signal all first, so that they stop in parallel
-            if c.popen.poll() is None:
+            if not c.stopped and c.popen.poll() is None:
                 _signal_group(c.popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for c in targets:
