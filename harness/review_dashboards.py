@@ -7,7 +7,8 @@ works on any run a Prometheus holds (e.g. the ``harness up`` stack's)::
 
     python -m harness.review_dashboards --run-id 1a2b3c4d [--prometheus http://127.0.0.1:9090]
 
-prints each panel's rendered queries with their last values and exits 1 if one has no data.
+prints each panel's rendered queries with their last and largest values and exits 1 if one has
+no data.
 """
 
 from __future__ import annotations
@@ -144,11 +145,15 @@ class QueryResult:
 
     def last_values(self) -> dict[str, float]:
         """``{labels: last finite value}`` per series (labels as ``k=v`` joined by spaces)."""
-        return {
-            " ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "{}": values[-1]
-            for labels, values in self.series
-            if values
-        }
+        return {_key(labels): values[-1] for labels, values in self.series if values}
+
+    def max_values(self) -> dict[str, float]:
+        """``{labels: largest finite value}`` per series."""
+        return {_key(labels): max(values) for labels, values in self.series if values}
+
+
+def _key(labels: Mapping[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "{}"
 
 
 def _api(client: httpx.Client, path: str, params: Mapping[str, Any]) -> Any:
@@ -222,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 q = result.query
                 print(f"[{q.panel_id}] {q.panel_title} / {q.ref_id}\n    {result.expr}")
                 print(f"    last: {result.last_values() or 'NO DATA'}")
+                if result.has_data:
+                    print(f"    max:  {result.max_values()}")
                 missing += not result.has_data
     except DashboardError as exc:
         print(f"error: {exc}", file=sys.stderr)

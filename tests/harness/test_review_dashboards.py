@@ -9,6 +9,8 @@ import pytest
 
 from harness.review_dashboards import (
     DashboardError,
+    PanelQuery,
+    QueryResult,
     Variable,
     load_dashboard,
     panel_queries,
@@ -96,3 +98,12 @@ def test_doctests() -> None:
     for module in (harness.review_dashboards, harness.promsd):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_query_result_last_and_max_per_series() -> None:
+    query = PanelQuery(1, "p", "A", "x")
+    result = QueryResult(query, "x", [({"lane": "fast"}, [1.0, 3.0, 2.0]), ({}, [])])
+    assert result.has_data
+    assert result.last_values() == {"lane=fast": 2.0}
+    assert result.max_values() == {"lane=fast": 3.0}
+    assert not QueryResult(query, "x", [({}, [])]).has_data
