@@ -28,6 +28,7 @@ from harness.cli_docker import register as register_docker_commands
 from harness.errors import HarnessError
 from harness.images import DEFAULT_IMAGE
 from harness.progress import make_progress
+from harness.reference import comparable, versus_proposal
 from harness.report import render_text
 from harness.runner import load_summary, run_scenario
 from harness.runtime import RUNTIME_NAMES, choose_runtime, make_runtime
@@ -181,6 +182,8 @@ def run(
     except HarnessError as exc:
         fail(str(exc))
     sys.stdout.write(result.report)
+    if comparable(loaded):
+        typer.echo("\n" + versus_proposal(result.summary))
     typer.echo(f"\nresults: {result.out_dir}")
     gate_run(result.summary, gates, result.out_dir, junit)  # exit 99 on a breach
 

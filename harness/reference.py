@@ -1,0 +1,53 @@
+"""The proposal's load-test figures, and how a baseline run compares with them.
+
+``reference/rc-fast-lane-proposal.md``, "Load Test Results": 100 dd-trace-go v2.5.0 tracers
+booting at once against one Agent with its default config. A run is comparable when it is the
+built-in ``baseline`` as shipped (any provider mode), with 100 tracers booting at once; the CLI
+then prints one line after the report saying whether the proposal's figures were reproduced.
+The harness never tunes anything to make them match (DESIGN.md, "Fidelity first").
+
+>>> line = versus_proposal({"provider_mode": "event", "provider_ready_ms": {
+...     "min": 5_000, "p50": 11_000, "p90": 17_000, "max": 22_000}})
+>>> line.endswith("reproduced within 25%")
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from harness.scenario import Scenario, load_scenario
+
+PROVIDER_READY_EVENT_MS = {"min": 5_059, "p50": 11_268, "p90": 17_122, "max": 22_396}
+"""SetProvider (non-blocking) with event handlers: PROVIDER READY TIME."""
+
+BOOT_TOTAL_WAIT_MS = {"min": 6_093, "p50": 29_527, "p90": 34_654, "p99": 49_032, "max": 49_032}
+"""SetProviderAndWait: TOTAL BOOT TIME (the 30 s init-timeout cliff)."""
+
+TOLERANCE = 0.25
+"""A figure is reproduced when within 25 % of the proposal's (one run of 100 tracers)."""
+
+
+def comparable(scenario: Scenario) -> bool:
+    """Whether ``scenario`` is the shipped baseline (any provider mode) with 100 tracers."""
+    if scenario.fleet.tracers != 100 or scenario.fleet.boot != "all_at_once":
+        return False
+    shipped = load_scenario("baseline", [f"provider.mode={scenario.provider.mode}"])
+    sections = ("client", "provider", "agent", "backend")
+    return all(getattr(scenario, s) == getattr(shipped, s) for s in sections)
+
+
+def versus_proposal(summary: Mapping[str, Any]) -> str:
+    """One line: our figures against the proposal's, and whether they are reproduced."""
+    if summary["provider_mode"] == "wait":
+        label, ref, ours = "total boot, wait mode", BOOT_TOTAL_WAIT_MS, summary["boot_total_ms"]
+    else:
+        label, ref, ours = "provider ready", PROVIDER_READY_EVENT_MS, summary["provider_ready_ms"]
+    head = f"baseline vs the proposal's load test ({label}, ours vs theirs)"
+    if not ours:
+        return f"{head}: no tracer became ready: NOT reproduced"
+    parts = ", ".join(f"{k} {ours[k] / 1000:.1f}s vs {ref[k] / 1000:.1f}s" for k in ref)
+    close = all(abs(ours[k] - ref[k]) <= TOLERANCE * ref[k] for k in ref)
+    verdict = f"reproduced within {TOLERANCE:.0%}" if close else "NOT reproduced"
+    return f"{head}: {parts}: {verdict}"

@@ -1,0 +1,35 @@
+import doctest
+
+from harness import reference
+from harness.reference import comparable, versus_proposal
+from harness.scenario import load_scenario
+
+
+def test_doctests() -> None:
+    assert doctest.testmod(reference).failed == 0
+
+
+def test_only_the_shipped_baseline_with_100_tracers_is_comparable() -> None:
+    assert comparable(load_scenario("baseline"))
+    assert comparable(load_scenario("baseline", ["provider.mode=wait", "timeouts.run_s=90"]))
+    assert not comparable(load_scenario("baseline", ["fleet.tracers=12"]))
+    assert not comparable(load_scenario("baseline", ["client.poll_interval_s=1"]))
+    assert not comparable(load_scenario("phase3"))
+
+
+def test_a_tight_distribution_is_not_the_proposals() -> None:
+    line = versus_proposal(
+        {
+            "provider_mode": "event",
+            "provider_ready_ms": {"min": 5_033, "p50": 7_046, "p90": 7_064, "max": 7_073},
+        }
+    )
+    assert line == (
+        "baseline vs the proposal's load test (provider ready, ours vs theirs): min 5.0s vs 5.1s,"
+        " p50 7.0s vs 11.3s, p90 7.1s vs 17.1s, max 7.1s vs 22.4s: NOT reproduced"
+    )
+
+
+def test_wait_mode_compares_total_boot_and_no_sample_is_not_reproduced() -> None:
+    line = versus_proposal({"provider_mode": "wait", "boot_total_ms": None})
+    assert "total boot, wait mode" in line and line.endswith("NOT reproduced")
