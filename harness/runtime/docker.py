@@ -271,13 +271,17 @@ class DockerRuntime:
         raise_first(parallel(stop_one, handles, self.workers))
 
     def save_logs(self, dest: Path) -> None:
+        """Write ``<component>.log`` for every container of the run, found by label: those
+        that failed to start (and so have no handle) included."""
         dest.mkdir(parents=True, exist_ok=True)
         self._logs_saved = True
+        containers, _ = leftovers(self.client, self.run_id)
 
-        def save_one(handle: DockerHandle) -> None:
-            (dest / f"{handle.spec.name}.log").write_text(handle.logs())
+        def save_one(container: Any) -> None:
+            component = container.labels.get(LABEL_COMPONENT) or container.name
+            (dest / f"{component}.log").write_text(_logs(container, "all"))
 
-        raise_first(parallel(save_one, self.handles(), self.workers))  # type: ignore[arg-type]
+        raise_first(parallel(save_one, containers, self.workers))
 
     def close(self) -> None:
         """Remove every container and network labelled with this run (unless ``keep``)."""
@@ -287,7 +291,7 @@ class DockerRuntime:
         self._closed = True
         if self._client is None:
             return
-        if self.log_dir is not None and not self._logs_saved and self._handles:
+        if self.log_dir is not None and not self._logs_saved and self._network is not None:
             try:
                 self.save_logs(self.log_dir)
             except Exception as exc:  # the removal below matters more than the logs
