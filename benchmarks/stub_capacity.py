@@ -16,7 +16,8 @@ p50/p90/p99/max, requests per second, the worker's CPU use (fraction of one core
 per hosted tracer (RSS after the run - RSS before building the tracers, / N). ``/metrics`` is
 rendered on the loop every ``--scrape-interval`` seconds, as the harness's scrapes would. It also
 prints the time to build the host (one parked thread per tracer is started then) and the boot
-spread (last tracer start - first tracer start; ``herd`` asks for 0).
+spread (last tracer start - first tracer start; ``herd`` asks for 0), and the instrument's floor:
+provider-ready and total-boot percentiles when the "agent" answers at once.
 
 Boot shapes: ``herd`` starts every tracer at once (all polls then share the same instants, the
 harness's default storm); ``spread`` staggers starts evenly over one interval. Other work on the
@@ -163,6 +164,17 @@ async def _worker(
     ready = sum(1 for t in host.tracers if t.outcome == "ready")
     starts = [t.times.start for t in host.tracers if t.times.start is not None]
     spread_s = max(starts) - min(starts)
+    # The instrument's floor: start -> READY / first evaluation when the agent answers at once.
+    ready_s = [
+        t.times.ready - t.times.tracer_started
+        for t in host.tracers
+        if t.times.ready is not None and t.times.tracer_started is not None
+    ]
+    boot_s = [
+        t.times.first_evaluation - t.times.start
+        for t in host.tracers
+        if t.times.first_evaluation is not None and t.times.start is not None
+    ]
     metrics.recording = True
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
@@ -199,6 +211,16 @@ async def _worker(
         "threads_at_end": threads,
         "host_build_ms": build_s * 1000,
         "boot_spread_ms": spread_s * 1000,
+        "provider_ready_ms": {
+            "p50": _pct(ready_s, 50) * 1000,
+            "p99": _pct(ready_s, 99) * 1000,
+            "max": max(ready_s, default=float("nan")) * 1000,
+        },
+        "boot_total_ms": {
+            "p50": _pct(boot_s, 50) * 1000,
+            "p99": _pct(boot_s, 99) * 1000,
+            "max": max(boot_s, default=float("nan")) * 1000,
+        },
         "load_average_1m": os.getloadavg()[0],
     }
 
@@ -325,6 +347,11 @@ def main() -> int:
                     f"{result['threads_at_end']} threads)  "
                     f"build={result['host_build_ms']:.0f} ms  "
                     f"boot spread={result['boot_spread_ms']:.0f} ms  "
+                    f"ready ms p50/p99/max={result['provider_ready_ms']['p50']:.0f}/"
+                    f"{result['provider_ready_ms']['p99']:.0f}/"
+                    f"{result['provider_ready_ms']['max']:.0f}  "
+                    f"boot total ms p50/p99/max={result['boot_total_ms']['p50']:.0f}/"
+                    f"{result['boot_total_ms']['p99']:.0f}/{result['boot_total_ms']['max']:.0f}  "
                     f"loadavg={result['load_average_1m']:.1f}",
                     flush=True,
                 )

@@ -16,6 +16,14 @@ How it runs under openfeature-sdk 0.10 (``provider/_registry.py``):
   READY: before ``set_provider`` that is the no-op provider, so handlers filter on the
   provider's name (each tracer's provider has its own).
 
+``ready_at`` is the instant the provider became ready: a configuration applied while the init
+waits (stamped on the event loop as it is applied; the tracer applies one that came before the
+provider right when it creates it), or the late READY emitted. In a process of its own the SDK
+dispatches PROVIDER_READY within microseconds of that; with hundreds of tracers in one process
+the handler threads queue for the GIL behind each other and the SDK's dispatch scans every
+client (O(tracers) per event), which is not part of the system being modelled, so the tracer
+reports ``ready_at``.
+
 So ``initialize`` here blocks its (SDK-owned, or in wait mode the tracer's) thread on a
 condition variable; it never decides the timeout itself. The tracer's asyncio task decides,
 on the injected clock, and calls :meth:`StubProvider.expire_init`; RC updates arrive from the
@@ -26,7 +34,8 @@ tracers never wait on each other (one parked thread per tracer until it is ready
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -70,10 +79,18 @@ _PARKED = (InitState.WAITING, InitState.SHUT_DOWN)
 class StubProvider(AbstractProvider):
     """A Datadog-like provider: ready when a valid FFE_FLAGS config is applied."""
 
-    def __init__(self, name: str, *, targeting_key: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        targeting_key: str = "",
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__()
         self._name = name
         self._targeting_key = targeting_key
+        self._monotonic = monotonic
+        self.ready_at: float | None = None
         self._cond = threading.Condition()
         self._ufc: Ufc | None = None
         self._init_state = InitState.WAITING
@@ -107,6 +124,8 @@ class StubProvider(AbstractProvider):
                 self._cond.wait(_PARK_SLICE_S)
             if self._ufc is not None and self._init_state is InitState.WAITING:
                 self._init_state = InitState.READY
+                if self.ready_at is None:
+                    self.ready_at = self._monotonic()
                 return
             state = self._init_state
         if state is InitState.SHUT_DOWN:
@@ -149,6 +168,10 @@ class StubProvider(AbstractProvider):
             had = self._ufc is not None
             self._ufc = ufc
             state = self._init_state
+            if state is InitState.WAITING and self.ready_at is None:
+                # The (parked, or about to start) init returns now: this is when the SDK
+                # dispatches PROVIDER_READY in a process of its own (see ready_at).
+                self.ready_at = self._monotonic()
             self._cond.notify_all()
         if state is InitState.TIMED_OUT:
             self._maybe_late_ready()
@@ -169,6 +192,7 @@ class StubProvider(AbstractProvider):
     def _maybe_late_ready(self) -> None:
         if self._init_error_seen and self._ufc is not None and not self._late_ready_sent:
             self._late_ready_sent = True
+            self.ready_at = self._monotonic()
             self.emit_provider_ready(ProviderEventDetails(message="configuration received"))
 
     # -- resolution -------------------------------------------------------------------------

@@ -158,7 +158,9 @@ class SimulatedTracer:
 
     def _start_provider(self) -> None:
         provider = StubProvider(
-            f"Datadog Provider (tracer {self.index})", targeting_key=f"tracer-{self.index}"
+            f"Datadog Provider (tracer {self.index})",
+            targeting_key=f"tracer-{self.index}",
+            monotonic=self.clock.monotonic,
         )
         self.provider = provider
         if self.settings.ffe_subscription == "provider":
@@ -266,6 +268,9 @@ class SimulatedTracer:
     def _on_ready(self, at: float) -> None:
         if self.times.ready is not None:
             return
+        assert self.provider is not None
+        # The provider's own ready instant (see StubProvider), else when the event was handled.
+        at = self.provider.ready_at if self.provider.ready_at is not None else at
         self.times.ready = at
         self._ready_event.set()
         started = self.times.tracer_started
