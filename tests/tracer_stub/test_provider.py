@@ -143,3 +143,24 @@ def test_config_change_after_ready_is_announced() -> None:
 @pytest.mark.parametrize("name", ["Datadog Provider (tracer 1)", "other"])
 def test_metadata_name_is_the_given_one(name: str) -> None:
     assert StubProvider(name).get_metadata().name == name
+
+
+def test_ready_at_is_when_the_config_is_applied_or_the_late_ready_is_sent() -> None:
+    now = [10.0]
+    p = StubProvider("p", monotonic=lambda: now[0])
+    p.on_config(UFC)
+    assert p.ready_at == 10.0
+    now[0] = 12.0
+    thread, _ = run_init(p)  # init entered later returns at once; ready_at stays
+    thread.join(5)
+    assert p.ready_at == 10.0
+
+    late = StubProvider("late", monotonic=lambda: now[0])
+    late.attach(Emitted())
+    late.expire_init()
+    now[0] = 31.0
+    late.on_config(UFC)
+    assert late.ready_at is None  # the SDK's PROVIDER_ERROR not seen yet: no READY yet
+    now[0] = 31.5
+    late.init_error_seen()
+    assert late.ready_at == 31.5
