@@ -41,6 +41,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,12 +119,17 @@ async def asgi_call(app: Any, body: bytes) -> tuple[int, bytes, float]:
     return status, b"".join(chunks), time.perf_counter() - t0
 
 
-def report(name: str, durations: list[float], sizes: list[int], statuses: Counter[int]) -> str:
+def report(
+    name: str, durations: list[float], sizes: list[int], statuses: Counter[int], cpu_s: float
+) -> str:
     mean = statistics.fmean(durations)
+    per_request = cpu_s / len(durations)
     return (
         f"  {name:<11} n={len(durations):>5}  p50={percentile(durations, 0.5) * 1e3:6.3f} ms  "
         f"p99={percentile(durations, 0.99) * 1e3:6.3f} ms  max={max(durations) * 1e3:8.3f} ms  "
-        f"-> {1 / mean:8.0f} req/s  resp={statistics.fmean(sizes):6.0f} B  status={dict(statuses)}"
+        f"-> {1 / mean:6.0f} req/s wall; CPU {per_request * 1e6:5.0f} us/req "
+        f"(= {1 / per_request:5.0f} req/s per core)  resp={statistics.fmean(sizes):5.0f} B  "
+        f"status={dict(statuses)}"
     )
 
 
@@ -149,12 +155,13 @@ async def in_process(requests: int) -> None:
             durations: list[float] = []
             sizes: list[int] = []
             statuses: Counter[int] = Counter()
+            cpu0 = time.process_time()
             for i in range(requests):
                 status, out, seconds = await asgi_call(app, make(i))
                 durations.append(seconds)
                 sizes.append(len(out))
                 statuses[status] += 1
-            print(report(name, durations, sizes, statuses))
+            print(report(name, durations, sizes, statuses, time.process_time() - cpu0))
 
 
 async def wait_async(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
@@ -179,6 +186,15 @@ def _healthy(url: str) -> bool:
         return httpx.get(url + "/health", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (0.0 where /proc is absent)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pin(pid: int, cpus: set[int]) -> str:
@@ -306,9 +322,11 @@ async def through_uvicorn(rate: float, duration: float, connections: int) -> Non
         ]
         for name, bodies in shapes:
             before = histogram(httpx.get(base + "/metrics").text, "fast")
+            cpu0 = cpu_seconds(agent.pid)
             sched, sent, statuses, elapsed = await http_load(
                 agent_port, bodies, rate, duration, connections
             )
+            cpu = cpu_seconds(agent.pid) - cpu0
             after = histogram(httpx.get(base + "/metrics").text, "fast")
             print(
                 f"  {name:<11} n={len(sched):>5} achieved={len(sched) / elapsed:7.0f} req/s  "
@@ -316,7 +334,9 @@ async def through_uvicorn(rate: float, duration: float, connections: int) -> Non
                 f"p99={percentile(sched, 0.99) * 1e3:7.2f} ms (from schedule), "
                 f"p99={percentile(sent, 0.99) * 1e3:7.2f} ms (from send); agent handler "
                 f"p50 {bucket_quantile(before, after, 0.5)}, "
-                f"p99 {bucket_quantile(before, after, 0.99)}  status={dict(statuses)}"
+                f"p99 {bucket_quantile(before, after, 0.99)}; agent CPU "
+                f"{cpu / max(1, len(sched)) * 1e6:4.0f} us/req ({cpu / elapsed * 100:3.0f}% of a "
+                f"core)  status={dict(statuses)}"
             )
     finally:
         for proc in (agent, backend):
