@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from harness.cli import app
 from harness.images import SOURCE_DIGEST_LABEL, source_digest
 from harness.runtime.base import (
     ComponentHandle,
@@ -31,6 +33,7 @@ from harness.runtime.docker import (
     DockerRuntime,
     DockerUnavailableError,
     ImageMissingError,
+    SweepResult,
     command_for,
     connect,
     container_name,
@@ -327,9 +330,11 @@ def test_keep_leaves_the_stack_and_down_removes_it(
     assert f"harness down --run-id {rid}" in out.getvalue()
     containers, networks = leftovers(client, rid)
     assert len(containers) == 1 and len(networks) == 1
-    result = sweep(client, rid)
-    assert (result.containers, result.networks, result.run_ids) == (1, 1, (rid,))
+    down = CliRunner().invoke(app, ["down", "--run-id", rid])
+    assert down.exit_code == 0, down.output
+    assert f"removed 1 containers and 1 networks (runs: {rid})" in down.output
     assert leftovers(client, rid) == ([], [])
+    assert sweep(client, rid) == SweepResult(0, 0, ())
 
 
 @pytest.mark.docker
