@@ -1,0 +1,23 @@
+"""AgentMetrics: one registry per instance, contract names, pre-created label sets."""
+
+from __future__ import annotations
+
+from agent.metrics import AgentMetrics
+
+
+def test_each_instance_has_its_own_registry() -> None:
+    a, b = AgentMetrics("a"), AgentMetrics("b")
+    a.requests.labels(lane="fast", outcome="update").inc()
+    assert a.value("agent_rc_requests_total", lane="fast", outcome="update") == 1
+    assert b.value("agent_rc_requests_total", lane="fast", outcome="update") == 0
+
+
+def test_exposition_has_the_contract_names_and_zeroed_label_sets() -> None:
+    text = AgentMetrics("run-7").render().decode()
+    assert 'agent_rc_run_info{run_id="run-7"} 1.0' in text
+    assert 'agent_rc_bypass_total{lane="fast",result="rate_limited"} 0.0' in text
+    assert 'agent_rc_refreshes_total{reason="bypass_fast_lane",result="ok"} 0.0' in text
+    for name in ("agent_rc_request_duration_seconds_bucket", "agent_rc_lock_wait_seconds_bucket",
+                 "agent_rc_active_clients", "agent_rc_targets_version",
+                 "agent_rc_backend_request_duration_seconds_bucket"):  # fmt: skip
+        assert name in text
