@@ -71,6 +71,8 @@ class AgentMetrics:
         self.run_info = Gauge("agent_rc_run_info", "run id of this agent", ["run_id"], registry=r)
         self.run_info.labels(run_id=run_id).set(1)
         for lane in LANES:
+            self.request_duration.labels(lane=lane)
+            self.lock_wait.labels(lane=lane)
             for outcome in OUTCOMES:
                 self.requests.labels(lane=lane, outcome=outcome)
             for result in BYPASS_RESULTS:
