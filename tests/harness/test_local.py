@@ -35,7 +35,7 @@ def healthy(url: str) -> bool:
         return False
 
 
-def test_auto_means_local_until_docker_exists() -> None:
+def test_local_is_built_by_name() -> None:
     choice = choose_runtime("local")
     assert choice.name == "local"
     assert isinstance(make_runtime("local", "r1", log_dir=None), LocalRuntime)
