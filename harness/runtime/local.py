@@ -17,8 +17,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -132,6 +133,26 @@ class LocalComponent:
             self._log_file.close()
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the duration (main thread only), so that an impatient second
+    Ctrl-C cannot cut a clean-up short; raise ``KeyboardInterrupt`` afterwards if one came."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, _frame: received.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -208,10 +229,13 @@ class LocalRuntime:
                 shutil.copyfile(c.log_path, target)
 
     def close(self) -> None:
+        """Stop every process of the run. A Ctrl-C or SIGTERM arriving meanwhile is held until
+        every process is stopped, then raised as ``KeyboardInterrupt``."""
         if self._closed:
             return
-        self.stop(self._components, timeout=5.0)
-        self._closed = True
+        with signals_held():
+            self.stop(self._components, timeout=5.0)
+            self._closed = True
         if self._own_log_dir:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 

@@ -1,5 +1,6 @@
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -106,3 +107,17 @@ def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
         own = rt.log_dir
     assert "serving" in (tmp_path / "logs" / "backend.log").read_text()
     assert not own.exists()  # a temporary log folder is removed on close
+
+
+def test_a_second_ctrl_c_during_close_waits_for_the_clean_up(tmp_path: Path) -> None:
+    rt = LocalRuntime("rt5", log_dir=tmp_path)
+    stubborn = ComponentSpec("stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT})
+    [h] = rt.start([stubborn])
+    poll_until(lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="started")
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        rt.close()  # SIGTERM is ignored: close waits its 5 s before SIGKILL, Ctrl-C held
+    timer.join()
+    assert not alive(h.pid)  # type: ignore[attr-defined]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
