@@ -117,8 +117,10 @@ class Ledger:
             self.tracers[index] = replace(current, **values)  # type: ignore[arg-type]
 
     def process_state(self, component: str, state: ComponentState) -> None:
-        """Mark the unsettled tracers of a process that is no longer running as crashed."""
-        if state.status is ComponentStatus.RUNNING or component in self.dead:
+        """Mark the unsettled tracers of a process that exited (or is restarting, which loses
+        its tracers' state) as crashed."""
+        alive = (ComponentStatus.RUNNING, ComponentStatus.CREATED)
+        if state.status in alive or component in self.dead:
             return
         self.dead.add(component)
         for index in self.hosts.get(component, ()):
