@@ -7,8 +7,8 @@ For each N a fresh worker process runs the real `tracer_stub.host.Host` (uvloop,
 transport, openfeature-sdk providers in event or wait mode) with ``poll_interval_s = 1`` against
 a trivial local responder in another process, so that the figures are the stub's, not an
 agent's (``--pin`` pins the worker to one core and the responder to another). The responder
-answers a tracer's first request with an FFE_FLAGS config (so every provider becomes ready, as
-in a run) and ``{}`` afterwards.
+answers a tracer's first request for FFE_FLAGS with an FFE_FLAGS config (so every provider
+becomes ready, as in a run) and ``{}`` afterwards.
 
 After a warm-up (boot, every tracer ready), it records every poll's lateness (actual send -
 intended send, on the monotonic clock) for ``--duration`` seconds and prints, per N: lateness
@@ -77,7 +77,9 @@ async def _responder(port: int, serve_config: bool) -> None:
                     if line[:15].lower() == b"content-length:":
                         length = int(line[15:])
                 body = await reader.readexactly(length)
-                first = serve_config and b'"cached_target_files":[]' in body
+                first = (
+                    serve_config and b'"cached_target_files":[]' in body and b'"FFE_FLAGS"' in body
+                )
                 writer.write(full_reply if first else empty_reply)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
