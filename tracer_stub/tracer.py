@@ -134,6 +134,11 @@ class SimulatedTracer:
         self._closed = False
         self._tasks: list[asyncio.Task[None]] = []
         self._ctx = EvaluationContext(targeting_key=f"tracer-{index}")
+        # Handlers go on the domain's client now, before the start barrier (the app registers
+        # them before its provider; the no-op provider's immediate READY is filtered out).
+        client = api.get_client(self.domain)
+        client.add_handler(ProviderEvent.PROVIDER_READY, self._ready_handler)
+        client.add_handler(ProviderEvent.PROVIDER_ERROR, self._error_handler)
         metrics.add_tracer(self.label)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -183,9 +188,6 @@ class SimulatedTracer:
         provider = self.provider
         if provider is None or self._closed:
             return  # the process is stopping before this tracer's provider was registered
-        client = api.get_client(self.domain)
-        client.add_handler(ProviderEvent.PROVIDER_READY, self._ready_handler)
-        client.add_handler(ProviderEvent.PROVIDER_ERROR, self._error_handler)
         failed = False
         try:
             api.set_provider_and_wait(provider, self.domain)
