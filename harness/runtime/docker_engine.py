@@ -56,8 +56,8 @@ class ImageMissingError(RuntimeErrorBase):
     def __init__(self, image: str) -> None:
         super().__init__(
             f"image {image} not found in the Docker engine: build it with `{build_command(image)}`"
-            f" (without a registry, first `harness image bootstrap-base`, then "
-            f"`{build_command(image, 'rc-fastlane-base:bookworm')}`)"
+            " (on the Debian base from `harness image bootstrap-base`; with a registry, add "
+            "--base-image python:3.11-slim instead)"
         )
 
 

@@ -140,6 +140,7 @@ def test_missing_image_error_names_the_build_command() -> None:
     message = str(ImageMissingError("rc-fastlane:xyz"))
     assert "harness image build --tag rc-fastlane:xyz" in message
     assert "harness image bootstrap-base" in message
+    assert "--base-image python:3.11-slim" in message
 
 
 class _Image:
