@@ -142,6 +142,12 @@ class DockerRuntime:
     """Runs a run's components as containers of ``image`` (see the module docstring)."""
 
     name = "docker"
+    start_cost_s = 0.35
+    """Engine seconds to create and start one container, serially, on the 2-core machine this
+    was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, and the
+    engine does not go faster in parallel). Not yet read by the runner: its boot margin
+    (``harness.runner.boot_margin_s``) counts process start-up only, so with one tracer per
+    container a 100-tracer run can miss the boot instant and warn that the storm is smeared."""
 
     def __init__(
         self,
