@@ -124,3 +124,24 @@ def test_prometheus_scrapes_every_component(services: dict[str, Any]) -> None:
     dns = jobs["tracers"]["dns_sd_configs"][0]
     assert dns["names"] == ["tracers"] and dns["port"] == 8000
     assert config["global"]["scrape_interval"] == "1s"
+
+
+SETTINGS_PREFIX = {
+    "backend": ("RC_BACKEND_", "fake_backend.settings"),
+    "agent": ("RC_AGENT_", "agent.settings"),
+    "tracers": ("RC_STUB_", "tracer_stub.settings"),
+}
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS_PREFIX))
+def test_environment_names_real_settings(services: dict[str, Any], service: str) -> None:
+    import dataclasses
+    import importlib
+
+    prefix, module = SETTINGS_PREFIX[service]
+    settings = importlib.import_module(module).Settings
+    fields = {f.name for f in dataclasses.fields(settings)}
+    names = [k for k in services[service]["environment"] if k.startswith(prefix)]
+    assert names
+    for name in names:
+        assert name.removeprefix(prefix).lower() in fields, f"{service}: {name} sets nothing"
