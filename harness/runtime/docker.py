@@ -22,9 +22,10 @@ from one image whose entry point is ``python -m`` (``compose/Dockerfile``).
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -175,6 +176,8 @@ class DockerRuntime:
         self._handles: list[DockerHandle] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        self._inflight = 0
+        self._idle = threading.Condition(self._lock)
         self._network: Any | None = None
         self._closed = False
 
@@ -206,10 +209,20 @@ class DockerRuntime:
         )
 
     def _start_one(self, spec: ComponentSpec) -> DockerHandle:
+        with self._lock:
+            if self._closing.is_set():
+                raise ComponentStartError(spec.name, "the run is shutting down")
+            self._inflight += 1
+        try:
+            return self._create_and_start(spec)
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def _create_and_start(self, spec: ComponentSpec) -> DockerHandle:
         import docker.errors
 
-        if self._closing.is_set():
-            raise ComponentStartError(spec.name, "the run is shutting down")
         name = container_name(self.run_id, spec.name)
         try:
             container = self.client.containers.create(
@@ -290,13 +303,23 @@ class DockerRuntime:
         raise_first(parallel(save_one, containers, self.workers))
 
     def close(self) -> None:
-        """Remove every container and network labelled with this run (unless ``keep``)."""
+        """Remove every container and network labelled with this run (unless ``keep``).
+
+        A second Ctrl-C (or SIGTERM) while this runs is noted, not obeyed: it would otherwise
+        leave half the run's containers behind."""
         if self._closed:
             return
         self._closing.set()
         self._closed = True
         if self._client is None:
             return
+        with _interrupts_deferred(self._out):
+            self._close()
+
+    def _close(self) -> None:
+        with self._lock:  # a create/start still running would add a container after the sweep
+            self._closing.set()
+            self._idle.wait_for(lambda: self._inflight == 0, timeout=120)
         if self.log_dir is not None and not self._logs_saved and self._network is not None:
             try:
                 self.save_logs(self.log_dir)
@@ -322,3 +345,22 @@ class DockerRuntime:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def _interrupts_deferred(out: TextIO) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM print a note instead of interrupting (main thread
+    only: elsewhere signals are not delivered to Python code anyway)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(signum: int, frame: object) -> None:
+        print("removing the run's containers and network; one moment", file=out)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

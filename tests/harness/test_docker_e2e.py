@@ -121,9 +121,11 @@ def test_failed_run_leaves_nothing(harness_image: str, client: Any, tmp_path: Pa
     assert_nothing_left(client, run_id_of(result.stderr))
 
 
-@pytest.mark.parametrize("stage", ["starting", "collecting"])
+@pytest.mark.parametrize(
+    ("stage", "interrupts"), [("starting", 1), ("collecting", 1), ("starting", 2)]
+)
 def test_sigint_mid_run_leaves_nothing(
-    harness_image: str, client: Any, tmp_path: Path, stage: str
+    harness_image: str, client: Any, tmp_path: Path, stage: str, interrupts: int
 ) -> None:
     proc = subprocess.Popen(
         docker_run(harness_image, "--tracers", "12", "--timeout", "120", "--out", str(tmp_path)),
@@ -145,7 +147,9 @@ def test_sigint_mid_run_leaves_nothing(
         assert time.monotonic() < deadline, "".join(seen)
     run_id = run_id_of("".join(seen))
     assert leftovers(client, run_id)[0], "the run had containers when interrupted"
-    proc.send_signal(signal.SIGINT)
+    for _ in range(interrupts):  # an impatient second Ctrl-C must not cut the clean-up short
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
     assert proc.wait(timeout=90) == 130, "".join(seen) + proc.stderr.read()
     assert "interrupted" in proc.stderr.read()
     assert_nothing_left(client, run_id)
