@@ -56,8 +56,14 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    host.begin()
-    await stop.wait()
+    starter = host.begin()
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starter, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if starter.done() and not starter.cancelled() and starter.exception() is not None:
+        stopping.cancel()
+        await host.stop()
+        raise StubError(f"starting the tracers failed: {starter.exception()!r}")
+    await stopping
     log.info("tracer_stub: stopping")
     await host.stop()
 

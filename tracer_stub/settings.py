@@ -28,6 +28,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Self
+from urllib.parse import SplitResult, urlsplit
 
 from tracer_stub.client.policy import (
     DEFAULT_CLIENTS_LIMIT,
@@ -175,6 +176,14 @@ class Settings:
             (self.provider_init_timeout_s > 0, "provider_init_timeout_s", "a number > 0"),
             (bool(self.product_list), "products", "a non-empty comma-separated list"),
         ]
+        url = urlsplit(self.agent_url)
+        checks.append(
+            (
+                url.scheme == "http" and bool(url.hostname) and _port_ok(url),
+                "agent_url",
+                "an http://host:port URL",
+            )
+        )
         for ok, name, expected in checks:
             if not ok:
                 raise SettingsError(
@@ -246,6 +255,13 @@ class Settings:
 
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)
+
+
+def _port_ok(url: SplitResult) -> bool:
+    try:
+        return url.port is None or 0 < url.port < 65536
+    except ValueError:
+        return False
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type:

@@ -82,3 +82,11 @@ def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
     for f in fields(Settings):
         assert "--" + f.name.replace("_", "-") in text
     assert "DD_TRACE_AGENT_URL" in text
+
+
+@pytest.mark.parametrize(
+    "url", ["https://127.0.0.1:8126", "127.0.0.1:8126", "http://:80", "http://h:99999"]
+)
+def test_agent_url_must_be_http_host_port(url: str) -> None:
+    with pytest.raises(SettingsError, match="agent_url"):
+        Settings(agent_url=url)
