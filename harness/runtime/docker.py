@@ -38,6 +38,7 @@ from harness.runtime.base import (
     ComponentStartError,
     ComponentState,
     ComponentStatus,
+    RuntimeErrorBase,
 )
 from harness.runtime.docker_engine import (
     CONTAINER_PORT,
@@ -201,12 +202,19 @@ class DockerRuntime:
             raise ImageMissingError(self.image) from None
         if stale:
             print(f"warning: {stale}", file=self._out)
-        self._network = client.networks.create(
-            network_name(self.run_id),
-            driver="bridge",
-            labels=labels_for(self.run_id),
-            check_duplicate=True,
-        )
+        try:
+            self._network = client.networks.create(
+                network_name(self.run_id),
+                driver="bridge",
+                labels=labels_for(self.run_id),
+                check_duplicate=True,
+            )
+        except docker.errors.APIError as exc:
+            raise RuntimeErrorBase(
+                f"cannot create network {network_name(self.run_id)}: {exc.explanation or exc}"
+                " (leftover networks of crashed runs use up Docker's address pools: "
+                "`harness down` removes them)"
+            ) from None
 
     def _start_one(self, spec: ComponentSpec) -> DockerHandle:
         with self._lock:

@@ -169,6 +169,31 @@ def test_an_image_built_from_other_sources_is_flagged() -> None:
         assert warning and "rebuild it with `harness image build`" in warning
 
 
+class _Networks:
+    def create(self, name: str, **options: Any) -> None:
+        import docker.errors
+
+        raise docker.errors.APIError(
+            "500", explanation="could not find an available, non-overlapping IPv4 address pool"
+        )
+
+    def list(self, **filters: Any) -> list[Any]:
+        return []
+
+
+class _NoPoolClient(_ImageClient):
+    def __init__(self) -> None:
+        super().__init__({SOURCE_DIGEST_LABEL: source_digest()})
+        self.networks = _Networks()
+
+
+def test_network_that_cannot_be_created_is_a_clear_error() -> None:
+    runtime = DockerRuntime("pool", client=_NoPoolClient())
+    with pytest.raises(HarnessError, match="address pool") as info:
+        runtime.start([standin("backend", "backend")])
+    assert "`harness down` removes them" in str(info.value)
+
+
 def test_docker_runtime_satisfies_the_protocol() -> None:
     runtime: Runtime = DockerRuntime("proto")
     assert runtime.name == "docker"
