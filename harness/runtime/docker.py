@@ -121,6 +121,8 @@ class DockerHandle:
             self.container.reload()
         except docker.errors.NotFound:
             return ComponentState(ComponentStatus.EXITED, exit_code=None)
+        except docker.errors.DockerException as exc:
+            raise RuntimeErrorBase(f"cannot inspect container {self.name}: {exc}") from None
         return state_from_attrs(self.container.attrs)
 
     def log_tail(self, lines: int = 30) -> str:

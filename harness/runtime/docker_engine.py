@@ -195,7 +195,21 @@ def sweep(client: Any, run_id: str | None = None, *, workers: int = 16) -> Sweep
     """Remove every container and network labelled ``harness.run_id`` (=``run_id`` if given).
 
     Force-removes containers (running or not) in parallel, then the networks. Safe to repeat.
+    An engine error is a :class:`RuntimeErrorBase` naming the command that finishes the job.
     """
+    import docker.errors
+
+    try:
+        return _sweep(client, run_id, workers)
+    except docker.errors.DockerException as exc:
+        again = "harness down" + (f" --run-id {run_id}" if run_id else "")
+        raise RuntimeErrorBase(
+            f"could not remove the containers and networks labelled {LABEL_RUN_ID}"
+            f"{'=' + run_id if run_id else ''}: {exc}; run `{again}` once the engine answers"
+        ) from None
+
+
+def _sweep(client: Any, run_id: str | None, workers: int) -> SweepResult:
     import docker.errors
 
     label = LABEL_RUN_ID if run_id is None else f"{LABEL_RUN_ID}={run_id}"

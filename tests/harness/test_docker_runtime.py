@@ -194,6 +194,22 @@ def test_network_that_cannot_be_created_is_a_clear_error() -> None:
     assert "`harness down` removes them" in str(info.value)
 
 
+class _GoneContainers:
+    def list(self, **filters: Any) -> list[Any]:
+        import docker.errors
+
+        raise docker.errors.DockerException("Connection aborted")
+
+
+class _GoneClient:
+    containers = _GoneContainers()
+
+
+def test_sweep_without_an_engine_says_how_to_finish_the_job() -> None:
+    with pytest.raises(HarnessError, match=r"run `harness down --run-id r9` once the engine"):
+        sweep(_GoneClient(), "r9")
+
+
 def test_docker_runtime_satisfies_the_protocol() -> None:
     runtime: Runtime = DockerRuntime("proto")
     assert runtime.name == "docker"
