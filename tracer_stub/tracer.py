@@ -41,6 +41,7 @@ from tracer_stub.client.core import ChangeKind, ClientIdentity, ConfigChange
 from tracer_stub.client.driver import LanePermits, RcClient
 from tracer_stub.client.policy import Lane
 from tracer_stub.client.transport import Transport
+from tracer_stub.events import router
 from tracer_stub.metrics import StubMetrics
 from tracer_stub.provider import StubProvider
 from tracer_stub.settings import Settings
@@ -134,11 +135,12 @@ class SimulatedTracer:
         self._closed = False
         self._tasks: list[asyncio.Task[None]] = []
         self._ctx = EvaluationContext(targeting_key=f"tracer-{index}")
-        # Handlers go on the domain's client now, before the start barrier (the app registers
-        # them before its provider; the no-op provider's immediate READY is filtered out).
-        client = api.get_client(self.domain)
-        client.add_handler(ProviderEvent.PROVIDER_READY, self._ready_handler)
-        client.add_handler(ProviderEvent.PROVIDER_ERROR, self._error_handler)
+        self.provider_name = f"Datadog Provider (tracer {index}, {self.runtime_id[:8]})"
+        # Handlers are registered now, before the start barrier (the app registers them before
+        # its provider), through the process's name router (tracer_stub.events).
+        router.register(self.provider_name, ProviderEvent.PROVIDER_READY, self._ready_handler)
+        router.register(self.provider_name, ProviderEvent.PROVIDER_ERROR, self._error_handler)
+        router.install()
         metrics.add_tracer(self.label)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -163,7 +165,7 @@ class SimulatedTracer:
 
     def _start_provider(self) -> None:
         provider = StubProvider(
-            f"Datadog Provider (tracer {self.index})",
+            self.provider_name,
             targeting_key=f"tracer-{self.index}",
             monotonic=self.clock.monotonic,
         )
@@ -215,6 +217,7 @@ class SimulatedTracer:
     async def aclose(self) -> None:
         """Stop polling and release the provider's parked thread, if any."""
         self._closed = True
+        router.unregister(self.provider_name)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
