@@ -20,9 +20,9 @@ How it runs under openfeature-sdk 0.10 (``provider/_registry.py``):
 waits (stamped on the event loop as it is applied; the tracer applies one that came before the
 provider right when it creates it), or the late READY emitted. In a process of its own the SDK
 dispatches PROVIDER_READY within microseconds of that; with hundreds of tracers in one process
-the handler threads queue for the GIL behind each other and the SDK's dispatch scans every
-client (O(tracers) per event), which is not part of the system being modelled, so the tracer
-reports ``ready_at``.
+the released init threads queue for the GIL behind each other (tens of ms in a thousand-tracer
+boot storm), which is not part of the system being modelled, so the tracer reports
+``ready_at``. (Events reach the tracers through one name router, `tracer_stub.events`.)
 
 So ``initialize`` here blocks its (SDK-owned, or in wait mode the tracer's) thread on a
 condition variable; it never decides the timeout itself. The tracer's asyncio task decides,
