@@ -16,6 +16,13 @@ Mechanisms, each from the real code:
   channel(s) and a fresh ``clock.After(calculateRefreshInterval())`` timer. A bypass message
   refreshes when the limiter allows (``refreshed``) or is answered at once (``rate_limited``,
   ``IncRateLimit``); either way the loop starts a new full timer.
+- **Serving cost** (``serve_cost_ms``, a diagnostic defaulting to 0, not a real constant):
+  the real ``ClientGetConfigs`` builds the response with ``s.mu`` held (``TUFVersionState``,
+  ``Targets``, ``executeTracerPredicates``, ``TargetFiles``, ``TargetsMeta`` read the
+  transactional store), so under CPU contention every request, and every ``refresh()`` that
+  needs the lock to collect clients or apply an update, queues behind that cost. The knob holds
+  the lock that long per response so that the hypothesis can be measured
+  (``docs/baseline-fidelity.md``).
 - **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
   only on success), sleeping with the lock released; collect active clients (pruning) and new
   products; fetch the org UUID if none is stored (``StoredOrgUUID``, lock held); build
@@ -161,6 +168,9 @@ class RcService:
                 held = True
                 waited += self.clock.monotonic() - t1
             self.clients.seen(client.id, client)
+            if self.settings.serve_cost_ms > 0:
+                # Diagnostic (default 0): the cost of building the response with s.mu held.
+                await self.clock.sleep(self.settings.serve_cost_ms / 1000.0)
             response = build_response(
                 self.store,
                 request,

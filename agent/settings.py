@@ -112,6 +112,9 @@ HELP: dict[str, str] = {
     "fast_lane_cache_bypass_limit": "remote_configuration.fast_lane.cache_bypass_limit "
     "(fastlane policy)",
     "fast_lane_block_ttl_ms": "remote_configuration.fast_lane.block_ttl_ms (fastlane policy)",
+    "serve_cost_ms": "diagnostic, not a real constant: time ClientGetConfigs holds the lock "
+    "while building one response (TUF reads, predicates, files); 0 = only the model's own CPU "
+    "time. Measures the lock-contention hypothesis of docs/baseline-fidelity.md",
     "max_body_bytes": "largest /v0.7/config body accepted (larger: 413)",
     "backend_timeout_s": "model-only guard on one backend call (the real agent sets none)",
     "hostname": "hostname reported to the backend",
@@ -140,6 +143,7 @@ class Settings:
     max_backoff_interval_s: float = MAXIMAL_MAX_BACKOFF_S
     fast_lane_cache_bypass_limit: int = DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT
     fast_lane_block_ttl_ms: float = DEFAULT_FAST_LANE_BLOCK_TTL_MS
+    serve_cost_ms: float = 0.0
     max_body_bytes: int = 5 * 1024 * 1024
     backend_timeout_s: float = 30.0
     hostname: str = "rc-agent-model"
@@ -152,6 +156,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise SettingsError(f"policy must be one of {POLICIES}, got {self.policy!r}")
+        if self.serve_cost_ms < 0:
+            raise SettingsError(f"serve_cost_ms must be >= 0, got {self.serve_cost_ms}")
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -333,3 +333,36 @@ async def test_org_uuid_fetched_once_with_the_lock_held(make_rig: RigFactory) ->
     assert rig.backend.requests[0].org_uuid == rig.backend.org
     await rig.clock.advance(60.5)
     assert rig.backend.org_calls == 1 and len(rig.backend.requests) == 2
+
+
+async def test_serve_cost_is_zero_by_default_and_serves_at_once(make_rig: RigFactory) -> None:
+    rig = make_rig()
+    assert rig.service.settings.serve_cost_ms == 0.0
+    rig.service.clients.seen("client-1", request(1).client)  # already active: no bypass
+    served = await rig.service.client_get_configs(request(1))
+    assert not served.bypassed and rig.clock.monotonic() == 0.0
+
+
+async def test_serve_cost_holds_the_lock_so_requests_serialise(make_rig: RigFactory) -> None:
+    rig = make_rig(serve_cost_ms=100.0)
+    for n in (1, 2):  # both active: served from the cache, no bypass
+        rig.service.clients.seen(f"client-{n}", request(n).client)
+    first = asyncio.create_task(rig.service.client_get_configs(request(1)))
+    second = asyncio.create_task(rig.service.client_get_configs(request(2)))
+    await rig.clock.advance(0.1)
+    assert first.done() and not second.done()  # the second waits for s.mu
+    await rig.clock.advance(0.1)
+    assert second.done() and not second.result().bypassed
+
+
+async def test_serve_cost_delays_a_refresh_waiting_for_the_lock(make_rig: RigFactory) -> None:
+    rig = make_rig(serve_cost_ms=500.0)
+    rig.service.clients.seen("client-1", request(1).client)
+    serving = asyncio.create_task(rig.service.client_get_configs(request(1)))
+    await asyncio.sleep(0)  # the request takes s.mu first
+    rig.service.start()  # the start-up refresh needs s.mu to collect the active clients
+    await asyncio.sleep(0)
+    assert rig.backend.requests == []
+    await rig.clock.advance(0.5)
+    await rig.clock.run_until_idle()
+    assert serving.done() and len(rig.backend.requests) == 1

@@ -67,3 +67,10 @@ def test_durations_and_errors() -> None:
         Settings.from_env({"RC_AGENT_PORT": "eighty"})
     with pytest.raises(SettingsError, match="policy"):
         Settings(policy="turbo")  # type: ignore[arg-type]
+
+
+def test_serve_cost_is_a_diagnostic_defaulting_to_zero() -> None:
+    assert Settings().serve_cost_ms == 0.0
+    assert Settings.from_env({"RC_AGENT_SERVE_COST_MS": "170"}).serve_cost_ms == 170.0
+    with pytest.raises(SettingsError, match="serve_cost_ms"):
+        Settings(serve_cost_ms=-1.0)
