@@ -24,7 +24,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from agent.backend_client import Backend, HttpBackend
-from agent.errors import AgentError
+from agent.errors import AgentError, Unavailable
 from agent.metrics import AgentMetrics
 from agent.policy import Lane, lane_of
 from agent.service import RcService
@@ -194,6 +194,9 @@ def create_app(
                 lane = lane_of(decoded.client.products)
             try:
                 served = await service.client_get_configs(decoded)
+            except Unavailable as exc:
+                outcome = "error_unavailable"
+                return JSONResponse({"error": str(exc)}, status_code=500)
             except AgentError as exc:
                 outcome = "error_invalid"
                 return JSONResponse({"error": str(exc)}, status_code=500)

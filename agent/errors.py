@@ -7,6 +7,8 @@
     ├── InvalidRequest     a /v0.7/config request fails validation (HTTP 500, like gRPC
     │                      InvalidArgument through the trace-agent's HTTP layer)
     ├── ResponseError      the response cannot be built from the local state (HTTP 500)
+    ├── Unavailable        RC is not serving yet (``rc_unavailable_s`` diagnostic; HTTP 500,
+    │                      like the trace-agent when its gRPC call to the core agent fails)
     ├── BackendError       the RC backend call failed (status, timeout, undecodable body)
     └── StoreError         a backend response does not verify against its targets metadata
 """
@@ -28,6 +30,10 @@ class InvalidRequest(AgentError):
 
 class ResponseError(AgentError):
     """The response to a client could not be built (e.g. a bad tracer predicate)."""
+
+
+class Unavailable(AgentError):
+    """RC does not serve yet (the ``rc_unavailable_s`` diagnostic); answered with HTTP 500."""
 
 
 class BackendError(AgentError):

@@ -23,6 +23,11 @@ Mechanisms, each from the real code:
   needs the lock to collect clients or apply an update, queues behind that cost. The knob holds
   the lock that long per response so that the hypothesis can be measured
   (``docs/baseline-fidelity.md``).
+- **Late RC** (``rc_unavailable_s``, a diagnostic defaulting to 0, not a real constant): an
+  agent booted together with its fleet does not serve RC until it is up; until then the
+  trace-agent's ``ConfigHandler`` answers 500 (its gRPC call to the core agent fails) and no
+  refresh has run. The knob makes ``/v0.7/config`` answer 500 and delays the start-up refresh
+  by that many seconds after the service was built.
 - **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
   only on success), sleeping with the lock released; collect active clients (pruning) and new
   products; fetch the org UUID if none is stored (``StoredOrgUUID``, lock held); build
@@ -49,7 +54,7 @@ from agent.backend_client import (
 )
 from agent.backoff import ExpBackoff
 from agent.clients import ActiveClients
-from agent.errors import AgentError, BackendError
+from agent.errors import AgentError, BackendError, Unavailable
 from agent.limiter import FixedWindowLimiter
 from agent.metrics import AgentMetrics
 from agent.policy import AgentPolicy, Lane, lane_of, make_policy
@@ -125,6 +130,7 @@ class RcService:
         self.last_update_err: str | None = None
         self._org_uuid_root: int | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self.available_at = clock.monotonic() + settings.rc_unavailable_s
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -147,6 +153,10 @@ class RcService:
     async def client_get_configs(self, request: ClientGetConfigsRequest) -> Served:
         """Serve one tracer request; raises ``InvalidRequest``/``ResponseError`` (HTTP 500)."""
         lane = lane_of(request.client.products if request.client is not None else ())
+        if self.clock.monotonic() < self.available_at:
+            raise Unavailable(
+                "remote configuration is not serving yet (rc_unavailable_s): retry later"
+            )
         waited = 0.0
         t0 = self.clock.monotonic()
         await self.lock.acquire()
@@ -209,6 +219,9 @@ class RcService:
         return self.refresh_interval_s + self.backoff.duration_s(self.backoff_errors, self.rng)
 
     async def _poll_loop(self) -> None:
+        delay = self.available_at - self.clock.monotonic()
+        if delay > 0:  # rc_unavailable_s: RC (and its first refresh) starts late
+            await self.clock.sleep(delay)
         await self.refresh("startup")
         while True:
             try:

@@ -115,6 +115,9 @@ HELP: dict[str, str] = {
     "serve_cost_ms": "diagnostic, not a real constant: time ClientGetConfigs holds the lock "
     "while building one response (TUF reads, predicates, files); 0 = only the model's own CPU "
     "time. Measures the lock-contention hypothesis of docs/baseline-fidelity.md",
+    "rc_unavailable_s": "diagnostic, not a real constant: seconds after start during which "
+    "RC does not serve (/v0.7/config answers 500, no refresh yet), as an agent booted together "
+    "with its fleet; 0 = ready at start. See docs/baseline-fidelity.md",
     "max_body_bytes": "largest /v0.7/config body accepted (larger: 413)",
     "backend_timeout_s": "model-only guard on one backend call (the real agent sets none)",
     "hostname": "hostname reported to the backend",
@@ -144,6 +147,7 @@ class Settings:
     fast_lane_cache_bypass_limit: int = DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT
     fast_lane_block_ttl_ms: float = DEFAULT_FAST_LANE_BLOCK_TTL_MS
     serve_cost_ms: float = 0.0
+    rc_unavailable_s: float = 0.0
     max_body_bytes: int = 5 * 1024 * 1024
     backend_timeout_s: float = 30.0
     hostname: str = "rc-agent-model"
@@ -158,6 +162,8 @@ class Settings:
             raise SettingsError(f"policy must be one of {POLICIES}, got {self.policy!r}")
         if self.serve_cost_ms < 0:
             raise SettingsError(f"serve_cost_ms must be >= 0, got {self.serve_cost_ms}")
+        if self.rc_unavailable_s < 0:
+            raise SettingsError(f"rc_unavailable_s must be >= 0, got {self.rc_unavailable_s}")
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -134,3 +134,16 @@ async def test_metrics_are_labelled_by_lane(client: httpx.AsyncClient) -> None:
         "agent_rc_backend_request_duration_seconds",
     ):
         assert name in text
+
+
+async def test_rc_unavailable_is_answered_500_and_counted() -> None:
+    clock = SystemClock()
+    settings = Settings(rc_unavailable_s=3600.0, run_id="r1")
+    application = create_app(settings, clock, FakeBackend(Catalogue(), clock))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+            answer = await c.post("/v0.7/config", content=encode_request(request(1)))
+            assert answer.status_code == 500 and "not serving yet" in answer.json()["error"]
+            text = (await c.get("/metrics")).text
+    assert 'agent_rc_requests_total{lane="fast",outcome="error_unavailable"} 1.0' in text

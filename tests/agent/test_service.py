@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 
+from agent.errors import Unavailable
 from agent.service import RcService
 from rc_protocol.proto import remoteconfig_pb2 as pb
 from tests.agent.conftest import FFE_PATH, FFE_RAW, Catalogue, RigFactory, request
@@ -366,3 +367,25 @@ async def test_serve_cost_delays_a_refresh_waiting_for_the_lock(make_rig: RigFac
     await rig.clock.advance(0.5)
     await rig.clock.run_until_idle()
     assert serving.done() and len(rig.backend.requests) == 1
+
+
+async def test_rc_unavailable_answers_unavailable_then_serves(make_rig: RigFactory) -> None:
+    rig = make_rig(rc_unavailable_s=10.0)
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    assert rig.backend.requests == []  # no start-up refresh before RC is up
+    with pytest.raises(Unavailable, match="not serving yet"):
+        await rig.service.client_get_configs(request(1))
+    assert not rig.service.clients.active("client-1")  # never reached ClientGetConfigs
+    await rig.clock.advance(10.0)
+    await rig.clock.run_until_idle()
+    assert rig.refreshes("startup") == 1
+    task = asyncio.create_task(rig.service.client_get_configs(request(1)))
+    await rig.clock.advance(1.0)  # bypass refresh after the 1 s spacing
+    assert task.result().bypassed and task.result().response.client_configs == [FFE_PATH]
+
+
+async def test_rc_available_at_once_by_default(make_rig: RigFactory) -> None:
+    rig = make_rig()
+    assert rig.service.settings.rc_unavailable_s == 0.0
+    assert rig.service.available_at == rig.clock.monotonic()

@@ -74,3 +74,10 @@ def test_serve_cost_is_a_diagnostic_defaulting_to_zero() -> None:
     assert Settings.from_env({"RC_AGENT_SERVE_COST_MS": "170"}).serve_cost_ms == 170.0
     with pytest.raises(SettingsError, match="serve_cost_ms"):
         Settings(serve_cost_ms=-1.0)
+
+
+def test_rc_unavailable_is_a_diagnostic_defaulting_to_zero() -> None:
+    assert Settings().rc_unavailable_s == 0.0
+    assert Settings.from_env({"RC_AGENT_RC_UNAVAILABLE_S": "12"}).rc_unavailable_s == 12.0
+    with pytest.raises(SettingsError, match="rc_unavailable_s"):
+        Settings(rc_unavailable_s=-1.0)
