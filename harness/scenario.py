@@ -104,6 +104,12 @@ class Agent(_Section):
     agent_version: str = "7.70.0"
     trace_agent_env: str = ""
     seed: int | None = None
+    serve_cost_ms: float = Field(
+        default=0.0, ge=0, description="diagnostic, not a real constant (agent.settings)"
+    )
+    rc_unavailable_s: float = Field(
+        default=0.0, ge=0, description="diagnostic, not a real constant (agent.settings)"
+    )
 
 
 class Backend(_Section):
