@@ -124,7 +124,10 @@ class RcService:
             for channel, capacity in self.policy.limiter_capacity.items()
         }
         self.products: set[str] = set()
-        self.new_products: set[str] = set()
+        # Calibration only (``prefetch_products``): the real agent starts with no products.
+        self.new_products: set[str] = {
+            p.strip() for p in settings.prefetch_products.split(",") if p.strip()
+        }
         self.first_update = True
         self.last_update_mono: float | None = None
         self.last_update_err: str | None = None

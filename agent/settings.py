@@ -118,6 +118,9 @@ HELP: dict[str, str] = {
     "rc_unavailable_s": "diagnostic, not a real constant: seconds after start during which "
     "RC does not serve (/v0.7/config answers 500, no refresh yet), as an agent booted together "
     "with its fleet; 0 = ready at start. See docs/baseline-fidelity.md",
+    "prefetch_products": "calibration only, not a real setting: comma-separated products the "
+    "start-up refresh asks the backend for as if clients had reported them (the `instant` "
+    "scenario's warm cache); empty = the real agent",
     "max_body_bytes": "largest /v0.7/config body accepted (larger: 413)",
     "backend_timeout_s": "model-only guard on one backend call (the real agent sets none)",
     "hostname": "hostname reported to the backend",
@@ -148,6 +151,7 @@ class Settings:
     fast_lane_block_ttl_ms: float = DEFAULT_FAST_LANE_BLOCK_TTL_MS
     serve_cost_ms: float = 0.0
     rc_unavailable_s: float = 0.0
+    prefetch_products: str = ""
     max_body_bytes: int = 5 * 1024 * 1024
     backend_timeout_s: float = 30.0
     hostname: str = "rc-agent-model"

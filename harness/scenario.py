@@ -110,6 +110,9 @@ class Agent(_Section):
     rc_unavailable_s: float = Field(
         default=0.0, ge=0, description="diagnostic, not a real constant (agent.settings)"
     )
+    prefetch_products: str = Field(
+        default="", description="calibration only, not a real setting (agent.settings)"
+    )
 
 
 class Backend(_Section):

@@ -389,3 +389,26 @@ async def test_rc_available_at_once_by_default(make_rig: RigFactory) -> None:
     rig = make_rig()
     assert rig.service.settings.rc_unavailable_s == 0.0
     assert rig.service.available_at == rig.clock.monotonic()
+
+
+async def test_prefetch_products_are_new_products_of_the_startup_refresh(
+    make_rig: RigFactory,
+) -> None:
+    """Calibration only: the `instant` scenario warms the cache before any client is seen."""
+    rig = make_rig(prefetch_products="FFE_FLAGS, APM_TRACING")
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    [first] = rig.backend.requests
+    assert sorted(first.new_products) == ["APM_TRACING", "FFE_FLAGS"]
+    assert not first.active_clients
+    assert rig.service.products == {"APM_TRACING", "FFE_FLAGS"}
+
+
+async def test_without_prefetch_the_startup_refresh_asks_for_no_product(
+    make_rig: RigFactory,
+) -> None:
+    rig = make_rig()
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    [first] = rig.backend.requests
+    assert list(first.new_products) == [] and list(first.products) == []
