@@ -90,12 +90,14 @@ class RunResult:
     samples: list[TracerSample]
 
 
-def boot_margin_s(processes: int) -> float:
+def boot_margin_s(processes: int, start_cost_s: float = 0.0) -> float:
     """Seconds between the decision and the boot instant: enough for every tracer process to
     start and serve ``/health``. Measured on a 2-core machine: 1 stub process healthy in 0.44 s,
     10 started together in 2.3 s (about 0.2 s each); twice that, plus 2 s, leaves room for a
-    busy machine. A run that misses it says so (``warnings`` in summary.json)."""
-    return 2.0 + 0.4 * processes
+    busy machine. ``start_cost_s`` is the runtime's own serial cost per component (the Docker
+    engine's create-and-start, ``DockerRuntime.start_cost_s``; 0 for local processes). A run
+    that misses it says so (``warnings`` in summary.json)."""
+    return 2.0 + (0.4 + start_cost_s) * processes
 
 
 def pack(tracers: int, per_process: int) -> list[tuple[int, int]]:
@@ -222,7 +224,7 @@ def run_scenario(
     _wait_healthy([agent], startup)
 
     processes = math.ceil(scenario.fleet.tracers / per_process)
-    start_at = time.time() + boot_margin_s(processes)
+    start_at = time.time() + boot_margin_s(processes, runtime.start_cost_s)
     if prometheus_sd is not None:  # Prometheus must discover the tracers before they boot
         start_at += DISCOVERY_DELAY_S
     specs = tracer_specs(

@@ -111,6 +111,8 @@ class Runtime(Protocol):
 
     name: str
     run_id: str
+    start_cost_s: float
+    """Serial seconds the runtime itself spends to start one component (0 for processes)."""
 
     def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
         """Start the components (in parallel where possible) and return their handles in order.

@@ -149,9 +149,9 @@ class DockerRuntime:
     start_cost_s = 0.35
     """Engine seconds to create and start one container, serially, on the 2-core machine this
     was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, and the
-    engine does not go faster in parallel). Not yet read by the runner: its boot margin
-    (``harness.runner.boot_margin_s``) counts process start-up only, so with one tracer per
-    container a 100-tracer run can miss the boot instant and warn that the storm is smeared."""
+    engine does not go faster in parallel). The runner adds it per component to the boot margin
+    (``harness.runner.boot_margin_s``), so that one tracer per container does not miss the boot
+    instant."""
 
     def __init__(
         self,

@@ -162,6 +162,7 @@ class LocalRuntime:
     """Runs components as local subprocesses (implements ``Runtime``)."""
 
     name = "local"
+    start_cost_s = 0.0
 
     def __init__(self, run_id: str, log_dir: Path | None = None) -> None:
         self.run_id = run_id

@@ -38,7 +38,7 @@ SUMMARY_KEYS = {
 @pytest.fixture(autouse=True)
 def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", ROOT)
-    monkeypatch.setattr(runner, "boot_margin_s", lambda processes: 1.0)
+    monkeypatch.setattr(runner, "boot_margin_s", lambda processes, start_cost_s=0.0: 1.0)
 
 
 def run(tmp_path: Path, *overrides: str, per_process: int = 4) -> runner.RunResult:
