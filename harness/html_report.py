@@ -349,6 +349,11 @@ def agent_table(counters: Mapping[str, Any]) -> str:
     figures = agent_lane_figures(counters)
     if not figures:
         return '<p class="muted">No agent counters were scraped for this run.</p>'
+    return lane_figures_table(figures)
+
+
+def lane_figures_table(figures: Mapping[str, Mapping[str, float | None]]) -> str:
+    """One row per lane, one column per ``AGENT_COLUMNS`` figure."""
     head = "".join(f"<th>{_e(label)}</th>" for label, _ in AGENT_COLUMNS)
     body = "".join(
         f"<tr><th>{_e(lane)}</th>"
@@ -646,21 +651,8 @@ def render_compare_html(comparison: Comparison, runs: Mapping[str, Sequence[RunD
         if not figures:
             body.append('<p class="muted">No agent counters.</p>')
             continue
-        head = "".join(f"<th>{_e(label)}</th>" for label, _ in AGENT_COLUMNS)
-        rows = "".join(
-            f"<tr><th>{_e(lane)}</th>"
-            + "".join(
-                f'<td class="num">{_fmt_num(row[key], 3 if "lock" in key else 0)}</td>'
-                for _, key in AGENT_COLUMNS
-            )
-            + "</tr>"
-            for lane, row in figures.items()
-        )
         note = f"median of {len(data)} runs" if len(data) > 1 else "one run"
-        body.append(
-            f'<table class="counters"><tr><th>lane</th>{head}</tr>{rows}</table>'
-            f'<p class="muted">{note}</p>'
-        )
+        body.append(lane_figures_table(figures) + f'<p class="muted">{note}</p>')
     body.append("<h2>Text reports</h2>")
     for scenario in comparison.scenarios:
         for r in runs.get(scenario, ()):
