@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError, Interrupted, ResultsError
+from harness.results import load_summary
 from harness.thresholds import (
     METRICS,
     Metric,
@@ -355,7 +356,7 @@ def load_comparison(out: Path, thresholds: Sequence[Threshold] = ()) -> Comparis
         scenario = str(entry["scenario"])
         run_dir = out / str(entry["dir"])
         index = int(str(entry["run"]).removeprefix("run-"))
-        summary = _read_summary(run_dir) if entry.get("ok") else None
+        summary = load_summary(run_dir) if entry.get("ok") else None
         record = RunRecord(
             scenario,
             index,
@@ -368,14 +369,3 @@ def load_comparison(out: Path, thresholds: Sequence[Threshold] = ()) -> Comparis
     keep = ("tracers", "runtime", "started_at", "overrides")
     info = {k: saved[k] for k in keep if k in saved}
     return compare_runs(scenarios, runs, thresholds, info)
-
-
-def _read_summary(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "summary.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ResultsError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ResultsError(f"{path} does not hold a JSON object")
-    return data

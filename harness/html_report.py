@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 
 from harness.compare import Comparison, RunRecord, cell_text
 from harness.errors import ResultsError
+from harness.results import load_summary
 from harness.thresholds import ThresholdResult, parse_series_key
 
 REPORT_HTML = "report.html"
@@ -67,13 +67,7 @@ class RunData:
 def load_run(run_dir: Path, summary: Mapping[str, Any] | None = None) -> RunData:
     """Read ``summary.json``, ``samples.csv`` and ``report.txt`` of a results folder."""
     if summary is None:
-        path = run_dir / "summary.json"
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ResultsError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(summary, Mapping):
-            raise ResultsError(f"{path} does not hold a JSON object")
+        summary = load_summary(run_dir)
     rows = _read_samples(run_dir / "samples.csv")
     ready = sorted(
         v
