@@ -231,6 +231,17 @@ def test_errors_are_not_reported_by_default_and_reported_once_when_enabled() -> 
     assert loud.build_request().client.state.has_error is False  # type: ignore[union-attr]
 
 
+def test_encoded_request_reports_an_error_once_then_resends_the_clean_body() -> None:
+    # The driver sends `encoded_request`: its cache must not keep the error-carrying body.
+    loud = ClientCore(IDENTITY, ["FFE_FLAGS"], [46], report_errors=True)
+    clean = loud.encoded_request("array")
+    loud.apply_response(500, b"boom")
+    states = [json.loads(loud.encoded_request("array"))["client"]["state"] for _ in range(3)]
+    assert [s["has_error"] for s in states] == [True, False, False]
+    assert "500" in states[0]["error"] and states[1]["error"] == ""
+    assert loud.encoded_request("array") is clean  # the state did not change: cached bytes
+
+
 def test_request_round_trips_through_the_agent_decoder_in_both_encodings() -> None:
     from rc_protocol.wire import encode_request
 

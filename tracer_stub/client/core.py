@@ -185,9 +185,13 @@ class ClientCore:
     # -- request ----------------------------------------------------------------------------
 
     def encoded_request(self, bytes_as: BytesEncoding = "array") -> bytes:
-        """The JSON body of the next request, cached while the state is unchanged."""
+        """The JSON body of the next request, cached while the state is unchanged.
+
+        A body that reports an error is built fresh and never cached: the error is sent once
+        (`build_request` clears it), and the next request must not repeat it.
+        """
         if self.report_errors and self.last_error:
-            self._generation += 1  # the error is sent once, then cleared
+            return encode_request(self.build_request(), bytes_as=bytes_as)
         cached = self._encoded
         if cached is not None and cached[0] == self._generation and cached[1] == bytes_as:
             return cached[2]
