@@ -35,6 +35,7 @@ import httpx
 from harness.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE
 from harness.promsd import FileSD, component_groups
 from harness.review_dashboards import DASHBOARDS_DIR
+from harness.runner import API_KEY
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, HarnessError
 from harness.runtime.docker import (
     LABEL_COMPONENT,
@@ -57,8 +58,6 @@ PROMETHEUS_PORT = 9090
 """The provisioned data source's port (``dashboards/provisioning/datasources``)."""
 GRAFANA_PORT = 3000
 DASHBOARD_UID = "rc-fleet-boot"
-API_KEY = "harness0000000000000000000000000"
-"""The same fake ``DD_API_KEY`` as ``harness run`` (never a real key)."""
 
 GRAFANA_ENV = {
     # A login-free local stack (peer-harnesses.md section 5).
