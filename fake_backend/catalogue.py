@@ -71,7 +71,7 @@ class Catalogue:
         catalogue.snapshot_version = 1
         for product in products:
             catalogue._check_buildable(product)
-            entry = catalogue._entry(product, DEFAULT_CONFIG_IDS[product], None, 1, 0)
+            entry = catalogue._entry(product, DEFAULT_CONFIG_IDS[product], None, 1, 0, snapshot=1)
             catalogue._entries.setdefault(product, {})[entry.config_id] = entry
         return catalogue
 
@@ -91,9 +91,8 @@ class Catalogue:
         config_id = config_id or self._default_config_id(product)
         previous = self._entries.get(product, {}).get(config_id)
         version = 1 if previous is None else previous.version + 1
-        self.snapshot_version += 1
         entry = self._entry(product, config_id, raw, version, None)
-        self._entries.setdefault(product, {})[config_id] = entry
+        self._store(entry)
         return entry
 
     def bump(self, product: str, config_id: str | None = None) -> ConfigEntry:
@@ -101,7 +100,6 @@ class Catalogue:
         self._check_product(product)
         config_id = config_id or self._default_config_id(product)
         previous = self._entries.get(product, {}).get(config_id)
-        self.snapshot_version += 1
         if previous is None:
             self._check_buildable(product)
             entry = self._entry(product, config_id, None, 1, 0)
@@ -109,14 +107,14 @@ class Catalogue:
             entry = replace(
                 previous,
                 version=previous.version + 1,
-                snapshot=self.snapshot_version,
+                snapshot=self.snapshot_version + 1,
                 meta=file_meta(previous.raw, previous.version + 1),
             )
         else:
             entry = self._entry(
                 product, config_id, None, previous.version + 1, previous.revision + 1
             )
-        self._entries.setdefault(product, {})[config_id] = entry
+        self._store(entry)
         return entry
 
     def describe(self) -> list[dict[str, object]]:
@@ -134,9 +132,23 @@ class Catalogue:
             for e in self.entries()
         ]
 
+    def _store(self, entry: ConfigEntry) -> None:
+        """Commit a change built by `put`/`bump`: only now does the snapshot version move, so a
+        change that failed validation leaves the catalogue exactly as it was."""
+        self.snapshot_version = entry.snapshot
+        self._entries.setdefault(entry.product, {})[entry.config_id] = entry
+
     def _entry(
-        self, product: str, config_id: str, raw: bytes | None, version: int, revision: int | None
+        self,
+        product: str,
+        config_id: str,
+        raw: bytes | None,
+        version: int,
+        revision: int | None,
+        *,
+        snapshot: int | None = None,
     ) -> ConfigEntry:
+        """A new entry at `snapshot` (default: the next snapshot version); stores nothing."""
         if raw is None:
             assert revision is not None
             raw = self._builders[product](revision)
@@ -144,9 +156,8 @@ class Catalogue:
             path = ConfigPath.datadog(self.org_id, product, config_id)
         except ValueError as exc:
             raise CatalogueError(f"config id {config_id!r} of {product}: {exc}") from None
-        return ConfigEntry(
-            path, raw, version, self.snapshot_version, revision, file_meta(raw, version)
-        )
+        at = self.snapshot_version + 1 if snapshot is None else snapshot
+        return ConfigEntry(path, raw, version, at, revision, file_meta(raw, version))
 
     def _default_config_id(self, product: str) -> str:
         existing = self._entries.get(product)

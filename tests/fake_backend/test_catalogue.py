@@ -69,5 +69,10 @@ def test_errors_name_the_product() -> None:
         catalogue.bump("LIVE_DEBUGGING")
     with pytest.raises(CatalogueError, match="config id"):
         catalogue.put("FFE_FLAGS", b"{}", config_id="a/b")
+    with pytest.raises(CatalogueError, match="NOPE"):
+        catalogue.bump("NOPE")
+    # a refused change leaves the catalogue as it was: no snapshot move, no new entry
+    assert catalogue.snapshot_version == 1
+    assert catalogue.products() == ["FFE_FLAGS"]
     # a custom payload is fine for any known product
     assert catalogue.put("LIVE_DEBUGGING", b"{}").version == 1
