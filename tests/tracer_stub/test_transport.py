@@ -136,3 +136,53 @@ async def test_refused_connection_is_a_transport_error() -> None:
 def test_bad_agent_url_names_the_setting(url: str) -> None:
     with pytest.raises(SettingsError, match="DD_TRACE_AGENT_URL"):
         HttpTransport(url)
+
+
+async def test_timeout_during_the_retry_drops_the_connection(
+    serve: Callable[[Reply], Awaitable[Server]],
+) -> None:
+    calls = 0
+    late = asyncio.Event()
+
+    async def reply(body: bytes) -> bytes | None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            return None  # the kept-alive connection is dead: the transport retries
+        if calls == 3:
+            await late.wait()  # the retry's answer comes after the caller gave up
+            return ok(b'{"late":true}')
+        return ok(b"{}")
+
+    server = await serve(reply)
+    t = HttpTransport(server.url)
+    await t.post("/v0.7/config", b"{}", 3.0)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(t.post("/v0.7/config", b"{}", 0.2), 0.2)
+    late.set()
+    # A half-read connection would hand this request the retry's late answer.
+    r = await t.post("/v0.7/config", b"{}", 3.0)
+    assert (r.status, r.body) == (200, b"{}")
+    assert server.connections == 3
+    await t.aclose()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: many\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+async def test_malformed_numbers_in_the_answer_are_a_transport_error(
+    serve: Callable[[Reply], Awaitable[Server]], answer: bytes
+) -> None:
+    async def reply(body: bytes) -> bytes:
+        return answer
+
+    server = await serve(reply)
+    t = HttpTransport(server.url)
+    with pytest.raises(TransportError, match=r"POST http://127\.0\.0\.1:\d+/v0\.7/config failed"):
+        await t.post("/v0.7/config", b"{}", 3.0)
+    assert t._writer is None  # dropped, not reused

@@ -85,24 +85,24 @@ class HttpTransport:
                 b"\r\n",
             )
         )
+        request = head + body
         reused = self._writer is not None
         try:
-            response = await self._exchange(head + body)
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
-            await self.aclose()
-            if not reused:
-                raise TransportError(f"POST {self._url(path)} failed: {exc!r}") from exc
-            # A kept-alive connection the server closed while idle: retry once on a new one.
             try:
-                response = await self._exchange(head + body)
-            except (ConnectionError, asyncio.IncompleteReadError, OSError) as exc2:
+                response = await self._exchange(request)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                if not reused:
+                    raise
+                # A kept-alive connection the server closed while idle: retry once on a new one.
                 await self.aclose()
-                raise TransportError(f"POST {self._url(path)} failed: {exc2!r}") from exc2
-        except OSError as exc:
+                response = await self._exchange(request)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            # ValueError: a status, Content-Length or chunk size that is not a number.
             await self.aclose()
             raise TransportError(f"POST {self._url(path)} failed: {exc!r}") from exc
         except BaseException:
-            # Cancelled (timeout) or malformed: the connection state is unknown, drop it.
+            # Cancelled (timeout, also during the retry) or malformed: the connection state is
+            # unknown, drop it so that the next request cannot read this one's answer.
             await self.aclose()
             raise
         if not self.keepalive or response.headers.get("connection", "").lower() == "close":
