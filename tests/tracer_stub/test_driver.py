@@ -11,7 +11,8 @@ import pytest
 
 from rc_protocol.capabilities import Capability, decode_capabilities
 from rc_protocol.clock import ManualClock
-from rc_protocol.wire import decode_request
+from rc_protocol.targets import build_signed_targets, file_meta
+from rc_protocol.wire import ClientGetConfigsResponse, TargetFile, decode_request
 from tracer_stub.client.core import ClientIdentity, ConfigChange
 from tracer_stub.client.driver import LanePermits, RcClient
 from tracer_stub.client.policy import (
@@ -255,3 +256,25 @@ async def test_own_pools_per_tracer_do_not_limit_each_other() -> None:
     await clock.advance(0.1)
     assert [ag.times(Lane.STANDARD) for ag in agents] == [[0.0]] * 3
     await asyncio.gather(*(c.aclose() for c in clients))
+
+
+async def test_a_crashing_listener_ends_the_loop_loudly(caplog: pytest.LogCaptureFixture) -> None:
+    clock = ManualClock()
+    ffe = "datadog/2/FFE_FLAGS/flags-1/config"
+    targets = build_signed_targets({ffe: file_meta(b"v1", 1)}, version=1, opaque_backend_state=b"")
+    body = ClientGetConfigsResponse(
+        targets=targets, target_files=[TargetFile(path=ffe, raw=b"v1")], client_configs=[ffe]
+    ).to_json_bytes()
+    agent = Agent(clock, respond=lambda lane: HttpResponse(200, {}, body))
+    client = make_client(clock, agent)
+
+    def crash(change: ConfigChange) -> str | None:
+        raise RuntimeError("listener bug")
+
+    client.listener = crash
+    client.start(["FFE_FLAGS"])
+    await clock.advance(11)
+    assert agent.times(Lane.STANDARD) == [0.0]  # the loop ended with the crash
+    assert "RC fetch loop of lane standard stopped" in caplog.text
+    assert "listener bug" in caplog.text
+    await client.aclose()

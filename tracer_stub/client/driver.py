@@ -148,6 +148,10 @@ class Fetcher:
                 if delay > 0:
                     await self.clock.sleep(delay)
                 intended = await self.fetch_once(intended)
+        except Exception:
+            # A bug (e.g. in a product listener) ends this loop: say so now, not at close.
+            log.exception("RC fetch loop of lane %s stopped: this tracer polls no more", self.lane)
+            raise
         finally:
             self.holding_permit = False
             self.permits.release(self)
