@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from tracer_stub.threads import ThreadBank, new_thread
 
 
@@ -34,7 +36,11 @@ def test_bank_threads_exit_after_close() -> None:
         assert not t.is_alive()
 
 
-def test_a_failing_call_does_not_escape() -> None:
+def test_a_failing_call_does_not_escape(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    escaped: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
     ran = threading.Event()
 
     def boom() -> None:
@@ -43,3 +49,8 @@ def test_a_failing_call_does_not_escape() -> None:
 
     new_thread(boom)
     assert ran.wait(5)
+    for t in threading.enumerate():
+        if t.name == "rc-stub-provider":
+            t.join(5)
+    assert escaped == []  # caught by the runner, not the thread's excepthook
+    assert "blocking provider call failed" in caplog.text and "boom" in caplog.text
