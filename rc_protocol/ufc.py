@@ -11,7 +11,9 @@ Shape (tracer-rc-clients.md; dd-trace-go `openfeature`, libdatadog `datadog-ffe`
 
 `parse_ufc` requires what real parsers require: ``createdAt``, ``environment``, ``format ==
 "SERVER"`` (Go), each flag's ``key`` equal to its map key, ``variationType`` in BOOLEAN, STRING,
-INTEGER, NUMERIC, JSON, and every split naming a defined variation.
+INTEGER, NUMERIC, JSON, every split naming a defined variation, and shards with integer
+``totalShards > 0`` and integer range bounds. Anything malformed raises `UfcError`, never a
+bare `KeyError`/`TypeError`, so a client reports it as an apply error.
 
 `evaluate` follows the UFC rules: a disabled flag gives the default (DISABLED); a missing flag
 gives the default (FLAG_NOT_FOUND); the first allocation whose time window, rules and a split
@@ -229,7 +231,11 @@ def ufc_bytes(
 # ---------------------------------------------------------------------------- parser
 
 
-def _need(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+def _need(obj: object, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(obj, Mapping):
+        raise UfcError(
+            f"UFC: {where[:-1] or 'payload'} must be an object, got {type(obj).__name__}"
+        )
     if key not in obj:
         raise UfcError(f"UFC: {where}{key} is missing")
     value = obj[key]
@@ -259,6 +265,26 @@ def _value_ok(variation_type: str, value: object) -> bool:
     if variation_type == "NUMERIC":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     return True  # JSON: anything
+
+
+def _parse_shard(raw: object, where: str) -> Shard:
+    if not isinstance(raw, Mapping):
+        raise UfcError(f"UFC: {where[:-1]} must be an object, got {type(raw).__name__}")
+    salt = _need(raw, "salt", str, where)
+    total = _need(raw, "totalShards", int, where)
+    if total <= 0:  # every subject's shard is taken modulo totalShards
+        raise UfcError(f"UFC: {where}totalShards is {total}, must be > 0")
+    listed = raw.get("ranges") or []
+    if not isinstance(listed, list):
+        raise UfcError(f"UFC: {where}ranges has the wrong type ({type(listed).__name__})")
+    ranges = tuple(
+        (
+            _need(r, "start", int, f"{where}ranges[{i}]."),
+            _need(r, "end", int, f"{where}ranges[{i}]."),
+        )
+        for i, r in enumerate(listed)
+    )
+    return Shard(salt, total, ranges)
 
 
 def _parse_flag(key: str, raw: object) -> Flag:
@@ -310,12 +336,8 @@ def _parse_flag(key: str, raw: object) -> Flag:
             if vkey not in variations:
                 raise UfcError(f"UFC: {swhere}variationKey {vkey!r} is not a defined variation")
             shards = tuple(
-                Shard(
-                    _need(s, "salt", str, swhere + "shards."),
-                    _need(s, "totalShards", int, swhere + "shards."),
-                    tuple((int(r["start"]), int(r["end"])) for r in s.get("ranges") or []),
-                )
-                for s in split.get("shards") or []
+                _parse_shard(s, f"{swhere}shards[{n}].")
+                for n, s in enumerate(split.get("shards") or [])
             )
             splits.append(Split(vkey, shards))
         allocations.append(

@@ -248,6 +248,31 @@ def test_parse_rejects_what_real_parsers_reject(edit: Any, message: str) -> None
     assert isinstance(info.value, ProtocolError)
 
 
+def _shard(**fields: Any) -> list[dict[str, Any]]:
+    return [{"salt": "s", "totalShards": 10, "ranges": [{"start": 0, "end": 5}], **fields}]
+
+
+@pytest.mark.parametrize(
+    ("alloc", "message"),
+    [
+        ({"key": "x", "rules": [5], "splits": []}, r"rules\[0\] must be an object"),
+        (
+            {"key": "x", "rules": [{"conditions": [3]}], "splits": []},
+            r"conditions must be an object",
+        ),
+        ({"key": "x", "rules": [], "splits": [5]}, r"splits\[0\] must be an object"),
+        (_alloc("x", [], "a", [[1]]), r"shards\[0\] must be an object"),
+        (_alloc("x", [], "a", _shard(totalShards=0)), "totalShards is 0, must be > 0"),
+        (_alloc("x", [], "a", _shard(ranges=[{"start": "a", "end": 5}])), "start has the wrong"),
+        (_alloc("x", [], "a", _shard(ranges=[{"start": 0}])), r"ranges\[0\]\.end is missing"),
+        (_alloc("x", [], "a", _shard(ranges={"start": 0})), "ranges has the wrong type"),
+    ],
+)
+def test_parse_rejects_malformed_allocations_with_a_ufc_error(alloc: Any, message: str) -> None:
+    with pytest.raises(UfcError, match=message):
+        parse_ufc(_flag([alloc]))
+
+
 @pytest.mark.parametrize("raw", [b"", b"nope", b"[]", b"null"])
 def test_parse_rejects_non_objects(raw: bytes) -> None:
     with pytest.raises(UfcError):
