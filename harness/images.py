@@ -202,9 +202,13 @@ def bootstrap_base(
         try:
             _docker_import(tar.stdout, tag)
         finally:
+            # Waited for on every path; its exit code is only reported when the import
+            # succeeded: after a failed import tar dies of the closed pipe, and a "tar failed"
+            # raised here would replace the import's own error.
             tar.stdout.close()
-            if tar.wait() != 0:
-                raise ImageError(f"tar of {rootfs} failed with exit code {tar.returncode}")
+            tar.wait()
+        if tar.returncode != 0:
+            raise ImageError(f"tar of {rootfs} failed with exit code {tar.returncode}")
     return BuildResult(tag, time.monotonic() - started, _image_size(client, tag))
 
 

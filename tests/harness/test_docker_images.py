@@ -77,3 +77,24 @@ def test_build_command_names_non_default_options() -> None:
         build_command("rc-fastlane:dev", "rc-fastlane-base:bookworm")
         == "harness image build --base-image rc-fastlane-base:bookworm"
     )
+
+
+def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed ``docker import`` stops reading, so tar dies of the closed pipe: the error
+    raised must still be the import's, which says what failed."""
+    import harness.images as images
+
+    def fake_debootstrap(command: list[str], what: str) -> None:
+        rootfs = Path(command[-2])
+        rootfs.mkdir(parents=True)
+        (rootfs / "big").write_bytes(b"x" * (4 << 20))  # more than a pipe buffer
+
+    def failing_import(stream: object, tag: str) -> None:
+        raise ImageError(f"docker import - {tag} failed with exit code 1")
+
+    monkeypatch.setattr(images, "_run", fake_debootstrap)
+    monkeypatch.setattr(images, "_docker_import", failing_import)
+    with pytest.raises(ImageError, match="docker import - base:test failed"):
+        images.bootstrap_base(object(), tag="base:test", mirror="http://m", workdir=tmp_path)
