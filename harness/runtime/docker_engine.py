@@ -86,11 +86,12 @@ def engine_answers() -> bool:
 def stale_image_warning(client: Any, image: str) -> str | None:
     """A warning when ``image`` was built from other service sources than this checkout's."""
     built_from = image_digest_label(client, image)
-    if built_from == source_digest():
+    here = source_digest()
+    if built_from == here:
         return None
     return (
         f"image {image} was built from other sources than this checkout's services "
-        f"(source digest {built_from or 'unknown'}, here {source_digest()}): the containers run "
+        f"(source digest {built_from or 'unknown'}, here {here}): the containers run "
         f"the image's code; rebuild it with `{build_command(image)}`"
     )
 
@@ -212,8 +213,7 @@ def sweep(client: Any, run_id: str | None = None, *, workers: int = 16) -> Sweep
 def _sweep(client: Any, run_id: str | None, workers: int) -> SweepResult:
     import docker.errors
 
-    label = LABEL_RUN_ID if run_id is None else f"{LABEL_RUN_ID}={run_id}"
-    containers = client.containers.list(all=True, filters={"label": label})
+    containers, networks = leftovers(client, run_id)
     runs = {c.labels.get(LABEL_RUN_ID, "") for c in containers}
 
     def remove(container: Any) -> None:
@@ -226,9 +226,8 @@ def _sweep(client: Any, run_id: str | None, workers: int) -> SweepResult:
                 raise
 
     raise_first(parallel(remove, containers, workers))
-    networks = client.networks.list(filters={"label": label})
     for network in networks:
-        runs.add(network.attrs.get("Labels", {}).get(LABEL_RUN_ID, ""))
+        runs.add((network.attrs.get("Labels") or {}).get(LABEL_RUN_ID, ""))
         with contextlib.suppress(docker.errors.NotFound):
             network.remove()
     return SweepResult(len(containers), len(networks), tuple(sorted(r for r in runs if r)))
