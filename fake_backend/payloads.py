@@ -1,7 +1,8 @@
 """Default config payloads per product, each a function of a `revision` (bumped by the admin API).
 
-- `FFE_FLAGS`: a Universal Flag Configuration with one boolean flag (`rc_protocol.ufc`), about
-  200 bytes like the proposal's "200-byte payload". A new revision changes `createdAt`.
+- `FFE_FLAGS`: a Universal Flag Configuration with one boolean flag (`rc_protocol.ufc`): 355
+  bytes with the default flag key, the size of the reference UFC example (347 bytes compact),
+  not the proposal's round "200-byte payload". A new revision changes `createdAt`.
 - `ASM_DATA`: `{"rules_data": [...]}` as the tracers' AppSec clients read it (an
   `ip_with_expiration` list of blocked IPs), padded to about `asm_data_bytes` of valid JSON.
 - `APM_TRACING`: a small dynamic-configuration document (`lib_config` + `service_target`).
