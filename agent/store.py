@@ -49,6 +49,14 @@ def _signed_field(raw: bytes, key: str, what: str) -> Any:
         raise StoreError(f"{what}: cannot read signed.{key}: {exc!r}") from exc
 
 
+def _signed_version(raw: bytes, what: str) -> int:
+    """``signed.version`` of a TUF document; a non-integer one rejects the update."""
+    version = _signed_field(raw, "version", what)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise StoreError(f"{what}: signed.version must be an integer, got {version!r}")
+    return version
+
+
 class Store:
     """Director targets, files and roots held by the agent."""
 
@@ -153,7 +161,7 @@ class Store:
         roots = dict(self.director_roots)
         root_version = self.director_root_version
         for top in director.roots:
-            version = int(top.version) or int(_signed_field(top.raw, "version", "director root"))
+            version = int(top.version) or _signed_version(top.raw, "director root")
             roots[version] = bytes(top.raw)
             root_version = max(root_version, version)
         timestamp_expires = self.timestamp_expires

@@ -231,6 +231,30 @@ async def test_verification_failure_is_a_refresh_error_and_keeps_the_old_state(
     assert rig.service.backoff_errors == 1
 
 
+async def test_malformed_root_at_startup_is_a_refresh_error_and_the_loop_goes_on(
+    make_rig: RigFactory,
+) -> None:
+    rig = make_rig()
+    good = rig.catalogue
+
+    def responder(req: pb.LatestConfigsRequest) -> pb.LatestConfigsResponse:
+        answer = good(req)
+        if len(rig.backend.requests) == 1:  # only the start-up answer is malformed
+            bad = b'{"signed": {"_type": "root", "version": "two"}}'
+            answer.director_metas.roots.append(pb.TopMeta(version=0, raw=bad))
+        return answer
+
+    rig.backend.responder = responder
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    assert rig.refreshes("startup", "error") == 1
+    assert rig.service.last_update_err is not None
+    assert rig.service.last_update_err.startswith("tuf: ")
+    await rig.clock.advance(60.0 + 60.0)  # interval + the largest backoff after one error
+    assert rig.refreshes("periodic") == 1  # the poll loop survived the bad update
+    assert rig.service.store.targets_version == good.version
+
+
 async def test_fast_lane_sender_is_served_first(make_rig: RigFactory) -> None:
     rig = make_rig(policy="fastlane")
     rig.service.start()

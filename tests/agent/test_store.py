@@ -60,3 +60,14 @@ def test_roots_are_stored_by_version() -> None:
     store.apply(respond(Catalogue(roots=(2, 3))))
     assert store.director_root_version == 3
     assert len(store.roots_after(1)) == 2
+
+
+@pytest.mark.parametrize("version", ['"two"', "{}", "2.5", "true"])
+def test_root_with_a_non_integer_version_rejects_the_update(version: str) -> None:
+    store = Store()
+    update = respond(Catalogue())
+    raw = ('{"signed": {"_type": "root", "version": ' + version + "}}").encode()
+    update.director_metas.roots.append(pb.TopMeta(version=0, raw=raw))
+    with pytest.raises(StoreError, match=r"director root: signed\.version must be an integer"):
+        store.apply(update)
+    assert store.targets_version == 0 and store.director_root_version == 1  # nothing applied
