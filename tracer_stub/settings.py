@@ -15,7 +15,11 @@ alias                                      field
 ``DD_SERVICE`` / ``DD_ENV`` / ``DD_VERSION`` ``service`` / ``env`` / ``version``
 =========================================  ==========================
 
-Defaults are the real ones (see ``tracer_stub.client.policy`` for where each comes from).
+Defaults are the real ones (see ``tracer_stub.client.policy`` for where each comes from), with
+one deliberate exception: ``fast_lane_enabled`` defaults to true, while the proposal's A6 table
+ships ``DD_RC_FAST_LANE_ENABLED`` as false. The switch only matters under ``client_policy:
+fastlane``, which models the proposal's client with the fast lane turned on; set it false to
+model that client with its shipped default (it then behaves as ``phase1``).
 """
 
 from __future__ import annotations
@@ -77,7 +81,10 @@ HELP: dict[str, str] = {
     "poll_scheduling": "fixed_delay (libdatadog) | fixed_rate (Go ticker)",
     "ffe_subscription": "start (FFE_FLAGS at tracer start) | provider (Go < 2.8: at provider)",
     "request_timeout_s": "HTTP timeout of one poll (libdd-common: 3 s)",
-    "fast_lane_enabled": "kill switch of the fastlane policy's split (A6)",
+    "fast_lane_enabled": (
+        "kill switch of the fastlane policy's split; A6 ships DD_RC_FAST_LANE_ENABLED=false, "
+        "true here because client_policy=fastlane models the feature switched on"
+    ),
     "fast_lane_interval_ms": "fast lane poll interval (A6: 1000)",
     "fast_lane_initial_interval_ms": "delay of the first fast lane poll (A6: 0 = immediate)",
     "max_backoff_s": "backoff cap (A5: 30 s)",

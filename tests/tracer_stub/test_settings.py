@@ -20,6 +20,8 @@ def test_defaults_are_the_real_ones() -> None:
     assert (s.fast_lane_interval_ms, s.fast_lane_initial_interval_ms) == (1000.0, 0.0)
     assert (s.standard_permits, s.fast_lane_permits) == (100, 20)
     assert s.first_poll is FirstPoll.IMMEDIATE
+    # Not A6's default (false): the fastlane policy models the switched-on client (documented).
+    assert s.fast_lane_enabled is True
     assert s.agent_url == "http://127.0.0.1:8126"
 
 

@@ -125,6 +125,7 @@ class PolicySettings:
     first_poll: FirstPoll = FirstPoll.IMMEDIATE
     poll_scheduling: PollScheduling = PollScheduling.FIXED_DELAY
     request_timeout_s: float = 3.0
+    # A6 ships DD_RC_FAST_LANE_ENABLED=false; true here: the fastlane policy models it on.
     fast_lane_enabled: bool = True
     fast_lane_interval_ms: float = 1000.0
     fast_lane_initial_interval_ms: float = 0.0
