@@ -148,8 +148,9 @@ class DockerRuntime:
     name = "docker"
     start_cost_s = 0.35
     """Engine seconds to create and start one container, serially, on the 2-core machine this
-    was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, and the
-    engine does not go faster in parallel). The runner adds it per component to the boot margin
+    was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, 36 s at
+    load 27, i.e. 0.31-0.36 s each; the value is near the busy end; the engine does not go
+    faster in parallel). The runner adds it per component to the boot margin
     (``harness.runner.boot_margin_s``), so that one tracer per container does not miss the boot
     instant."""
 
@@ -308,7 +309,7 @@ class DockerRuntime:
 
         def save_one(container: Any) -> None:
             component = container.labels.get(LABEL_COMPONENT) or container.name
-            (dest / f"{component}.log").write_text(_logs(container, "all"))
+            (dest / f"{component}.log").write_text(_logs(container, "all"), encoding="utf-8")
 
         raise_first(parallel(save_one, containers, self.workers))
 
