@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import enum
+import logging
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -182,6 +183,11 @@ class Settings:
             (self.provider_mode in ("event", "wait"), "provider_mode", "event|wait"),
             (self.provider_init_timeout_s > 0, "provider_init_timeout_s", "a number > 0"),
             (bool(self.product_list), "products", "a non-empty comma-separated list"),
+            (
+                self.log_level.upper() in logging.getLevelNamesMapping(),
+                "log_level",
+                "DEBUG|INFO|WARNING|ERROR|CRITICAL",
+            ),
         ]
         url = urlsplit(self.agent_url)
         checks.append(

@@ -64,6 +64,7 @@ def test_dd_aliases_and_rc_stub_wins() -> None:
         ({"RC_STUB_CLIENT_POLICY": "turbo"}, "legacy|phase1|fastlane"),
         ({"RC_STUB_PROVIDER_MODE": "block"}, "event|wait"),
         ({"DD_RC_FAST_LANE_ENABLED": "maybe"}, "DD_RC_FAST_LANE_ENABLED"),
+        ({"RC_STUB_LOG_LEVEL": "loud"}, "RC_STUB_LOG_LEVEL"),
     ],
 )
 def test_invalid_values_name_the_setting(env: dict[str, str], needle: str) -> None:
