@@ -25,6 +25,9 @@ from enum import StrEnum
 
 from fake_backend.errors import FaultSpecError
 
+#: Statuses a random injected error may answer (setting `error_status`, admin API).
+ERROR_STATUSES = (500, 503)
+
 
 class FaultKind(StrEnum):
     """Label values of `backend_rc_faults_injected_total{kind}`."""
@@ -121,8 +124,10 @@ class FaultPlan:
         """Change the random error fault; raises `FaultSpecError` when out of range."""
         if not 0.0 <= error_rate <= 1.0:
             raise FaultSpecError(f"error_rate={error_rate} must be in [0, 1]")
-        if error_status not in (500, 503):
-            raise FaultSpecError(f"error_status={error_status} must be 500 or 503")
+        if error_status not in ERROR_STATUSES:
+            raise FaultSpecError(
+                f"error_status={error_status} must be {' or '.join(map(str, ERROR_STATUSES))}"
+            )
         self.error_rate, self.error_status = error_rate, error_status
 
     def add_window(self, window: Window) -> None:

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from fake_backend.errors import SettingsError
+from fake_backend.faults import ERROR_STATUSES
 
 ENV_PREFIX = "RC_BACKEND_"
 API_KEY_ENV = "DD_API_KEY"
 
 TARGET_FILES_MODES = ("changed", "all")
-ERROR_STATUSES = (500, 503)
 
 
 @dataclass(frozen=True)
