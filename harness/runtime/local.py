@@ -82,6 +82,7 @@ class LocalComponent:
         self.port = port
         self.log_path = log_path
         self._log_file = log_file
+        self._terminated = False
         self._stopped = False
 
     @property
@@ -107,7 +108,8 @@ class LocalComponent:
         return ComponentState(ComponentStatus.EXITED, exit_code=code)
 
     def log_tail(self, lines: int = 30) -> str:
-        self._log_file.flush()
+        # The child writes to the file itself; the harness's handle holds no buffered bytes, so
+        # there is nothing to flush (and after stop() the handle is closed).
         return tail(self.log_path, lines)
 
     @property
@@ -115,14 +117,22 @@ class LocalComponent:
         """Whether :meth:`stop` has run (the process is gone)."""
         return self._stopped
 
+    def terminate(self) -> None:
+        """SIGTERM the process group, once: a second SIGTERM would cut a service's graceful
+        shutdown short (uvicorn, for one, treats it as a forced exit)."""
+        if not self._terminated and not self._stopped and self.popen.poll() is None:
+            self._terminated = True
+            _signal_group(self.popen.pid, signal.SIGTERM)
+
     def stop(self, timeout: float) -> None:
-        """SIGTERM the process group, wait up to ``timeout``, then SIGKILL the group. Once only:
-        the group id is not signalled again after it may have been reused."""
+        """SIGTERM the process group (unless :meth:`terminate` already did), wait up to
+        ``timeout``, then SIGKILL the group. Once only: the group id is not signalled again
+        after it may have been reused."""
         if self._stopped:
             return
+        self.terminate()
         self._stopped = True
         if self.popen.poll() is None:
-            _signal_group(self.popen.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout)
         # The group may hold children of the component even after the leader exited.
@@ -216,8 +226,7 @@ class LocalRuntime:
     def stop(self, handles: Sequence[ComponentHandle], timeout: float = 10.0) -> None:
         targets = [c for c in self._components if c in handles]
         for c in targets:  # signal all first, so that they stop in parallel
-            if not c.stopped and c.popen.poll() is None:
-                _signal_group(c.popen.pid, signal.SIGTERM)
+            c.terminate()
         deadline = time.monotonic() + timeout
         for c in targets:
             c.stop(max(0.0, deadline - time.monotonic()))

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.runtime import choose_runtime, make_runtime
+from harness.runtime import choose_runtime, local, make_runtime
 from harness.runtime.base import ComponentSpec, ComponentStatus
 from harness.runtime.local import RUN_ID_ENV, LocalRuntime, child_environment
 from rc_protocol.wait import poll_until
@@ -97,6 +97,30 @@ def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None
         rt.stop([h], timeout=0.5)
         assert time.monotonic() - started < 5
         assert h.state().exit_code == -signal.SIGKILL
+        assert "ignoring SIGTERM" in h.log_tail()  # still readable after stop
+
+
+def test_stop_sends_sigterm_once_then_sigkill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second SIGTERM would force uvicorn's exit, cutting a service's clean shutdown short."""
+    sent: list[signal.Signals] = []
+    real = local._signal_group
+
+    def recording(pgid: int, sig: signal.Signals) -> None:
+        sent.append(sig)
+        real(pgid, sig)
+
+    monkeypatch.setattr(local, "_signal_group", recording)
+    with LocalRuntime("rt6", log_dir=tmp_path) as rt:
+        stubborn = ComponentSpec(
+            "stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT}
+        )
+        [h] = rt.start([stubborn])
+        poll_until(lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="started")
+        rt.stop([h], timeout=0.3)
+        rt.stop([h], timeout=0.3)  # a stopped component is not signalled again
+    assert sent == [signal.SIGTERM, signal.SIGKILL]
 
 
 def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
