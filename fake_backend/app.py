@@ -73,7 +73,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         metrics.observe(
             endpoint, response.status_code, clock.monotonic() - started, len(response.body)
         )
-        metrics.targets_version.set(state.director.latest_version)
         return response
 
     async def configurations(request: Request) -> Response:
@@ -123,6 +122,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @app.get("/metrics")
     async def get_metrics() -> Response:
+        # The gauge is derived state: read from the director when scraped, not on every call.
         metrics.targets_version.set(state.director.latest_version)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
