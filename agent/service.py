@@ -254,11 +254,14 @@ class RcService:
     # ---- refresh ---------------------------------------------------------------------------
 
     async def refresh(self, reason: str) -> bool:
-        """``refresh()``: one backend round trip; True on success. Never raises AgentError."""
+        """``refresh()``: one backend round trip; True on success. Never raises (but cancels)."""
         try:
             ok = await self._refresh()
         except AgentError as exc:  # defensive: refresh errors are counted, never fatal
             log.warning("refresh failed: %s", exc)
+            ok = False
+        except Exception:  # a model bug: counted and logged, and the poll loop lives on
+            log.exception("refresh (%s) raised", reason)
             ok = False
         self.metrics.refreshes.labels(reason=reason, result="ok" if ok else "error").inc()
         return ok

@@ -10,6 +10,7 @@ import pytest
 
 from agent.errors import Unavailable
 from agent.service import RcService
+from agent.store import Store
 from rc_protocol.proto import remoteconfig_pb2 as pb
 from tests.agent.conftest import FFE_PATH, FFE_RAW, Catalogue, RigFactory, request
 
@@ -253,6 +254,33 @@ async def test_malformed_root_at_startup_is_a_refresh_error_and_the_loop_goes_on
     await rig.clock.advance(60.0 + 60.0)  # interval + the largest backoff after one error
     assert rig.refreshes("periodic") == 1  # the poll loop survived the bad update
     assert rig.service.store.targets_version == good.version
+
+
+class StoreFailingOnce(Store):
+    """A store whose first ``apply`` raises a non-AgentError, as a model bug would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def apply(self, response: pb.LatestConfigsResponse) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("bug in apply")
+        super().apply(response)
+
+
+async def test_unexpected_error_in_the_startup_refresh_does_not_kill_the_poll_loop(
+    make_rig: RigFactory,
+) -> None:
+    rig = make_rig()
+    rig.service.store = StoreFailingOnce()
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    assert rig.refreshes("startup", "error") == 1
+    await rig.clock.advance(60.0)
+    assert rig.refreshes("periodic") == 1
+    assert rig.service.store.targets_version == rig.catalogue.version
 
 
 async def test_fast_lane_sender_is_served_first(make_rig: RigFactory) -> None:
