@@ -5,7 +5,8 @@ Labels stay low-cardinality: ``lane`` (``fast`` | ``standard``), ``outcome``, ``
 
 - ``agent_rc_requests_total{lane, outcome}``: ``update``, ``no_update`` (``{}``),
   ``config_expired``, ``error_decode`` (400), ``error_invalid`` (500 from ClientGetConfigs),
-  ``error_too_large`` (413), ``error_internal`` (500, a bug). A body that cannot be decoded is
+  ``error_too_large`` (413), ``error_unavailable`` (500 while ``rc_unavailable_s`` runs),
+  ``error_internal`` (500, a bug). A body that cannot be decoded is
   labelled with the lane of its products when they can be read, else ``standard``.
 - ``agent_rc_bypass_total{lane, result}``: ``refreshed`` (the limiter allowed it and the poll loop
   ran a refresh, whatever the refresh's result), ``rate_limited`` (answered at once from the
@@ -22,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 LANES = ("fast", "standard")
 OUTCOMES = ("update", "no_update", "config_expired", "error_invalid", "error_decode",
-            "error_too_large", "error_internal")  # fmt: skip
+            "error_too_large", "error_unavailable", "error_internal")  # fmt: skip
 BYPASS_RESULTS = ("refreshed", "rate_limited", "timed_out")
 REFRESH_REASONS = ("startup", "periodic", "bypass", "bypass_fast_lane")
 REFRESH_RESULTS = ("ok", "error")

@@ -17,6 +17,9 @@ def test_exposition_has_the_contract_names_and_zeroed_label_sets() -> None:
     assert 'agent_rc_run_info{run_id="run-7"} 1.0' in text
     assert 'agent_rc_bypass_total{lane="fast",result="rate_limited"} 0.0' in text
     assert 'agent_rc_refreshes_total{reason="bypass_fast_lane",result="ok"} 0.0' in text
+    for outcome in ("update", "no_update", "config_expired", "error_invalid", "error_decode",
+                    "error_too_large", "error_unavailable", "error_internal"):  # fmt: skip
+        assert f'agent_rc_requests_total{{lane="standard",outcome="{outcome}"}} 0.0' in text
     for name in ("agent_rc_request_duration_seconds_bucket", "agent_rc_lock_wait_seconds_bucket",
                  "agent_rc_active_clients", "agent_rc_targets_version",
                  "agent_rc_backend_request_duration_seconds_bucket"):  # fmt: skip
