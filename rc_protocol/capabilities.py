@@ -85,7 +85,9 @@ class Capability(IntEnum):
 
 
 #: Capabilities a tracer advertises with each product it subscribes. APM_TRACING's set is what
-#: dd-trace-js `remote_config/index.js` enables with it; FFE_FLAGS's is
+#: dd-trace-js `remote_config/index.js` `enable` turns on with it (the six core bits; newer
+#: releases also add APM_TRACING_MULTICONFIG, dynamic instrumentation and code origin, which
+#: this model leaves out since no policy here reads them); FFE_FLAGS's is
 #: `FFE_FLAG_CONFIGURATION_RULES` only (dd-trace-go `openfeature`, ddtrace-py `openfeature`).
 PRODUCT_CAPABILITIES: dict[Product, frozenset[Capability]] = {
     Product.APM_TRACING: frozenset(
