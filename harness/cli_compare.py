@@ -102,14 +102,7 @@ def gate_run(
     except ThresholdError as exc:
         _fail(str(exc))
     if junit is not None:
-        case = ScenarioCase(
-            str(summary.get("scenario", "")),
-            run_dir.name,
-            True,
-            report=_read_text(run_dir / "report.txt"),
-            duration_s=float(summary.get("duration_s") or 0.0),
-        )
-        write_junit(junit, [case], results)
+        write_junit(junit, [_run_case(summary, run_dir)], results)
         typer.echo(f"junit: {junit}")
     if not print_results(results):
         raise typer.Exit(EXIT_BREACHED)
@@ -131,6 +124,17 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def _run_case(summary: Mapping[str, Any], run_dir: Path) -> ScenarioCase:
+    """The JUnit testcase of one completed ``harness run`` (its results folder)."""
+    return ScenarioCase(
+        str(summary.get("scenario", "")),
+        run_dir.name,
+        True,
+        report=_read_text(run_dir / "report.txt"),
+        duration_s=float(summary.get("duration_s") or 0.0),
+    )
 
 
 def _cases(comparison: Comparison) -> list[ScenarioCase]:
@@ -326,15 +330,7 @@ def check(
         else:
             summary = load_summary(results)
             outcomes = evaluate(gates, summary)
-            cases = [
-                ScenarioCase(
-                    str(summary.get("scenario", "")),
-                    results.name,
-                    True,
-                    report=_read_text(results / "report.txt"),
-                    duration_s=float(summary.get("duration_s") or 0.0),
-                )
-            ]
+            cases = [_run_case(summary, results)]
     except HarnessError as exc:
         _fail(str(exc))
     passed = print_results(outcomes)
