@@ -112,8 +112,8 @@ def build_summary(
 def write_results(
     out_dir: Path, summary: dict[str, Any], rows: Sequence[TracerSample], text: str
 ) -> str | None:
-    """Write ``samples.csv``, ``summary.json``, ``report.txt`` and, when the HTML report module
-    is installed, ``report.html``; return a warning when ``report.html`` could not be written."""
+    """Write ``samples.csv``, ``summary.json``, ``report.txt`` and ``report.html``; return a
+    warning when ``report.html`` could not be written."""
     with (out_dir / "samples.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=SAMPLE_COLUMNS)
         writer.writeheader()
@@ -125,17 +125,13 @@ def write_results(
 
 
 def write_html_if_available(out_dir: Path) -> str | None:
-    """Write ``report.html`` with ``harness.html_report.write_run_html`` when that module is
-    installed; return a warning instead of failing a completed run when it cannot."""
+    """Write ``report.html`` (:func:`harness.html_report.write_run_html`); return a warning
+    instead of failing a completed run when it cannot be written."""
+    # Imported here: harness.html_report imports this module (load_summary).
+    from harness.html_report import write_run_html
+
     try:
-        from harness import html_report
-    except ImportError:
-        return None
-    hook = getattr(html_report, "write_run_html", None)
-    if not callable(hook):
-        return None
-    try:
-        hook(out_dir)
+        write_run_html(out_dir)
     except Exception as exc:  # the text report stands on its own
         return f"report.html for {out_dir} was not written: {exc}"
     return None

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import results
+from harness import html_report, results
 from harness.collect import CRASHED, READY, TIMEOUT, TracerSample
 from harness.errors import ResultsError
 from harness.report import render_text
@@ -61,7 +61,8 @@ def test_wait_mode_buckets_total_boot_times() -> None:
 
 def test_written_files_round_trip(tmp_path: Path) -> None:
     s = summary("wait")
-    write_results(tmp_path, s, rows(), render_text(s))
+    assert write_results(tmp_path, s, rows(), render_text(s)) is None
+    assert (tmp_path / "report.html").is_file()
     assert load_summary(tmp_path) == json.loads(json.dumps(s))
     assert render_text(load_summary(tmp_path)) == (tmp_path / "report.txt").read_text()
     lines = (tmp_path / "samples.csv").read_text().splitlines()
@@ -78,3 +79,16 @@ def test_load_summary_errors_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text("{not json")
     with pytest.raises(ResultsError, match="cannot read"):
         load_summary(tmp_path)
+
+
+def test_a_failing_html_report_is_a_warning_not_a_failed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(run_dir: Path) -> Path:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(html_report, "write_run_html", broken)
+    s = summary("event")
+    warning = write_results(tmp_path, s, rows(), render_text(s))
+    assert warning == f"report.html for {tmp_path} was not written: disk full"
+    assert (tmp_path / "report.txt").is_file()
