@@ -4,7 +4,8 @@
 POST **and GET** with a JSON body (dd-trace-go sends GET); a body that ``encoding/json`` cannot
 decode into the request type (not JSON, or a wrong field type) -> **400**; every error of
 ``ClientGetConfigs`` (validation included) -> **500** with ``{"error": "..."}`` naming the
-field; a body larger than ``max_body_bytes`` -> 413. The service never crashes on input.
+field; a body larger than ``max_body_bytes`` -> 413 (a model-only guard: the real handler
+``io.Copy``s the whole body with no limit). The service never crashes on input.
 
 ``/info`` lists ``/v0.7/config`` in ``endpoints`` (ddtrace-py polls only then). The trace,
 stats, telemetry, EVP, debugger, symdb and dogstatsd endpoints accept and discard their payload

@@ -121,7 +121,8 @@ HELP: dict[str, str] = {
     "prefetch_products": "calibration only, not a real setting: comma-separated products the "
     "start-up refresh asks the backend for as if clients had reported them (the `instant` "
     "scenario's warm cache); empty = the real agent",
-    "max_body_bytes": "largest /v0.7/config body accepted (larger: 413)",
+    "max_body_bytes": "model-only guard, not a real constant: largest /v0.7/config body "
+    "accepted (larger: 413); the real ConfigHandler reads the whole body with no limit",
     "backend_timeout_s": "model-only guard on one backend call (the real agent sets none)",
     "hostname": "hostname reported to the backend",
     "agent_version": "agent version reported to the backend and on /info",
