@@ -152,6 +152,7 @@ def run(
         assignments.append(f"fleet.tracers={tracers}")
     if timeout is not None:
         assignments.append(f"timeouts.run_s={timeout}")
+    kept = False  # whether the runtime leaves the components up on exit (Docker, --keep)
     try:
         loaded = load_scenario(scenario, assignments)
         check_scope_for_run(gates, loaded.name)
@@ -163,6 +164,7 @@ def run(
         docker_options: dict[str, object] = {}
         if choice.name == "docker":
             docker_options = {"keep": keep, "image": image}
+            kept = keep
             tracers_per_process = tracers_per_container
         err.print(f"scenario: {loaded.name}, {loaded.fleet.tracers} tracers, run id {run_id}")
         with (
@@ -178,7 +180,12 @@ def run(
                 prometheus_sd=prometheus_sd,
             )
     except KeyboardInterrupt:
-        fail("interrupted: every component of the run was stopped", EXIT_INTERRUPTED)
+        done = (
+            "the run's containers were left up (--keep)"
+            if kept
+            else "every component of the run was stopped"
+        )
+        fail(f"interrupted: {done}", EXIT_INTERRUPTED)
     except HarnessError as exc:
         fail(str(exc))
     sys.stdout.write(result.report)

@@ -1,10 +1,13 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from harness import cli as cli_mod
 from harness.cli import app
 from harness.report import render_text
+from harness.runtime import RuntimeChoice
 from tests.harness.test_report import summary
 
 cli = CliRunner()
@@ -63,3 +66,30 @@ def test_run_with_an_unknown_set_key_fails_before_starting_anything(tmp_path: Pa
 def test_run_with_an_unknown_scenario_fails(tmp_path: Path) -> None:
     result = cli.invoke(app, ["run", "--scenario", "nope", "--out", str(tmp_path / "r")])
     assert result.exit_code == 1 and "unknown scenario 'nope'" in result.output
+
+
+class InterruptedRuntime:
+    """A runtime whose run is interrupted at once (Ctrl-C), as Docker's would be."""
+
+    def __enter__(self) -> "InterruptedRuntime":
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        ([], "interrupted: every component of the run was stopped"),
+        (["--keep"], "interrupted: the run's containers were left up (--keep)"),
+    ],
+)
+def test_an_interrupted_run_says_whether_its_components_were_left_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], said: str
+) -> None:
+    monkeypatch.setattr(cli_mod, "choose_runtime", lambda *a, **k: RuntimeChoice("docker", "test"))
+    monkeypatch.setattr(cli_mod, "make_runtime", lambda *a, **k: InterruptedRuntime())
+    result = cli.invoke(app, ["run", "--runtime", "docker", "--out", str(tmp_path / "r"), *args])
+    assert result.exit_code == 130
+    assert said in result.output
