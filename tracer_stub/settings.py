@@ -36,8 +36,6 @@ from typing import Any, Self
 from urllib.parse import SplitResult, urlsplit
 
 from tracer_stub.client.policy import (
-    DEFAULT_CLIENTS_LIMIT,
-    DEFAULT_FAST_LANE_CLIENTS_LIMIT,
     ClientPolicy,
     FirstPoll,
     PolicySettings,
@@ -59,6 +57,11 @@ ALIASES: dict[str, str] = {
     "env": "DD_ENV",
     "version": "DD_VERSION",
 }
+
+#: The client policy's defaults are defined once, in `PolicySettings`; the fields of the same
+#: name here take them over, and `Settings.policy_settings` hands them back by name.
+_POLICY = PolicySettings()
+_POLICY_FIELDS = tuple(f.name for f in fields(PolicySettings) if f.name != "policy")
 
 HELP: dict[str, str] = {
     "host": "listen address of /metrics and /health",
@@ -125,19 +128,19 @@ class Settings:
     language: str = "go"
     tracer_version: str = "v2.5.0"
     products: str = "APM_TRACING,FFE_FLAGS"
-    client_policy: ClientPolicy = ClientPolicy.LEGACY
-    poll_interval_s: float = 5.0
-    first_poll: FirstPoll = FirstPoll.IMMEDIATE
-    poll_scheduling: PollScheduling = PollScheduling.FIXED_DELAY
+    client_policy: ClientPolicy = _POLICY.policy
+    poll_interval_s: float = _POLICY.poll_interval_s
+    first_poll: FirstPoll = _POLICY.first_poll
+    poll_scheduling: PollScheduling = _POLICY.poll_scheduling
     ffe_subscription: str = "start"
-    request_timeout_s: float = 3.0
-    fast_lane_enabled: bool = True
-    fast_lane_interval_ms: float = 1000.0
-    fast_lane_initial_interval_ms: float = 0.0
-    max_backoff_s: float = 30.0
-    backoff_max_exponent: int = 3
-    standard_permits: int = DEFAULT_CLIENTS_LIMIT
-    fast_lane_permits: int = DEFAULT_FAST_LANE_CLIENTS_LIMIT
+    request_timeout_s: float = _POLICY.request_timeout_s
+    fast_lane_enabled: bool = _POLICY.fast_lane_enabled
+    fast_lane_interval_ms: float = _POLICY.fast_lane_interval_ms
+    fast_lane_initial_interval_ms: float = _POLICY.fast_lane_initial_interval_ms
+    max_backoff_s: float = _POLICY.max_backoff_s
+    backoff_max_exponent: int = _POLICY.backoff_max_exponent
+    standard_permits: int = _POLICY.standard_permits
+    fast_lane_permits: int = _POLICY.fast_lane_permits
     shared_multitarget: bool = False
     wire_bytes: str = "array"
     http_keepalive: bool = True
@@ -209,21 +212,9 @@ class Settings:
         return tuple(p.strip() for p in self.products.split(",") if p.strip())
 
     def policy_settings(self) -> PolicySettings:
-        """The client policy's view of these settings."""
-        return PolicySettings(
-            policy=self.client_policy,
-            poll_interval_s=self.poll_interval_s,
-            first_poll=self.first_poll,
-            poll_scheduling=self.poll_scheduling,
-            request_timeout_s=self.request_timeout_s,
-            fast_lane_enabled=self.fast_lane_enabled,
-            fast_lane_interval_ms=self.fast_lane_interval_ms,
-            fast_lane_initial_interval_ms=self.fast_lane_initial_interval_ms,
-            max_backoff_s=self.max_backoff_s,
-            backoff_max_exponent=self.backoff_max_exponent,
-            standard_permits=self.standard_permits,
-            fast_lane_permits=self.fast_lane_permits,
-        )
+        """The client policy's view of these settings (its fields, same names, plus the policy)."""
+        shared = {name: getattr(self, name) for name in _POLICY_FIELDS}
+        return PolicySettings(policy=self.client_policy, **shared)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Self:

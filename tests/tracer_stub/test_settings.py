@@ -8,7 +8,7 @@ from dataclasses import fields
 import pytest
 
 from tracer_stub.__main__ import parse_args
-from tracer_stub.client.policy import ClientPolicy, FirstPoll
+from tracer_stub.client.policy import ClientPolicy, FirstPoll, PolicySettings
 from tracer_stub.errors import SettingsError
 from tracer_stub.settings import Settings
 
@@ -93,3 +93,10 @@ def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
 def test_agent_url_must_be_http_host_port(url: str) -> None:
     with pytest.raises(SettingsError, match="agent_url"):
         Settings(agent_url=url)
+
+
+def test_policy_settings_carry_every_policy_field_and_share_its_defaults() -> None:
+    assert Settings().policy_settings() == PolicySettings()
+    s = Settings(client_policy="phase1", poll_interval_s=2.0, fast_lane_permits=3)  # type: ignore[arg-type]
+    p = s.policy_settings()
+    assert (p.policy, p.poll_interval_s, p.fast_lane_permits) == (ClientPolicy.PHASE1, 2.0, 3)
