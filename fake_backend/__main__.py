@@ -19,8 +19,11 @@ from typing import Any
 import uvicorn
 
 from fake_backend.app import create_app
-from fake_backend.errors import BackendError
+from fake_backend.errors import BackendError, SettingsError
 from fake_backend.settings import Settings, parse_value
+
+#: uvicorn's level names (it registers TRACE with `logging` on import).
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -48,7 +51,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             help=f"{f.metadata.get('help', '')} [{env}] ({shown})",
         )
     parser.add_argument(
-        "--log-level", default="info", help="log level, uvicorn's included (default: 'info')"
+        "--log-level",
+        default="info",
+        help=f"log level, uvicorn's included: {', '.join(LOG_LEVELS)} (default: 'info')",
     )
     return parser
 
@@ -62,7 +67,10 @@ def settings_from(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Sett
         raw = getattr(args, name)
         if raw is not None:
             overrides[name] = parse_value(kind, raw, "--" + name.replace("_", "-"))
-    return Settings.from_env(environ, **overrides), str(args.log_level)
+    log_level = str(args.log_level).lower()
+    if log_level not in LOG_LEVELS:
+        raise SettingsError(f"--log-level={args.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return Settings.from_env(environ, **overrides), log_level
 
 
 def _ignore_reraised_signal(signum: int, frame: FrameType | None) -> None:

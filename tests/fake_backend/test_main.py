@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from fake_backend.__main__ import build_parser, settings_from
+from fake_backend.errors import SettingsError
 from rc_protocol.proto import remoteconfig_pb2 as pb
 from rc_protocol.wait import poll_until
 
@@ -38,6 +39,12 @@ def test_flags_override_env() -> None:
     )
     assert settings.port == 9999
     assert settings.products == ("FFE_FLAGS", "ASM_DATA")
+
+
+def test_bad_log_level_is_a_settings_error() -> None:
+    with pytest.raises(SettingsError, match="--log-level='nope' is not one of"):
+        settings_from(["--log-level", "nope"], {})
+    assert settings_from(["--log-level", "DEBUG"], {})[1] == "debug"
 
 
 def test_bad_setting_exits_1_with_a_message() -> None:
