@@ -98,6 +98,7 @@ def _suite(root: ET.Element, name: str) -> ET.Element:
 
 def _count(root: ET.Element) -> None:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    seconds = 0.0
     for suite in root.iter("testsuite"):
         cases = suite.findall("testcase")
         counts = {
@@ -109,6 +110,9 @@ def _count(root: ET.Element) -> None:
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value
-        suite.set("time", "0")
+        suite_seconds = sum(float(c.get("time") or 0) for c in cases)
+        suite.set("time", f"{suite_seconds:.3f}")
+        seconds += suite_seconds
     for key, value in totals.items():
         root.set(key, str(value))
+    root.set("time", f"{seconds:.3f}")

@@ -40,6 +40,8 @@ def test_counts_and_failure_messages(tmp_path: Path) -> None:
     assert set(suites) == {"harness.scenarios", "harness.thresholds"}
     runs = suites["harness.scenarios"]
     assert (runs.get("tests"), runs.get("failures")) == ("2", "1")
+    assert runs.get("time") == "31.500"  # the sum of its testcases' times
+    assert root.get("time") == "31.500"
     [ok, failed] = runs.findall("testcase")
     assert ok.get("classname") == "harness.scenarios.baseline"
     assert ok.get("time") == "31.500"
