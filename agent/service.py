@@ -201,18 +201,13 @@ class RcService:
         plan = self.policy.plan(lane)
         start = self.clock.monotonic()
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await self.channels.send(plan.channel, BypassRequest(lane, done), plan.block_ttl_s)
-        remaining = plan.block_ttl_s - (self.clock.monotonic() - start)
-        if done.done():
-            return
+        handed = await self.channels.send(plan.channel, BypassRequest(lane, done), plan.block_ttl_s)
         # select { case <-response: case <-clock.After(partialNewClientBlockTTL): }
-        timed_out = remaining <= 0
-        if not timed_out:
-            try:
+        remaining = plan.block_ttl_s - (self.clock.monotonic() - start)
+        if handed and not done.done() and remaining > 0:
+            with contextlib.suppress(TimeoutError):
                 await wait_for(self.clock, asyncio.shield(done), remaining)
-            except TimeoutError:
-                timed_out = True
-        if timed_out:  # IncTimeout
+        if not done.done():  # IncTimeout: the budget ran out during the hand-off or the wait
             self.metrics.bypass.labels(lane=lane, result="timed_out").inc()
 
     # ---- poll loop -------------------------------------------------------------------------
