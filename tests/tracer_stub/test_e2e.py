@@ -45,14 +45,14 @@ class Procs:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, module: str, port: int, env: dict[str, str], *args: str) -> str:
-        log = (self.tmp / f"{name}.log").open("wb")
         full_env = {**os.environ, **env}
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args],
-            env=full_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (self.tmp / f"{name}.log").open("wb") as log:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args],
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             poll_until(lambda: healthy(url), timeout=30, interval=0.1, what=f"{name} /health")
