@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from fake_backend.catalogue import Catalogue
 from fake_backend.director import Director
-from fake_backend.faults import FaultPlan, WindowKind, parse_windows
+from fake_backend.errors import FaultSpecError, SettingsError
+from fake_backend.faults import FaultPlan, Window, WindowKind, parse_windows
 from fake_backend.metrics import BackendMetrics
 from fake_backend.payloads import default_builders
 from fake_backend.settings import Settings
@@ -32,8 +33,8 @@ class BackendState:
             settings.flag_key, settings.flag_environment, settings.asm_data_bytes
         )
         origin = clock.monotonic()
-        windows = parse_windows(settings.rate_limit_windows, WindowKind.RATE_LIMIT, origin)
-        windows += parse_windows(settings.outage_windows, WindowKind.OUTAGE, origin)
+        windows = _setting_windows(settings, "rate_limit_windows", WindowKind.RATE_LIMIT, origin)
+        windows += _setting_windows(settings, "outage_windows", WindowKind.OUTAGE, origin)
         return cls(
             settings=settings,
             clock=clock,
@@ -72,3 +73,17 @@ class BackendState:
             "targets_version": self.director.latest_version,
             "target_files": self.settings.target_files,
         }
+
+
+def _setting_windows(
+    settings: Settings, name: str, kind: WindowKind, origin: float
+) -> list[Window]:
+    """Parse the window setting `name`; a bad value is a `SettingsError` naming where it is set."""
+    spec = getattr(settings, name)
+    try:
+        return parse_windows(spec, kind, origin)
+    except FaultSpecError as exc:
+        raise SettingsError(
+            f"setting {name}={spec!r} is invalid: {exc} "
+            f"(set {Settings.env_name(name)} or --{name.replace('_', '-')})"
+        ) from None

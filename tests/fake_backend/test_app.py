@@ -10,6 +10,7 @@ import pytest
 
 from fake_backend.app import create_app
 from fake_backend.catalogue import Catalogue, ConfigEntry
+from fake_backend.errors import SettingsError
 from fake_backend.settings import Settings
 from rc_protocol.clock import ManualClock
 from rc_protocol.proto import remoteconfig_pb2 as pb
@@ -157,6 +158,12 @@ async def test_outage_window_from_settings(clock: ManualClock) -> None:
         assert (await c.get("/api/v0.1/org", headers=KEY)).status_code == 503
         await clock.advance(5)
         assert (await c.get("/api/v0.1/org", headers=KEY)).status_code == 200
+
+
+def test_bad_window_setting_names_the_variable(clock: ManualClock) -> None:
+    with pytest.raises(SettingsError, match="RC_BACKEND_OUTAGE_WINDOWS") as info:
+        create_app(Settings(outage_windows="10"), clock=clock)
+    assert "'start-end'" in str(info.value)
 
 
 async def test_latency_waits_on_the_clock(clock: ManualClock) -> None:
