@@ -14,7 +14,7 @@ from harness.scenario import load_scenario
 
 ROOT = str(Path(__file__).resolve().parents[2])
 FAKE = {role: "tests.harness.fake_service" for role in ("backend", "agent", "tracer")}
-SUMMARY_KEYS = {
+SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "run_id",
     "scenario",
     "runtime",
@@ -32,6 +32,8 @@ SUMMARY_KEYS = {
     "agent",
     "backend",
     "timeline",
+    "boot_at",
+    "warnings",
 }
 
 
@@ -54,7 +56,8 @@ def test_doctests() -> None:
 def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None:
     result = run(tmp_path)
     s = result.summary
-    assert set(s) >= SUMMARY_KEYS
+    assert set(s) == SUMMARY_KEYS
+    assert isinstance(s["warnings"], list) and s["duration_s"] > 0
     assert s["counts"] == {"success": 10, "timeout": 0, "error": 0, "crashed": 0}
     assert s["health"] == {"running": 10, "exited": 0, "restarting": 0, "crashes": 0}
     assert s["provider_ready_ms"]["min"] >= 300 and s["buckets"] is None
