@@ -25,6 +25,10 @@ class _Entry(Generic[C]):
     client: C
     last_seen_wall: float
 
+    def expired(self, now: float) -> bool:
+        """``now > expireAt`` (a client is still active at exactly its expiry)."""
+        return now > self.expire_at
+
 
 class ActiveClients(Generic[C]):
     """The ``clients`` map: client id -> (expiry, last client message)."""
@@ -42,12 +46,12 @@ class ActiveClients(Generic[C]):
     def active(self, client_id: str) -> bool:
         """True when the client was seen within the TTL."""
         entry = self._clients.get(client_id)
-        return entry is not None and not self._now() > entry.expire_at
+        return entry is not None and not entry.expired(self._now())
 
     def active_clients(self) -> list[C]:
         """Unexpired clients, pruning the expired ones (``activeClients``)."""
         now = self._now()
-        expired = [cid for cid, e in self._clients.items() if now > e.expire_at]
+        expired = [cid for cid, e in self._clients.items() if e.expired(now)]
         for cid in expired:
             del self._clients[cid]
         return [e.client for e in self._clients.values()]
@@ -55,7 +59,7 @@ class ActiveClients(Generic[C]):
     def count_active(self) -> int:
         """Number of unexpired clients, without pruning (for the metrics scrape)."""
         now = self._now()
-        return sum(1 for e in self._clients.values() if not now > e.expire_at)
+        return sum(1 for e in self._clients.values() if not e.expired(now))
 
     def last_seen_ms(self, client_id: str) -> int:
         """Unix milliseconds of the last ``seen`` of a known client (0 if unknown)."""

@@ -44,3 +44,16 @@ def test_collection_prunes_expired_clients() -> None:
     assert len(clients) == 2
     assert clients.active_clients() == ["n"]
     assert len(clients) == 1
+
+
+def test_count_active_skips_expired_clients_without_pruning() -> None:
+    now = Now()
+    clients: ActiveClients[str] = ActiveClients(30, now, lambda: now.t)
+    clients.seen("old", "o")
+    now.t = 20
+    clients.seen("new", "n")
+    now.t = 30
+    assert clients.count_active() == 2  # "old" is still active at exactly its expiry
+    now.t = 31
+    assert clients.count_active() == 1
+    assert len(clients) == 2  # nothing pruned: only active_clients() prunes
