@@ -175,19 +175,19 @@ class Settings:
         Raises `SettingsError` naming the variable when a value cannot be parsed.
         """
         values: dict[str, Any] = {}
-        hints = typing.get_type_hints(cls)
-        for spec in dataclasses.fields(cls):
-            name = cls.env_name(spec.name)
+        for field_name, kind in cls.field_types().items():
+            name = cls.env_name(field_name)
             raw = environ.get(name)
             if raw is not None:
-                values[spec.name] = parse_value(hints[spec.name], raw, name)
+                values[field_name] = parse_value(kind, raw, name)
         values.update(overrides)
         return cls(**values)
 
     @classmethod
     def field_types(cls) -> dict[str, Any]:
         """Field name → resolved type, for the CLI."""
-        return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def parse_value(kind: Any, raw: str, name: str) -> Any:

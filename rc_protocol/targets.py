@@ -360,8 +360,8 @@ def _require(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], wh
 
 
 def _int(obj: Mapping[str, Any], key: str, where: str, lo: int, hi: int) -> int:
-    value = _require(obj, key, int, where)
-    if isinstance(value, bool) or not lo <= value <= hi:
+    value = _require(obj, key, int, where)  # rejects bools already
+    if not lo <= value <= hi:
         raise TargetsError(f"targets.json: {where}{key} = {value!r} is out of range {lo}..{hi}")
     return int(value)
 
