@@ -28,7 +28,7 @@ from typing import Any
 from harness.compare import Comparison, RunRecord, cell_text
 from harness.errors import ResultsError
 from harness.results import load_summary
-from harness.thresholds import ThresholdResult, parse_series_key
+from harness.thresholds import STATS, ThresholdResult, parse_series_key
 
 REPORT_HTML = "report.html"
 
@@ -434,8 +434,7 @@ def _page(title: str, body: Iterable[str]) -> str:
 
 
 def _latency_table(summary: Mapping[str, Any]) -> str:
-    stats = ("min", "p50", "p75", "p90", "p95", "p99", "max")
-    head = "".join(f"<th>{s}</th>" for s in stats)
+    head = "".join(f"<th>{s}</th>" for s in STATS)
     rows = []
     for label, key in (
         ("provider ready (ms)", "provider_ready_ms"),
@@ -443,7 +442,7 @@ def _latency_table(summary: Mapping[str, Any]) -> str:
     ):
         block = summary.get(key)
         values = block if isinstance(block, Mapping) else {}
-        cells = "".join(f'<td class="num">{_fmt_num(_num(values.get(s)))}</td>' for s in stats)
+        cells = "".join(f'<td class="num">{_fmt_num(_num(values.get(s)))}</td>' for s in STATS)
         rows.append(f"<tr><th>{label}</th>{cells}</tr>")
     return f'<table class="latency"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
 

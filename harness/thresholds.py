@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.stats import PERCENTILES
 
-STATS: tuple[str, ...] = ("min", "p50", "p75", "p90", "p95", "p99", "max")
+STATS: tuple[str, ...] = ("min", *(name for name, _ in PERCENTILES), "max")
 """The statistics ``summary.json`` records for each latency (nearest rank, ``harness.stats``)."""
 
 
