@@ -5,9 +5,10 @@ and can be overridden by the CLI flag `--<f with dashes>`. The API key is the re
 `DD_API_KEY`. Durations carry their unit in the name (`_s`, `_ms`).
 
 Defaults are the real backend's behaviour where the reference docs know it (org id 2 as in
-datadog-agent's tests, `agent_refresh_interval` unset, no faults: the proposal's load test
-found "no evidence of backend-side rate limiting or slow responses"). Where the real value is
-unknown (payload sizes, targets expiry) the default is a documented assumption.
+the example path `datadog/2/FFE_FLAGS/...` of agent-rc-service.md, `agent_refresh_interval`
+unset, no faults: the proposal's load test found "no evidence of backend-side rate limiting
+or slow responses"). Where the real value is unknown (payload sizes, targets expiry) the
+default is a documented assumption.
 """
 
 from __future__ import annotations
