@@ -336,12 +336,8 @@ class RcService:
             return True
         try:
             self.store.org_uuid = await self.backend.org_uuid()
-        except AgentError as exc:
+        except AgentError as exc:  # anything else is a bug, counted by refresh()
             log.warning("could not get the org uuid: %s", exc)
-            return False
-        except Exception as exc:  # a backend bug is a failed refresh, not a dead loop
-            log.exception("org uuid call raised")
-            log.warning("could not get the org uuid: %r", exc)
             return False
         self._org_uuid_root = root
         return True

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from agent.errors import Unavailable
+from agent.errors import BackendError, Unavailable
 from agent.service import RcService
 from agent.store import Store
 from rc_protocol.proto import remoteconfig_pb2 as pb
@@ -384,6 +384,30 @@ async def test_org_uuid_fetched_once_with_the_lock_held(make_rig: RigFactory) ->
     assert rig.backend.requests[0].org_uuid == rig.backend.org
     await rig.clock.advance(60.5)
     assert rig.backend.org_calls == 1 and len(rig.backend.requests) == 2
+
+
+@pytest.mark.parametrize("error", [BackendError("GET /api/v0.1/org: 503"), RuntimeError("bug")])
+async def test_org_uuid_failure_ends_the_refresh_without_backoff(
+    make_rig: RigFactory, error: Exception
+) -> None:
+    rig = make_rig()
+    real_org_uuid = rig.backend.org_uuid
+    failures = [error]
+
+    async def org_uuid() -> str:
+        if failures:
+            raise failures.pop()
+        return await real_org_uuid()
+
+    rig.backend.org_uuid = org_uuid  # type: ignore[method-assign]
+    rig.service.start()
+    await rig.clock.run_until_idle()
+    assert rig.refreshes("startup", "error") == 1
+    assert rig.backend.requests == []  # no configurations call without an org uuid
+    assert rig.service.backoff_errors == 0 and rig.service.last_update_err is None
+    assert not rig.service.lock.locked()
+    await rig.clock.advance(60.0)
+    assert rig.refreshes("periodic") == 1 and len(rig.backend.requests) == 1
 
 
 async def test_serve_cost_is_zero_by_default_and_serves_at_once(make_rig: RigFactory) -> None:
