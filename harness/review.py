@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -258,6 +259,25 @@ def _container_dead(container: Any) -> str | None:
     return None
 
 
+def ensure_port_free(port: int, what: str, option: str) -> None:
+    """Raise unless nothing listens on 127.0.0.1:``port``.
+
+    Prometheus and Grafana share the host's network: on a taken port the new container exits,
+    while the readiness poll is answered by whatever holds the port (often the Prometheus of an
+    earlier ``harness up``), and the stack would look up while serving someone else's data.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As Go's listeners do: a closed connection in TIME_WAIT does not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ReviewError(
+                f"{what} cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; remove an "
+                f"earlier stack with `harness down`, or pick another port with {option}"
+            ) from None
+
+
 def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> ReviewStack:
     """Start the stack; on any failure remove what was started (by label) and raise."""
     import docker.errors
@@ -273,6 +293,9 @@ def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> R
                 f"{options.dashboards_dir} for any Grafana)"
             ) from None
     ensure_prometheus_image(client, options.prometheus_image, options.base_image)
+    ensure_port_free(options.prometheus_port, "Prometheus", "--prometheus-port")
+    if grafana_image is not None:
+        ensure_port_free(options.grafana_port, "Grafana", "--grafana-port")
     options.sd_dir.mkdir(parents=True, exist_ok=True)
     options.sd_dir.chmod(0o755)
     runtime = DockerRuntime(options.run_id, image=options.image, client=client, keep=True,

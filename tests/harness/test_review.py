@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,20 @@ def test_missing_grafana_image_suggests_no_grafana(tmp_path: Path) -> None:
     with pytest.raises(ReviewError, match="--no-grafana"):
         up(options(tmp_path), FakeClient({LOCAL_PROMETHEUS_IMAGE}))
     assert DEFAULT_GRAFANA_IMAGE.startswith("grafana/grafana:")
+
+
+def test_a_taken_prometheus_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    # Without the check the readiness poll would be answered by whatever holds the port.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ReviewError, match=rf"127.0.0.1:{port}.*--prometheus-port"):
+            up(
+                options(tmp_path / "sd", grafana_image=None, prometheus_port=port),
+                FakeClient({LOCAL_PROMETHEUS_IMAGE}),
+            )
+    assert not (tmp_path / "sd").exists()
 
 
 @pytest.mark.docker
