@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -73,7 +74,7 @@ def services(tmp_path: Path) -> Iterator[str]:
     ]
     try:
         for url, name in ((backend_url, "backend"), (agent_url, "agent")):
-            poll_until(lambda u=url: healthy(u), timeout=30, interval=0.1, what=f"{name} /health")
+            poll_until(partial(healthy, url), timeout=30, interval=0.1, what=f"{name} /health")
         yield agent_url
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -107,7 +108,7 @@ def test_new_ffe_client_gets_a_verified_file_then_empty(services: str) -> None:
         meta = signed["targets"][path]
         assert len(files[path]) == meta["length"]
         assert hashlib.sha256(files[path]).hexdigest() == meta["hashes"]["sha256"]
-        assert path in doc["client_configs"]  # type: ignore[operator]
+        assert path in doc["client_configs"]
     cached = [
         TargetFileMeta(
             path=p,

@@ -21,6 +21,13 @@ async def started(make_rig: RigFactory, **kw: object) -> RcService:
     return rig.service
 
 
+def mark_active(service: RcService, n: int) -> None:
+    """Make client ``n`` active already, so that its next request does not bypass the cache."""
+    client = request(n).client
+    assert client is not None
+    service.clients.seen(client.id, client)
+
+
 async def test_first_refresh_is_immediate_at_startup(make_rig: RigFactory) -> None:
     rig = make_rig()
     rig.service.start()
@@ -413,7 +420,7 @@ async def test_org_uuid_failure_ends_the_refresh_without_backoff(
 async def test_serve_cost_is_zero_by_default_and_serves_at_once(make_rig: RigFactory) -> None:
     rig = make_rig()
     assert rig.service.settings.serve_cost_ms == 0.0
-    rig.service.clients.seen("client-1", request(1).client)  # already active: no bypass
+    mark_active(rig.service, 1)  # already active: no bypass
     served = await rig.service.client_get_configs(request(1))
     assert not served.bypassed and rig.clock.monotonic() == 0.0
 
@@ -421,7 +428,7 @@ async def test_serve_cost_is_zero_by_default_and_serves_at_once(make_rig: RigFac
 async def test_serve_cost_holds_the_lock_so_requests_serialise(make_rig: RigFactory) -> None:
     rig = make_rig(serve_cost_ms=100.0)
     for n in (1, 2):  # both active: served from the cache, no bypass
-        rig.service.clients.seen(f"client-{n}", request(n).client)
+        mark_active(rig.service, n)
     first = asyncio.create_task(rig.service.client_get_configs(request(1)))
     second = asyncio.create_task(rig.service.client_get_configs(request(2)))
     await rig.clock.advance(0.1)
@@ -432,7 +439,7 @@ async def test_serve_cost_holds_the_lock_so_requests_serialise(make_rig: RigFact
 
 async def test_serve_cost_delays_a_refresh_waiting_for_the_lock(make_rig: RigFactory) -> None:
     rig = make_rig(serve_cost_ms=500.0)
-    rig.service.clients.seen("client-1", request(1).client)
+    mark_active(rig.service, 1)
     serving = asyncio.create_task(rig.service.client_get_configs(request(1)))
     await asyncio.sleep(0)  # the request takes s.mu first
     rig.service.start()  # the start-up refresh needs s.mu to collect the active clients
