@@ -211,8 +211,10 @@ Responder = Callable[[pb.LatestConfigsRequest], pb.LatestConfigsResponse]
 class FakeBackend:
     """An in-process backend for tests: answers with ``responder``, after ``delay_s``.
 
-    ``gate``, when set, holds every call until the test sets it (to keep a refresh running).
-    ``fail_next`` makes the next N calls raise :class:`BackendError`. Every request is kept.
+    ``gate``, when set, holds every ``latest_configs`` call until the test sets it (to keep a
+    refresh running). ``fail_next`` makes the next N ``latest_configs`` calls raise
+    :class:`BackendError`. Every request is kept. ``org_uuid`` only waits ``delay_s`` and
+    counts its calls in ``org_calls``.
     """
 
     responder: Responder
