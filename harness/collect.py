@@ -223,8 +223,9 @@ async def scrape_until_settled(
             await asyncio.sleep(max(0.0, interval_s - (now() - started)))
 
 
-async def scrape_counters(handle: ComponentHandle, prefix: str) -> dict[str, float]:
-    """The ``prefix*`` counters and gauges of one component, flat (``{}`` if unreachable)."""
+async def scrape_counters(handle: ComponentHandle, prefix: str) -> dict[str, float] | None:
+    """The ``prefix*`` counters and gauges of one component, flat; ``None`` when its
+    ``/metrics`` cannot be scraped (unreachable, an error status, or not Prometheus text)."""
     async with httpx.AsyncClient(timeout=5.0) as client:
         samples = await _scrape(client, handle)
-    return flatten(samples or [], prefix)
+    return None if samples is None else flatten(samples, prefix)

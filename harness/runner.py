@@ -272,8 +272,17 @@ def run_scenario(
         )
         ended = time.time()
         states = {h.spec.name: h.state() for h in tracers}
-        agent_counters = asyncio.run(scrape_counters(agent, "agent_rc_"))
-        backend_counters = asyncio.run(scrape_counters(backend, "backend_rc_"))
+        counters = {}
+        for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
+            scraped = asyncio.run(scrape_counters(handle, prefix))
+            if scraped is None:
+                name = handle.spec.name
+                warnings.append(
+                    f"the {name}'s counters could not be scraped from {handle.host_url}/metrics "
+                    f"at the end of the run (summary.json has none): see logs/{name}.log"
+                )
+                say(Progress("warning: " + warnings[-1]))
+            counters[prefix] = scraped or {}
     say(Progress("stopping components"))
     runtime.stop(runtime.handles())
     runtime.save_logs(out_dir / "logs")
@@ -297,8 +306,8 @@ def run_scenario(
         rows,
         ledger.counts(),
         tracer_health([(h.spec.tracers, states[h.spec.name]) for h in tracers]),
-        agent=agent_counters,
-        backend=backend_counters,
+        agent=counters["agent_rc_"],
+        backend=counters["backend_rc_"],
         timeline=timeline,
         warnings=warnings,
     )

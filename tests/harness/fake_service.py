@@ -8,6 +8,7 @@ seconds after ``RC_STUB_START_AT`` (plus 10 ms per tracer). Knobs (environment):
 - ``FAKE_CRASH_BASE=<n>``: the tracer process whose index base is n exits with code 3 at boot.
 - ``FAKE_PENDING_BASE=<n>``: that process's tracers stay pending forever.
 - ``FAKE_EXIT_AT_START=<role>``: the backend/agent/tracer exits at once with code 4.
+- ``FAKE_METRICS_ERROR=<role>``: that role answers ``/metrics`` with a 500.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def main() -> None:
         def do_GET(self) -> None:
             if self.path == "/health":
                 body = b'{"status": "ok"}'
+            elif self.path == "/metrics" and os.environ.get("FAKE_METRICS_ERROR") == role:
+                self.send_error(500)
+                return
             elif self.path == "/metrics":
                 text = tracer_metrics(time.time()) if role == "tracer" else other_metrics(role)
                 body = text.encode()

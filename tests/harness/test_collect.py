@@ -9,6 +9,8 @@ from harness.collect import (
     READY,
     TIMEOUT,
     Ledger,
+    Tick,
+    scrape_counters,
     scrape_until_settled,
     tracer_values,
 )
@@ -128,7 +130,7 @@ def test_scrape_loop_stops_at_the_deadline_and_when_processes_die() -> None:
     alive, dead = FakeHandle("p0", 2), FakeHandle("p1", 1)
     dead.current = CRASH
     ledger = Ledger({"p0": range(0, 2), "p1": range(2, 3)})
-    ticks = []
+    ticks: list[Tick] = []
     clock = iter(float(t) for t in range(1000))
     timeline = asyncio.run(
         scrape_until_settled(
@@ -144,3 +146,7 @@ def test_scrape_loop_stops_at_the_deadline_and_when_processes_die() -> None:
     assert ledger.counts() == {"success": 0, "timeout": 2, "error": 0, "crashed": 1}
     assert timeline and all(ready == 0 for _, ready in timeline)
     assert ticks[0].unreachable == 2 and ticks[-1].unreachable == 1
+
+
+def test_counters_of_an_unreachable_component_are_none_not_empty() -> None:
+    assert asyncio.run(scrape_counters(FakeHandle("agent", 0), "agent_rc_")) is None

@@ -97,6 +97,17 @@ def test_crashed_and_pending_tracers_are_accounted(
     assert "Crashed: 4" in (tmp_path / "report.txt").read_text()
 
 
+def test_counters_that_cannot_be_scraped_are_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_METRICS_ERROR", "agent")
+    s = run(tmp_path).summary
+    assert s["agent"] == {} and s["backend"]  # the backend's counters are still there
+    [warning] = [w for w in s["warnings"] if "counters" in w]
+    assert "the agent's counters could not be scraped from http://127.0.0.1:" in warning
+    assert warning.endswith("see logs/agent.log")
+
+
 def test_wait_mode_reports_buckets(tmp_path: Path) -> None:
     s = run(tmp_path, "provider.mode=wait").summary
     assert s["buckets"] == {"under_10s": 10, "cliff_28_32s": 0, "over_32s": 0}
