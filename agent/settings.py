@@ -71,7 +71,7 @@ ALIASES: dict[str, str] = {
 
 _DURATION_FIELDS = frozenset(
     {"refresh_interval_s", "clients_ttl_s", "new_client_block_ttl_s", "refresh_spacing_s",
-     "max_backoff_interval_s", "backend_timeout_s"}
+     "max_backoff_interval_s", "rc_unavailable_s", "backend_timeout_s"}
 )  # fmt: skip
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}

@@ -79,5 +79,6 @@ def test_serve_cost_is_a_diagnostic_defaulting_to_zero() -> None:
 def test_rc_unavailable_is_a_diagnostic_defaulting_to_zero() -> None:
     assert Settings().rc_unavailable_s == 0.0
     assert Settings.from_env({"RC_AGENT_RC_UNAVAILABLE_S": "12"}).rc_unavailable_s == 12.0
+    assert Settings.from_env({"RC_AGENT_RC_UNAVAILABLE_S": "1m30s"}).rc_unavailable_s == 90.0
     with pytest.raises(SettingsError, match="rc_unavailable_s"):
         Settings(rc_unavailable_s=-1.0)
