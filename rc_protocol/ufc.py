@@ -244,15 +244,28 @@ def _need(obj: object, key: str, kind: type | tuple[type, ...], where: str) -> A
     return value
 
 
+def _optional_list(obj: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """`obj[key]` when it is a list; absent or ``null`` is an empty list."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise UfcError(f"UFC: {where}{key} has the wrong type ({type(value).__name__})")
+    return value
+
+
 def _time(value: object, where: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise UfcError(f"UFC: {where} must be an ISO 8601 string")
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         raise UfcError(f"UFC: {where} {value!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is None:  # RFC 3339, as Go's time.Time decodes it, needs an offset
+        raise UfcError(f"UFC: {where} {value!r} has no UTC offset (e.g. end it with 'Z')")
+    return moment
 
 
 def _value_ok(variation_type: str, value: object) -> bool:
@@ -274,15 +287,12 @@ def _parse_shard(raw: object, where: str) -> Shard:
     total = _need(raw, "totalShards", int, where)
     if total <= 0:  # every subject's shard is taken modulo totalShards
         raise UfcError(f"UFC: {where}totalShards is {total}, must be > 0")
-    listed = raw.get("ranges") or []
-    if not isinstance(listed, list):
-        raise UfcError(f"UFC: {where}ranges has the wrong type ({type(listed).__name__})")
     ranges = tuple(
         (
             _need(r, "start", int, f"{where}ranges[{i}]."),
             _need(r, "end", int, f"{where}ranges[{i}]."),
         )
-        for i, r in enumerate(listed)
+        for i, r in enumerate(_optional_list(raw, "ranges", where))
     )
     return Shard(salt, total, ranges)
 
@@ -317,7 +327,7 @@ def _parse_flag(key: str, raw: object) -> Flag:
         if not isinstance(alloc, dict):
             raise UfcError(f"UFC: {awhere[:-1]} must be an object")
         rules = []
-        for j, rule in enumerate(alloc.get("rules") or []):
+        for j, rule in enumerate(_optional_list(alloc, "rules", awhere)):
             conds = []
             for cond in _need(rule, "conditions", list, f"{awhere}rules[{j}]."):
                 cwhere = f"{awhere}rules[{j}].conditions."
@@ -337,7 +347,7 @@ def _parse_flag(key: str, raw: object) -> Flag:
                 raise UfcError(f"UFC: {swhere}variationKey {vkey!r} is not a defined variation")
             shards = tuple(
                 _parse_shard(s, f"{swhere}shards[{n}].")
-                for n, s in enumerate(split.get("shards") or [])
+                for n, s in enumerate(_optional_list(split, "shards", swhere))
             )
             splits.append(Split(vkey, shards))
         allocations.append(

@@ -207,6 +207,9 @@ def test_allocation_time_window() -> None:
     assert after.value == "B"
     with pytest.raises(UfcError, match="now="):
         evaluate(ufc, "f", "z", "k")
+    alloc["startAt"] = "2024-01-01T00:00:00"  # no offset: evaluate could not compare it
+    with pytest.raises(UfcError, match="startAt '2024-01-01T00:00:00' has no UTC offset"):
+        parse_ufc(_flag([alloc]))
 
 
 def _broken(edit: Any) -> bytes:
@@ -266,6 +269,11 @@ def _shard(**fields: Any) -> list[dict[str, Any]]:
         (_alloc("x", [], "a", _shard(ranges=[{"start": "a", "end": 5}])), "start has the wrong"),
         (_alloc("x", [], "a", _shard(ranges=[{"start": 0}])), r"ranges\[0\]\.end is missing"),
         (_alloc("x", [], "a", _shard(ranges={"start": 0})), "ranges has the wrong type"),
+        ({"key": "x", "rules": 5, "splits": []}, r"allocations\[0\]\.rules has the wrong type"),
+        (
+            {"key": "x", "splits": [{"variationKey": "a", "shards": 5}]},
+            r"splits\[0\]\.shards has the wrong type",
+        ),
     ],
 )
 def test_parse_rejects_malformed_allocations_with_a_ufc_error(alloc: Any, message: str) -> None:
