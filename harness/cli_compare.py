@@ -35,6 +35,7 @@ from harness.thresholds import (
     Threshold,
     ThresholdError,
     ThresholdResult,
+    check_scope,
     evaluate,
     metric_names,
     parse_thresholds,
@@ -110,13 +111,10 @@ def gate_run(
 
 def check_scope_for_run(thresholds: Sequence[Threshold], scenario: str) -> None:
     """Before ``harness run`` starts: refuse a threshold scoped to another scenario."""
-    for threshold in thresholds:
-        if not threshold.applies_to(scenario):
-            raise typer.BadParameter(
-                f"threshold {threshold.expression!r} is scoped to scenario "
-                f"{threshold.scenario!r}, but this run is {scenario!r}",
-                param_hint="--threshold",
-            )
+    try:
+        check_scope(thresholds, scenario)
+    except ThresholdError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--threshold") from exc
 
 
 def _read_text(path: Path) -> str:

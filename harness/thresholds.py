@@ -431,7 +431,12 @@ def evaluate(thresholds: Sequence[Threshold], summary: Mapping[str, Any]) -> lis
     A threshold scoped to another scenario is an error here (on a single run there is nothing
     to check it against); :func:`check_scopes` says the same for a compare.
     """
-    scenario = str(summary.get("scenario", ""))
+    check_scope(thresholds, str(summary.get("scenario", "")))
+    return [t.evaluate(summary) for t in thresholds]
+
+
+def check_scope(thresholds: Sequence[Threshold], scenario: str) -> None:
+    """Raise if a threshold is scoped to a scenario other than ``scenario`` (a single run's)."""
     for threshold in thresholds:
         if not threshold.applies_to(scenario):
             raise ThresholdError(
@@ -439,7 +444,6 @@ def evaluate(thresholds: Sequence[Threshold], summary: Mapping[str, Any]) -> lis
                 f"{threshold.scenario!r}, but this run is {scenario!r}; drop the "
                 f"'{threshold.scenario}:' prefix or check a run of that scenario"
             )
-    return [t.evaluate(summary) for t in thresholds]
 
 
 def check_scopes(thresholds: Sequence[Threshold], scenarios: Sequence[str]) -> None:
