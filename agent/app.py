@@ -72,20 +72,17 @@ INFO_ENDPOINTS = [
 ]
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or ``None`` when it is larger than ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+        return None
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _TooLarge
+            return None
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -178,9 +175,8 @@ def create_app(
         lane: Lane = "standard"
         outcome = "error_internal"
         try:
-            try:
-                body = await _read_body(request, settings.max_body_bytes)
-            except _TooLarge:
+            body = await _read_body(request, settings.max_body_bytes)
+            if body is None:
                 outcome = "error_too_large"
                 return JSONResponse(
                     {"error": f"request body larger than {settings.max_body_bytes} bytes"},
