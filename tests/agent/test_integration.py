@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,17 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.runtime.local import free_port
 from rc_protocol.wait import poll_until
 from rc_protocol.wire import TargetFileHash, TargetFileMeta, encode_request
 from tests.agent.conftest import request
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
