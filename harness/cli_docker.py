@@ -31,7 +31,8 @@ image_app = typer.Typer(
 
 
 @contextmanager
-def _one_line_errors() -> Iterator[None]:
+def one_line_errors() -> Iterator[None]:
+    """A :class:`HarnessError` raised in the block becomes ``error: ...`` on stderr and exit 1."""
     try:
         yield
     except HarnessError as exc:
@@ -54,7 +55,7 @@ def bootstrap_base_command(
     ] = None,
 ) -> None:
     """Make a minimal Debian with python3 (debootstrap, as root) and `docker import` it."""
-    with _one_line_errors():
+    with one_line_errors():
         result = bootstrap_base(connect(), tag=tag, mirror=mirror, suite=suite, workdir=workdir)
     typer.echo(
         f"base image {result.tag}: {result.size_bytes / 1e6:.0f} MB, made in {result.seconds:.1f} s"
@@ -74,7 +75,7 @@ def build_command(
     tag: Annotated[str, typer.Option(help="Tag of the harness image.")] = DEFAULT_IMAGE,
 ) -> None:
     """Build the project's wheelhouse on the host and the image from compose/Dockerfile."""
-    with _one_line_errors():
+    with one_line_errors():
         result = build_image(connect(), tag=tag, base_image=base_image)
     typer.echo(
         f"image {result.tag} on {base_image}: {result.size_bytes / 1e6:.0f} MB, "
@@ -89,7 +90,7 @@ def down(
     ] = None,
 ) -> None:
     """Remove the containers and networks left by harness runs (by the harness.run_id label)."""
-    with _one_line_errors():
+    with one_line_errors():
         result = sweep(connect(), run_id)
     runs = ", ".join(result.run_ids) or "none"
     typer.echo(

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from harness.cli_docker import one_line_errors
 from harness.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE
 from harness.review import (
     DEFAULT_GRAFANA_IMAGE,
@@ -22,7 +23,6 @@ from harness.review import (
     PROMETHEUS_PORT,
     UpOptions,
 )
-from harness.runtime.base import HarnessError
 
 
 def up_command(
@@ -76,7 +76,7 @@ def up_command(
             f"{PROMETHEUS_PORT}, not {prometheus_port}",
             err=True,
         )
-    try:
+    with one_line_errors():
         options = UpOptions(
             run_id=run_id,
             scenario=load_scenario(scenario),
@@ -89,9 +89,6 @@ def up_command(
             grafana_port=grafana_port,
         )
         stack = up(options, connect(), say=lambda line: typer.echo(line, err=True))
-    except HarnessError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
     if stack.dashboard_url:
         typer.echo(f"Grafana:    {stack.dashboard_url}")
     else:
