@@ -46,7 +46,8 @@ class DockerUnavailableError(RuntimeErrorBase):
     def __init__(self, detail: str) -> None:
         super().__init__(
             f"no Docker engine answers ({detail}): start one with `{START_SCRIPT}` (as root; it "
-            "installs Debian's docker.io when missing) or Docker Desktop, or use --runtime local"
+            "installs Debian's docker.io when missing) or Docker Desktop; harness run and "
+            "compare can use --runtime local instead"
         )
 
 
