@@ -21,6 +21,7 @@ metadata (only its versions are tracked and echoed), consistent snapshots.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,9 +84,9 @@ class Store:
         return b"" if self.targets is None else self.targets.raw
 
     @property
-    def target_metas(self) -> dict[str, TargetMeta]:
-        """Config path -> target metadata of the current director targets."""
-        return {} if self.targets is None else dict(self.targets.targets)
+    def target_metas(self) -> Mapping[str, TargetMeta]:
+        """Config path -> target metadata of the current director targets (read-only, no copy)."""
+        return {} if self.targets is None else self.targets.targets
 
     @property
     def opaque_backend_state(self) -> bytes:
