@@ -25,7 +25,12 @@ class RuntimeChoice:
 
 def choose_runtime(requested: str, image: str | None = None) -> RuntimeChoice:
     """Resolve ``auto`` (Docker when an engine answers and has the harness ``image``, else
-    local); any other name is returned as asked."""
+    local); ``local`` and ``docker`` are returned as asked; any other name raises
+    :class:`HarnessError` before anything is started."""
+    if requested not in RUNTIME_NAMES:
+        raise HarnessError(
+            f"unknown runtime {requested!r}: choose one of {', '.join(RUNTIME_NAMES)}"
+        )
     if requested != "auto":
         return RuntimeChoice(requested, "asked for with --runtime")
     from harness.runtime.docker import auto_choice
@@ -41,13 +46,11 @@ def make_runtime(name: str, run_id: str, **options: Any) -> Runtime:
     Options for ``docker``: ``log_dir``, ``keep``, ``image``, ``mem_limit`` (see
     :class:`~harness.runtime.docker.DockerRuntime`).
     """
-    resolved = choose_runtime(name).name
+    resolved = choose_runtime(name, image=options.get("image")).name
     if resolved == "local":
         from harness.runtime.local import LocalRuntime
 
         return LocalRuntime(run_id, **options)
-    if resolved == "docker":
-        from harness.runtime.docker import DockerRuntime
+    from harness.runtime.docker import DockerRuntime
 
-        return DockerRuntime(run_id, **options)
-    raise HarnessError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIME_NAMES)}")
+    return DockerRuntime(run_id, **options)

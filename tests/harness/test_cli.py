@@ -93,3 +93,10 @@ def test_an_interrupted_run_says_whether_its_components_were_left_up(
     result = cli.invoke(app, ["run", "--runtime", "docker", "--out", str(tmp_path / "r"), *args])
     assert result.exit_code == 130
     assert said in result.output
+
+
+def test_run_with_an_unknown_runtime_fails_before_starting_anything(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["run", "--runtime", "dockr", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1
+    assert "unknown runtime 'dockr': choose one of auto, local, docker" in result.output
+    assert "runtime: dockr" not in result.output and not (tmp_path / "r").exists()

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from harness.runtime import choose_runtime, local, make_runtime
-from harness.runtime.base import ComponentSpec, ComponentStatus
+from harness.runtime.base import ComponentSpec, ComponentStatus, HarnessError
 from harness.runtime.local import RUN_ID_ENV, LocalRuntime, child_environment
 from rc_protocol.wait import poll_until
 
@@ -40,6 +40,13 @@ def test_local_is_built_by_name() -> None:
     choice = choose_runtime("local")
     assert choice.name == "local"
     assert isinstance(make_runtime("local", "r1", log_dir=None), LocalRuntime)
+
+
+def test_an_unknown_runtime_name_is_refused_before_anything_starts() -> None:
+    with pytest.raises(HarnessError, match=r"unknown runtime 'dockr': choose one of auto, local"):
+        choose_runtime("dockr")
+    with pytest.raises(HarnessError, match="unknown runtime 'dockr'"):
+        make_runtime("dockr", "r1")
 
 
 def test_child_environment_drops_inherited_rc_and_dd_vars(monkeypatch: pytest.MonkeyPatch) -> None:
