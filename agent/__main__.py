@@ -23,8 +23,9 @@ from agent.errors import AgentError
 from agent.settings import HELP, POLICIES, Settings
 
 
-def build_parser(defaults: Settings) -> argparse.ArgumentParser:
-    """One ``--flag`` per settings field, with its default shown."""
+def build_parser() -> argparse.ArgumentParser:
+    """One ``--flag`` per settings field, with its default (the real agent's) shown."""
+    defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m agent",
         description="Model of the Datadog Agent's Remote Configuration service "
@@ -33,7 +34,7 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
     )
     for name in Settings.field_names():
         flag = "--" + name.replace("_", "-")
-        value = getattr(Settings(), name)
+        value = getattr(defaults, name)
         shown = "unset" if value is None else value
         if name == "api_key":
             shown = "(from DD_API_KEY)"
@@ -47,7 +48,7 @@ def build_parser(defaults: Settings) -> argparse.ArgumentParser:
 def settings_from(argv: Sequence[str], environ: dict[str, str]) -> Settings:
     """Environment first, then command-line flags."""
     base = Settings.from_env(environ)
-    args = build_parser(base).parse_args(argv)
+    args = build_parser().parse_args(argv)
     changes = {
         name: Settings.parse_value(name, str(value), source="--" + name.replace("_", "-"))
         for name, value in vars(args).items()

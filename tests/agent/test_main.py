@@ -18,7 +18,7 @@ def test_flags_win_over_environment() -> None:
 
 
 def test_help_lists_every_setting_with_its_default() -> None:
-    text = build_parser(Settings()).format_help()
+    text = build_parser().format_help()
     for name in Settings.field_names():
         assert "--" + name.replace("_", "-") in text
     assert "(default: 500.0)" in text and "(default: unset)" in text
