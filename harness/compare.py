@@ -119,7 +119,7 @@ class Comparison:
 
     def summaries(self, scenario: str) -> list[Mapping[str, Any]]:
         """The summaries of the runs of ``scenario`` that completed."""
-        return [r.summary for r in self.runs[scenario] if r.summary is not None and r.ok]
+        return _completed(self.runs[scenario])
 
     def to_json(self, root: Path | None = None) -> dict[str, Any]:
         """``compare.json``; run folders relative to ``root`` when given."""
@@ -192,22 +192,27 @@ def compare_runs(
     check_scopes(thresholds, scenarios)
     frozen = {s: tuple(runs.get(s, ())) for s in scenarios}
     repeat = max((len(v) for v in frozen.values()), default=0)
+    completed = {s: _completed(frozen[s]) for s in scenarios}
     rows: list[Row] = []
     for label, name in TABLE_ROWS:
         metric = METRICS[name]
         per_scenario: list[tuple[list[float], int]] = []
         for scenario in scenarios:
-            completed = [r.summary for r in frozen[scenario] if r.summary is not None and r.ok]
-            values = [v for s in completed if (v := metric.read(s).value) is not None]
-            per_scenario.append((values, len(completed)))
+            summaries = completed[scenario]
+            values = [v for s in summaries if (v := metric.read(s).value) is not None]
+            per_scenario.append((values, len(summaries)))
         first_values = per_scenario[0][0]
         first = float(statistics.median(first_values)) if first_values else None
         rows.append(Row(label, metric, tuple(_cell(v, first, n) for v, n in per_scenario)))
     results: list[ThresholdResult] = []
     for scenario in scenarios:
-        completed = [r.summary for r in frozen[scenario] if r.summary is not None and r.ok]
-        results.extend(evaluate_repeats(thresholds, scenario, completed))
+        results.extend(evaluate_repeats(thresholds, scenario, completed[scenario]))
     return Comparison(tuple(scenarios), frozen, tuple(rows), repeat, tuple(results), info or {})
+
+
+def _completed(records: Sequence[RunRecord]) -> list[Mapping[str, Any]]:
+    """The summaries of the runs that completed, in run order."""
+    return [r.summary for r in records if r.summary is not None and r.ok]
 
 
 # --- the text table --------------------------------------------------------------------------
