@@ -72,8 +72,9 @@ def services(tmp_path: Path) -> Iterator[str]:
         yield agent_url
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            assert proc.wait(timeout=15) == 0, (tmp_path / "agent.log").read_text()[-2000:]
+        for proc, name in zip(procs, ("backend", "agent"), strict=True):
+            log = (tmp_path / f"{name}.log").read_text()[-2000:]
+            assert proc.wait(timeout=15) == 0, f"{name} exited non-zero:\n{log}"
     finally:
         for proc in procs:
             if proc.poll() is None:
