@@ -73,8 +73,9 @@ def services(tmp_path: Path) -> Iterator[str]:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
         for proc, name in zip(procs, ("backend", "agent"), strict=True):
+            code = proc.wait(timeout=15)
             log = (tmp_path / f"{name}.log").read_text()[-2000:]
-            assert proc.wait(timeout=15) == 0, f"{name} exited non-zero:\n{log}"
+            assert code == 0, f"{name} exited with {code}:\n{log}"
     finally:
         for proc in procs:
             if proc.poll() is None:
