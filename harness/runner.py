@@ -136,11 +136,12 @@ def _wait_healthy(handles: Sequence[ComponentHandle], timeout_s: float) -> None:
                 lambda: check(client), timeout=timeout_s, interval=0.1, what="components healthy"
             )
         except WaitTimeout:
-            h = pending[0]
+            h, others = pending[0], len(pending) - 1
             raise ComponentStartError(
                 h.spec.name,
-                f"no healthy answer from {h.host_url}/health within "
-                f"{timeout_s:g} s (timeouts.startup_s)",
+                f"no healthy answer from {h.host_url}/health within {timeout_s:g} s"
+                + (f" (nor from {others} other component(s))" if others else "")
+                + "; raise timeouts.startup_s (--set timeouts.startup_s=...) if it is only slow",
                 h.log_tail(),
             ) from None
 

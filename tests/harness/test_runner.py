@@ -9,6 +9,7 @@ from harness import runner
 from harness.errors import ComponentStartError
 from harness.report import render_text
 from harness.runner import run_scenario
+from harness.runtime.base import ComponentSpec
 from harness.runtime.local import LocalRuntime
 from harness.scenario import load_scenario
 
@@ -122,6 +123,22 @@ def test_a_component_that_does_not_start_is_named_with_its_log(
         run(tmp_path)
     assert err.value.component == "agent"
     assert "exited with code 4" in str(err.value) and "exiting on purpose" in str(err.value)
+
+
+def test_components_that_never_answer_health_are_named_with_what_to_do(tmp_path: Path) -> None:
+    silent = [
+        ComponentSpec(f"tracers-00{n}", "tracer", "tests.harness.stubborn", tracers=1)
+        for n in range(2)
+    ]
+    with LocalRuntime("testrun", log_dir=tmp_path) as rt:
+        handles = rt.start(silent)
+        with pytest.raises(ComponentStartError) as err:
+            runner._wait_healthy(handles, timeout_s=0.5)
+        rt.stop(handles, timeout=0.1)  # they ignore SIGTERM: do not wait close()'s 5 s
+    assert err.value.component == "tracers-000"
+    assert "/health within 0.5 s (nor from 1 other component(s)); raise timeouts.startup_s" in (
+        err.value.reason
+    )
 
 
 def test_tracer_specs_carry_packing_boot_instant_and_ramp() -> None:
