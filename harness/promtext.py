@@ -54,7 +54,8 @@ def flatten(samples: Iterable[Sample], prefix: str) -> dict[str, float]:
     """``{"metric{labels}": value}`` for the samples whose name starts with ``prefix``.
 
     Histogram buckets are left out (their ``_sum`` and ``_count`` stay): the summary keeps
-    counters and gauges, not distributions.
+    counters and gauges, not distributions. So are the ``_created`` timestamps that
+    prometheus_client adds to counters and histograms.
     """
     out: dict[str, float] = {}
     for s in samples:

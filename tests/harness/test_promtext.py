@@ -10,6 +10,7 @@ TEXT = """\
 # TYPE agent_rc_bypass_total counter
 agent_rc_bypass_total{lane="fast",result="refreshed"} 4.0
 agent_rc_bypass_total{lane="standard",result="rate_limited"} 95.0
+agent_rc_bypass_created{lane="fast",result="refreshed"} 1.7e9
 # TYPE agent_rc_lock_wait_seconds histogram
 agent_rc_lock_wait_seconds_bucket{lane="fast",le="0.1"} 3.0
 agent_rc_lock_wait_seconds_bucket{lane="fast",le="+Inf"} 5.0
