@@ -355,22 +355,28 @@ def load_comparison(out: Path, thresholds: Sequence[Threshold] = ()) -> Comparis
         raise ResultsError(f"{path} not found: is {out} a folder of harness compare?") from exc
     except (OSError, json.JSONDecodeError) as exc:
         raise ResultsError(f"cannot read {path}: {exc}") from exc
-    scenarios = [str(s) for s in saved.get("scenarios", [])]
-    runs: dict[str, list[RunRecord]] = {s: [] for s in scenarios}
-    for entry in saved.get("runs", []):
-        scenario = str(entry["scenario"])
-        run_dir = out / str(entry["dir"])
-        index = int(str(entry["run"]).removeprefix("run-"))
-        summary = load_summary(run_dir) if entry.get("ok") else None
-        record = RunRecord(
-            scenario,
-            index,
-            run_dir,
-            summary,
-            str(entry.get("error") or ""),
-            float(entry.get("duration_s") or 0.0),
-        )
-        runs.setdefault(scenario, []).append(record)
+    try:
+        scenarios = [str(s) for s in saved.get("scenarios", [])]
+        runs: dict[str, list[RunRecord]] = {s: [] for s in scenarios}
+        for entry in saved.get("runs", []):
+            scenario = str(entry["scenario"])
+            run_dir = out / str(entry["dir"])
+            index = int(str(entry["run"]).removeprefix("run-"))
+            summary = load_summary(run_dir) if entry.get("ok") else None
+            record = RunRecord(
+                scenario,
+                index,
+                run_dir,
+                summary,
+                str(entry.get("error") or ""),
+                float(entry.get("duration_s") or 0.0),
+            )
+            runs.setdefault(scenario, []).append(record)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise ResultsError(
+            f"{path} is not a compare.json written by harness compare "
+            f"({type(exc).__name__}: {exc}); run the compare again"
+        ) from exc
     keep = ("tracers", "runtime", "started_at", "overrides")
     info = {k: saved[k] for k in keep if k in saved}
     return compare_runs(scenarios, runs, thresholds, info)

@@ -26,7 +26,7 @@ from harness.compare import (
     run_compare,
     write_compare_json,
 )
-from harness.errors import ComponentStartError, Interrupted
+from harness.errors import ComponentStartError, Interrupted, ResultsError
 from harness.thresholds import ThresholdError, parse_thresholds
 
 STATS = (("p50", 50), ("p75", 75), ("p90", 90), ("p95", 95), ("p99", 99))
@@ -58,16 +58,16 @@ def make_run(
     start_wall = 1_800_000_000.0
     rows = []
     for i in range(tracers):
-        ready = ready_ms[i] if i < len(ready_ms) else None
+        ready_at = ready_ms[i] if i < len(ready_ms) else None
         rows.append(
             {
                 "tracer": i,
                 "component": f"tracers-{i // 10:03d}",
-                "outcome": "ready" if ready is not None else "timeout",
+                "outcome": "ready" if ready_at is not None else "timeout",
                 "start_ms": 40,
-                "provider_ready_ms": "" if ready is None else ready,
-                "first_evaluation_ms": "" if ready is None else ready + 1,
-                "boot_total_ms": "" if ready is None else ready + 41,
+                "provider_ready_ms": "" if ready_at is None else ready_at,
+                "first_evaluation_ms": "" if ready_at is None else ready_at + 1,
+                "boot_total_ms": "" if ready_at is None else ready_at + 41,
                 "provider_error_events": 0,
                 "start_wall": start_wall + i * 0.001,
             }
@@ -342,3 +342,17 @@ def test_bad_requests_are_clear_errors(
 ) -> None:
     with pytest.raises(CompareError, match=message):
         run_compare(scenarios, repeat, tmp_path, lambda s, k, d: {})
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        [],  # not an object
+        {"scenarios": ["baseline"], "runs": [{"dir": "baseline/run-1", "ok": False}]},
+        {"scenarios": ["baseline"], "runs": [{"scenario": "baseline", "run": "x", "dir": "d"}]},
+    ],
+)
+def test_a_malformed_compare_json_is_a_results_error_naming_it(tmp_path: Path, saved: Any) -> None:
+    (tmp_path / COMPARE_JSON).write_text(json.dumps(saved))
+    with pytest.raises(ResultsError, match=r"compare\.json is not a compare\.json written by"):
+        load_comparison(tmp_path)
