@@ -96,7 +96,11 @@ def boot_margin_s(processes: int, start_cost_s: float = 0.0) -> float:
     10 started together in 2.3 s (about 0.2 s each); twice that, plus 2 s, leaves room for a
     busy machine. ``start_cost_s`` is the runtime's own serial cost per component (the Docker
     engine's create-and-start, ``DockerRuntime.start_cost_s``; 0 for local processes). A run
-    that misses it says so (``warnings`` in summary.json)."""
+    that misses it says so (``warnings`` in summary.json).
+
+    >>> boot_margin_s(4), boot_margin_s(4, start_cost_s=0.35)
+    (3.6, 5.0)
+    """
     return 2.0 + (0.4 + start_cost_s) * processes
 
 
