@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,7 +67,7 @@ def test_file_sd_targets_are_scraped_with_their_labels(
     labels = {"run_id": "sd-test", "scenario": "s", "component": "tracers-000", "role": "tracer"}
     FileSD(prometheus.sd_dir).update("sd-test", [TargetGroup((metrics_server,), labels)])
 
-    def scraped() -> list[dict[str, object]] | None:
+    def scraped() -> list[dict[str, Any]] | None:
         result = prometheus.get("/api/v1/query", query='tracer_run_info{run_id="sd-test"}')
         return result["result"] or None
 
