@@ -25,6 +25,7 @@ from harness.cli_compare import (
 )
 from harness.cli_compare import register as register_compare_commands
 from harness.cli_docker import register as register_docker_commands
+from harness.cli_review import register as register_review_commands
 from harness.errors import HarnessError
 from harness.images import DEFAULT_IMAGE
 from harness.progress import make_progress
@@ -224,15 +225,7 @@ def report(
         sys.stdout.write(render_text(summary))
 
 
-def _register_review() -> None:
-    from harness.cli_review import register  # `harness up` (the dashboards' review stack)
-
-    register(app)
-
-
-_register_review()
-
-
+register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
 
