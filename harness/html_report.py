@@ -28,7 +28,7 @@ from typing import Any
 from harness.compare import Comparison, RunRecord, cell_text
 from harness.errors import ResultsError
 from harness.results import load_summary
-from harness.thresholds import STATS, ThresholdResult, parse_series_key
+from harness.thresholds import STATS, ThresholdResult, parse_series_key, sum_series
 
 REPORT_HTML = "report.html"
 
@@ -283,17 +283,7 @@ def timeline_series(
 
 
 def _series_sum(counters: Mapping[str, Any], name: str, **labels: str) -> float | None:
-    total, found = 0.0, False
-    for key, value in counters.items():
-        series, have = parse_series_key(str(key))
-        if series.removesuffix("_total") != name.removesuffix("_total"):
-            continue
-        if any(have.get(k) != v for k, v in labels.items()):
-            continue
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            total += float(value)
-            found = True
-    return total if found else None
+    return sum_series(counters, name, labels)
 
 
 def _lanes(counters: Mapping[str, Any]) -> list[str]:

@@ -346,22 +346,33 @@ def parse_series_key(key: str) -> tuple[str, dict[str, str]]:
     return match.group("name"), labels
 
 
-def _read_counter(
-    summary: Mapping[str, Any], source: str, series: str, labels: Mapping[str, str]
-) -> Reading:
-    counters = summary.get(source)
-    if not isinstance(counters, Mapping) or not counters:
-        return Reading(None, f"summary.json has no {source} counters")
+def sum_series(counters: Mapping[str, Any], series: str, labels: Mapping[str, str]) -> float | None:
+    """The sum of the numeric values of the flat counter keys named ``series`` whose labels
+    include ``labels``; ``None`` when no key matches.
+
+    >>> sum_series({'x_total{a="1",b="2"}': 2, 'x_total{a="1",b="3"}': 3}, "x_total", {"a": "1"})
+    5.0
+    """
     total = 0.0
-    matched = 0
+    matched = False
     for key, value in counters.items():
         name, have = parse_series_key(str(key))
         if name != series or any(have.get(k) != v for k, v in labels.items()):
             continue
         if isinstance(value, int | float) and not isinstance(value, bool):
             total += float(value)
-            matched += 1
-    if not matched:
+            matched = True
+    return total if matched else None
+
+
+def _read_counter(
+    summary: Mapping[str, Any], source: str, series: str, labels: Mapping[str, str]
+) -> Reading:
+    counters = summary.get(source)
+    if not isinstance(counters, Mapping) or not counters:
+        return Reading(None, f"summary.json has no {source} counters")
+    total = sum_series(counters, series, labels)
+    if total is None:
         wanted = series + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}")
         return Reading(None, f"no {source} series matches {wanted} in summary.json")
     return Reading(total)
