@@ -160,7 +160,7 @@ def run(
         choice = choose_runtime(runtime, image=image)
         run_id = new_run_id()
         out_dir = out or default_out_dir(loaded.name, run_id)
-        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
         err.print(f"runtime: {choice.name} ({choice.reason})")
         docker_options: dict[str, object] = {}
         if choice.name == "docker":

@@ -31,13 +31,14 @@ def tick_line(tick: Tick) -> str:
 
 @contextmanager
 def make_progress(console: Console, total: int) -> Iterator[ProgressFn]:
-    """A progress callback for :func:`harness.runner.run_scenario`."""
+    """A progress callback for :func:`harness.runner.run_scenario`. Messages are printed as
+    they are (no rich markup: a path or a log line may hold ``[...]``)."""
     if console.is_terminal:
         with Live(Text(""), console=console, transient=True, refresh_per_second=4) as live:
 
             def show(p: Progress) -> None:
                 if p.tick is None:
-                    live.console.print(p.message)
+                    live.console.print(p.message, markup=False, highlight=False)
                 else:
                     live.update(Text(tick_line(p.tick)))
 
@@ -48,11 +49,11 @@ def make_progress(console: Console, total: int) -> Iterator[ProgressFn]:
 
     def plain(p: Progress) -> None:
         if p.tick is None:
-            console.print(p.message)
+            console.print(p.message, markup=False, highlight=False)
             return
         now = time.monotonic()
         if p.tick.ready != last["ready"] or now - last["t"] >= 5.0:
-            console.print(tick_line(p.tick))
+            console.print(tick_line(p.tick), markup=False, highlight=False)
             last.update(t=now, ready=float(p.tick.ready))
 
     yield plain
