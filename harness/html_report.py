@@ -376,9 +376,9 @@ def backend_line(counters: Mapping[str, Any]) -> str:
     errors = sum(
         float(v)
         for k, v in counters.items()
-        if parse_series_key(str(k))[0].startswith("backend_rc_requests")
-        and not parse_series_key(str(k))[1].get("status", "200").startswith("2")
-        and isinstance(v, int | float)
+        if isinstance(v, int | float)
+        and (series := parse_series_key(str(k)))[0].startswith("backend_rc_requests")
+        and not series[1].get("status", "200").startswith("2")
     )
     sent = _series_sum(counters, "backend_rc_response_bytes_total")
     faults = _series_sum(counters, "backend_rc_faults_injected_total")
