@@ -109,13 +109,14 @@ class Metric:
         node: Any = summary
         for depth, key in enumerate(self.path):
             where = ".".join(self.path[: depth + 1])
-            if not isinstance(node, Mapping) or key not in node:
+            if not isinstance(node, Mapping) or key not in node or node[key] is None:
                 if self.path[0] == "buckets":
+                    # harness.results.build_summary writes "buckets": null outside wait mode.
                     return Reading(None, "buckets are only recorded in provider mode 'wait'")
+                if isinstance(node, Mapping) and key in node:
+                    return Reading(None, _why_null(summary, where))
                 return Reading(None, f"summary.json has no '{where}'")
             node = node[key]
-            if node is None:
-                return Reading(None, _why_null(summary, where))
         if isinstance(node, bool) or not isinstance(node, int | float):
             return Reading(None, f"summary.json '{'.'.join(self.path)}' is not a number: {node!r}")
         return Reading(float(node))

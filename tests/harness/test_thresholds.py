@@ -206,6 +206,13 @@ def test_a_metric_with_no_value_is_an_explained_breach_not_a_crash() -> None:
     assert "provider mode 'wait'" in bucket.why_missing
 
 
+def test_buckets_null_outside_wait_mode_say_so() -> None:
+    # harness.results.build_summary writes "buckets": null when the provider mode is not wait.
+    [bucket] = evaluate([parse_threshold("buckets.over_32s == 0")], summary(buckets=None))
+    assert not bucket.passed
+    assert bucket.why_missing == "buckets are only recorded in provider mode 'wait'"
+
+
 def test_null_stat_inside_a_present_latency_block() -> None:
     partial = summary(provider_ready_ms={"min": 1, "p50": None})
     [result] = evaluate([parse_threshold("provider_ready.p50 < 1s")], partial)
