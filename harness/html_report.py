@@ -514,10 +514,6 @@ def write_run_html(run_dir: Path) -> Path:
     return path
 
 
-write_html_report = write_run_html
-"""The name :func:`harness.runner.write_html_if_available` looks up."""
-
-
 def _threshold_list(results: Sequence[ThresholdResult]) -> str:
     if not results:
         return '<p class="muted">No thresholds were given.</p>'

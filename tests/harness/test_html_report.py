@@ -28,7 +28,6 @@ from harness.html_report import (
     load_run,
     nice_ticks,
     write_compare_html,
-    write_html_report,
     write_run_html,
 )
 from harness.thresholds import parse_thresholds
@@ -127,7 +126,7 @@ def test_timeline_is_rebuilt_from_samples_when_the_summary_has_none(tmp_path: Pa
 
 def test_a_run_where_nobody_became_ready_renders_without_crashing(tmp_path: Path) -> None:
     make_run(tmp_path, "baseline", [], tracers=10)
-    page = write_html_report(tmp_path).read_text()
+    page = write_run_html(tmp_path).read_text()
     assert "no data: no tracer became ready" in page
     assert svg_paths(page, "cdf") == []
     assert "No agent counters were scraped" in page
