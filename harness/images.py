@@ -222,6 +222,11 @@ def _docker_import(stream: Any, tag: str) -> None:
         raise ImageError(f"docker import - {tag} failed with exit code {exc.returncode}") from exc
 
 
+def build_log_tail(exc: Any, chars: int = 3000) -> str:
+    """The last ``chars`` characters of a ``docker.errors.BuildError``'s build output."""
+    return "".join(str(chunk.get("stream", "")) for chunk in exc.build_log)[-chars:]
+
+
 def _image_size(client: Any, tag: str) -> int:
     return int(client.images.get(tag).attrs.get("Size", 0))
 
@@ -277,8 +282,7 @@ def build_image(
             forcerm=True,
         )
     except docker.errors.BuildError as exc:
-        tail = "".join(str(chunk.get("stream", "")) for chunk in exc.build_log)[-3000:]
         raise ImageError(
-            f"docker build of {tag} on {base_image} failed: {exc.msg}\n{tail}"
+            f"docker build of {tag} on {base_image} failed: {exc.msg}\n{build_log_tail(exc)}"
         ) from exc
     return BuildResult(tag, time.monotonic() - started, _image_size(client, tag))

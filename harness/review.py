@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from harness.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE
+from harness.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE, build_log_tail
 from harness.promsd import FileSD, component_groups
 from harness.review_dashboards import DASHBOARDS_DIR
 from harness.runner import API_KEY
@@ -225,8 +225,9 @@ def build_prometheus_image(client: Any, tag: str, base_image: str) -> None:
                 forcerm=True,
             )
         except docker.errors.BuildError as exc:
-            log = "".join(str(c.get("stream", "")) for c in exc.build_log)[-2000:]
-            raise ReviewError(f"docker build of {tag} failed: {exc.msg}\n{log}") from exc
+            raise ReviewError(
+                f"docker build of {tag} failed: {exc.msg}\n{build_log_tail(exc, 2000)}"
+            ) from exc
 
 
 def _wait_http(url: str, what: str, timeout: float, alive: Callable[[], str | None]) -> None:

@@ -98,3 +98,15 @@ def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(
     monkeypatch.setattr(images, "_docker_import", failing_import)
     with pytest.raises(ImageError, match="docker import - base:test failed"):
         images.bootstrap_base(object(), tag="base:test", mirror="http://m", workdir=tmp_path)
+
+
+def test_build_log_tail_keeps_the_end_of_the_streamed_output() -> None:
+    import docker.errors
+
+    from harness.images import build_log_tail
+
+    error = docker.errors.BuildError(
+        "boom", [{"stream": "Step 1/4\n"}, {"aux": {"ID": "x"}}, {"stream": "pip failed\n"}]
+    )
+    assert build_log_tail(error) == "Step 1/4\npip failed\n"
+    assert build_log_tail(error, 7) == "failed\n"
