@@ -163,6 +163,11 @@ def _api(client: httpx.Client, path: str, params: Mapping[str, Any]) -> Any:
         raise DashboardError(
             f"Prometheus at {client.base_url} did not answer {path}: {exc}"
         ) from exc
+    if not isinstance(body, dict):
+        raise DashboardError(
+            f"{client.base_url} answered {path} with {body!r}, not a Prometheus API object: "
+            "is --prometheus a Prometheus URL?"
+        )
     if body.get("status") != "success":
         raise DashboardError(f"Prometheus refused {path} {dict(params)}: {body.get('error')}")
     return body["data"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.review_dashboards import (
@@ -15,6 +16,7 @@ from harness.review_dashboards import (
     load_dashboard,
     panel_queries,
     render,
+    run_queries,
     variables,
 )
 
@@ -107,3 +109,15 @@ def test_query_result_last_and_max_per_series() -> None:
     assert result.last_values() == {"lane=fast": 2.0}
     assert result.max_values() == {"lane=fast": 3.0}
     assert not QueryResult(query, "x", [({}, [])]).has_data
+
+
+def test_an_answer_that_is_not_a_prometheus_object_is_a_clear_error() -> None:
+    # E.g. --prometheus pointed at another JSON service: a list instead of {"status": ...}.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=["not", "prometheus"])
+
+    with (
+        httpx.Client(base_url="http://127.0.0.1:9", transport=httpx.MockTransport(handler)) as c,
+        pytest.raises(DashboardError, match="not a Prometheus API object"),
+    ):
+        run_queries(c, DASH, {"run_id": "r", "scenario": "s"}, 0.0, 1.0)
