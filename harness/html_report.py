@@ -273,6 +273,30 @@ def cdf_series(label: str, color: str, ready_ms: Sequence[float], fleet: int) ->
     return Series(label, color, points if values else [], note)
 
 
+def cdf_plot(series: Sequence[Series]) -> str:
+    """The provider-ready CDF plot of a run or a compare page."""
+    return svg_plot(
+        series,
+        plot_id="cdf",
+        title="Share of the fleet with a ready provider, by time since tracer start",
+        x_label="provider ready time (s)",
+        y_label="tracers ready (% of fleet)",
+        y_percent=True,
+    )
+
+
+def timeline_plot(series: Sequence[Series], title: str, fleet: int) -> str:
+    """The ready-tracers-over-time plot of a run or a compare page, up to ``fleet``."""
+    return svg_plot(
+        series,
+        plot_id="timeline",
+        title=title,
+        x_label="seconds since boot",
+        y_label="ready tracers",
+        y_max=float(fleet),
+    )
+
+
 def timeline_series(
     label: str, color: str, timeline: Sequence[tuple[float, float]], width: float = 2.0
 ) -> Series:
@@ -477,22 +501,12 @@ def render_run_html(run: RunData) -> str:
         _latency_table(s),
         _counts_line(s),
         "<h2>Provider ready: cumulative distribution</h2>",
-        svg_plot(
-            [cdf],
-            plot_id="cdf",
-            title="Share of the fleet with a ready provider, by time since tracer start",
-            x_label="provider ready time (s)",
-            y_label="tracers ready (% of fleet)",
-            y_percent=True,
-        ),
+        cdf_plot([cdf]),
         "<h2>Ready tracers over time</h2>",
-        svg_plot(
+        timeline_plot(
             [timeline_series(scenario, PALETTE[0], run.timeline)],
-            plot_id="timeline",
-            title="Ready tracers since the boot instant",
-            x_label="seconds since boot",
-            y_label="ready tracers",
-            y_max=float(run.tracers),
+            "Ready tracers since the boot instant",
+            run.tracers,
         ),
         "<h2>Agent counters per lane</h2>",
         agent_table(agent_counters),
@@ -604,23 +618,9 @@ def render_compare_html(comparison: Comparison, runs: Mapping[str, Sequence[RunD
         "<h2>Thresholds</h2>",
         _threshold_list(comparison.thresholds),
         "<h2>Provider ready: cumulative distribution</h2>",
-        svg_plot(
-            cdfs,
-            plot_id="cdf",
-            title="Share of the fleet with a ready provider, by time since tracer start",
-            x_label="provider ready time (s)",
-            y_label="tracers ready (% of fleet)",
-            y_percent=True,
-        ),
+        cdf_plot(cdfs),
         "<h2>Ready tracers over time</h2>",
-        svg_plot(
-            lines,
-            plot_id="timeline",
-            title="Ready tracers since the boot instant (one line per run)",
-            x_label="seconds since boot",
-            y_label="ready tracers",
-            y_max=float(fleet_max),
-        ),
+        timeline_plot(lines, "Ready tracers since the boot instant (one line per run)", fleet_max),
         "<h2>Agent counters per lane</h2>",
     ]
     for scenario in comparison.scenarios:
