@@ -154,6 +154,10 @@ class DockerRuntime:
     (``harness.runner.boot_margin_s``), so that one tracer per container does not miss the boot
     instant."""
 
+    close_wait_s = 120.0
+    """How long :meth:`close` waits for container starts still running before it sweeps (the
+    Docker client's own call timeout, ``connect``)."""
+
     def __init__(
         self,
         run_id: str,
@@ -330,7 +334,14 @@ class DockerRuntime:
     def _close(self) -> None:
         with self._lock:  # a create/start still running would add a container after the sweep
             self._closing.set()
-            self._idle.wait_for(lambda: self._inflight == 0, timeout=120)
+            settled = self._idle.wait_for(lambda: self._inflight == 0, timeout=self.close_wait_s)
+        if not settled:
+            print(
+                f"a container start of run {self.run_id} was still running after "
+                f"{self.close_wait_s:g} s; if a container is left, remove it with "
+                f"`harness down --run-id {self.run_id}`",
+                file=self._out,
+            )
         if self.log_dir is not None and not self._logs_saved and self._network is not None:
             try:
                 self.save_logs(self.log_dir)

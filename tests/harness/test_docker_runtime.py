@@ -7,6 +7,7 @@ prometheus_client:make_asgi_app`` accepts the runtime's ``--host/--port`` and an
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -208,6 +209,16 @@ class _GoneClient:
 def test_sweep_without_an_engine_says_how_to_finish_the_job() -> None:
     with pytest.raises(HarnessError, match=r"run `harness down --run-id r9` once the engine"):
         sweep(_GoneClient(), "r9")
+
+
+def test_close_says_so_when_a_container_start_outlasts_its_wait() -> None:
+    out = io.StringIO()
+    runtime = DockerRuntime("slow", client=object(), keep=True, out=out)
+    runtime.close_wait_s = 0.01
+    runtime._inflight = 1  # a create/start that has not returned
+    runtime.close()
+    assert "still running after 0.01 s" in out.getvalue()
+    assert "harness down --run-id slow" in out.getvalue()
 
 
 def test_docker_runtime_satisfies_the_protocol() -> None:
