@@ -297,8 +297,14 @@ def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> R
     ensure_port_free(options.prometheus_port, "Prometheus", "--prometheus-port")
     if grafana_image is not None:
         ensure_port_free(options.grafana_port, "Grafana", "--grafana-port")
-    options.sd_dir.mkdir(parents=True, exist_ok=True)
-    options.sd_dir.chmod(0o755)
+    try:
+        options.sd_dir.mkdir(parents=True, exist_ok=True)
+        options.sd_dir.chmod(0o755)  # Prometheus reads it as user 65534
+    except OSError as exc:
+        raise ReviewError(
+            f"cannot prepare the file-SD directory {options.sd_dir}: {exc}; pass a directory "
+            "of yours with --sd-dir"
+        ) from None
     runtime = DockerRuntime(options.run_id, image=options.image, client=client, keep=True,
                             out=io.StringIO())  # fmt: skip
     try:

@@ -31,6 +31,12 @@ from harness.scenario import load_scenario
 from rc_protocol.wait import poll_until
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def options(tmp_path: Path, **kw: Any) -> UpOptions:
     return UpOptions(run_id="abc123", scenario=load_scenario("baseline"), sd_dir=tmp_path, **kw)
 
@@ -155,6 +161,15 @@ def test_a_taken_prometheus_port_is_refused_before_anything_starts(tmp_path: Pat
                 FakeClient({LOCAL_PROMETHEUS_IMAGE}),
             )
     assert not (tmp_path / "sd").exists()
+
+
+def test_an_unusable_sd_dir_is_a_review_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ReviewError, match=r"file-SD directory .* --sd-dir"):
+        up(
+            options(tmp_path / "file" / "sd", grafana_image=None, prometheus_port=free_port()),
+            FakeClient({LOCAL_PROMETHEUS_IMAGE}),
+        )
 
 
 @pytest.mark.docker
