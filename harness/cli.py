@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from harness.cli_compare import (
 )
 from harness.cli_compare import register as register_compare_commands
 from harness.cli_docker import register as register_docker_commands
+from harness.cli_exit import EXIT_INTERRUPTED, fail
 from harness.cli_review import register as register_review_commands
 from harness.errors import HarnessError
 from harness.images import DEFAULT_IMAGE
@@ -35,9 +36,6 @@ from harness.runner import load_summary, run_scenario
 from harness.runtime import RUNTIME_NAMES, choose_runtime, make_runtime
 from harness.scenario import builtin_names, load_scenario
 
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
-
 app = typer.Typer(
     help="Load-test harness for Remote Configuration delivery at fleet boot (legacy vs fast "
     "lane): boots N tracers against an agent and a backend and reports provider-ready "
@@ -46,12 +44,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """Print one line (plus any detail lines the error carries) to stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def new_run_id() -> str:

@@ -15,11 +15,12 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from harness.cli_exit import EXIT_BREACHED, EXIT_INTERRUPTED, fail
 from harness.compare import (
     COMPARE_JSON,
     Comparison,
@@ -41,10 +42,6 @@ from harness.thresholds import (
     parse_thresholds,
 )
 
-EXIT_FAILED = 1
-EXIT_BREACHED = 99
-EXIT_INTERRUPTED = 130
-
 THRESHOLD_HELP = (
     "A pass/fail gate, k6-style: 'METRIC OP VALUE[ms|s]', optionally scoped to one scenario "
     "with 'SCENARIO: ...' (repeatable), e.g. --threshold 'provider_ready.p99 < 1s' "
@@ -58,11 +55,6 @@ JunitOption = Annotated[
     Path | None,
     typer.Option("--junit", help="Also write JUnit XML here (one testcase per run and threshold)."),
 ]
-
-
-def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def parse_threshold_options(expressions: Iterable[str] | None) -> list[Threshold]:
@@ -101,7 +93,7 @@ def gate_run(
     try:
         results = evaluate(thresholds, summary)
     except ThresholdError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if junit is not None:
         write_junit(junit, [_run_case(summary, run_dir)], results)
         typer.echo(f"junit: {junit}")
@@ -289,9 +281,9 @@ def compare(
         write_compare_json(out_dir, comparison)
         html = write_compare_html(out_dir, comparison)
     except (KeyboardInterrupt, Interrupted):
-        _fail("interrupted: every component of the current run was stopped", EXIT_INTERRUPTED)
+        fail("interrupted: every component of the current run was stopped", EXIT_INTERRUPTED)
     except HarnessError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     sys.stdout.write("\n" + render_table(comparison))
     passed = print_results(comparison.thresholds)
     if junit is not None:
@@ -301,7 +293,7 @@ def compare(
         typer.echo(f"junit: {junit}")
     if comparison.failed_runs:
         failed = ", ".join(f"{r.scenario} {r.name}" for r in comparison.failed_runs)
-        _fail(f"{len(comparison.failed_runs)} run(s) failed: {failed}")
+        fail(f"{len(comparison.failed_runs)} run(s) failed: {failed}")
     if not passed:
         raise typer.Exit(EXIT_BREACHED)
 
@@ -330,7 +322,7 @@ def check(
             outcomes = evaluate(gates, summary)
             cases = [_run_case(summary, results)]
     except HarnessError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     passed = print_results(outcomes)
     if junit is not None:
         write_junit(junit, cases, outcomes)

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from harness.cli_exit import fail
 from harness.images import (
     DEFAULT_BASE_TAG,
     DEFAULT_IMAGE,
@@ -36,8 +37,7 @@ def one_line_errors() -> Iterator[None]:
     try:
         yield
     except HarnessError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
 
 
 @image_app.command("bootstrap-base")

@@ -1,0 +1,20 @@
+"""Exit codes of every `harness` command (docs/contracts.md) and the one way to fail with one."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+
+EXIT_FAILED = 1
+"""The run or command failed (a component did not start, bad input)."""
+EXIT_BREACHED = 99
+"""A threshold was breached."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C or SIGTERM)."""
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print ``error: <message>`` (its detail lines included) to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
