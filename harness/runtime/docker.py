@@ -28,11 +28,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, TextIO
+from typing import Any, TextIO
 
 from harness.images import DEFAULT_IMAGE
 from harness.runtime.base import (
+    ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
     ComponentStartError,
@@ -142,7 +142,7 @@ def _logs(container: Any, tail: int | str) -> str:
     return bytes(raw).decode("utf-8", errors="replace")
 
 
-class DockerRuntime:
+class DockerRuntime(ClosesOnExit):
     """Runs a run's components as containers of ``image`` (see the module docstring)."""
 
     name = "docker"
@@ -356,17 +356,6 @@ class DockerRuntime:
             )
             return
         sweep(self._client, self.run_id, workers=self.workers)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @contextlib.contextmanager

@@ -21,10 +21,10 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
 from harness.runtime.base import (
+    ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
     ComponentStartError,
@@ -168,7 +168,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-class LocalRuntime:
+class LocalRuntime(ClosesOnExit):
     """Runs components as local subprocesses (implements ``Runtime``)."""
 
     name = "local"
@@ -252,14 +252,3 @@ class LocalRuntime:
     def pids(self) -> list[int]:
         """Process ids of every component started (alive or not)."""
         return [c.pid for c in self._components]
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
