@@ -8,7 +8,6 @@ prometheus_client:make_asgi_app`` accepts the runtime's ``--host/--port`` and an
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ from harness.runtime.docker import (
     sweep,
 )
 from harness.runtime.docker_engine import parallel
+from rc_protocol.wait import WaitTimeout, poll_until
 
 # --- pure helpers -----------------------------------------------------------------------------
 
@@ -238,22 +238,28 @@ def standin(name: str, role: Any = "tracer", **env: str) -> ComponentSpec:
 
 
 def wait_healthy(handle: ComponentHandle, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(handle.host_url + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{handle.spec.name}:\n{handle.log_tail()}"
-        time.sleep(0.2)
+    try:
+        poll_until(
+            lambda: httpx.get(handle.host_url + "/health", timeout=1).status_code == 200,
+            timeout=timeout,
+            interval=0.2,
+            what=f"{handle.spec.name} healthy",
+            ignore=(httpx.HTTPError,),
+        )
+    except WaitTimeout:
+        pytest.fail(f"{handle.spec.name} never healthy:\n{handle.log_tail()}")
 
 
 def wait_exited(handle: ComponentHandle, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while handle.state().status is not ComponentStatus.EXITED:
-        assert time.monotonic() < deadline, f"{handle.spec.name} still {handle.state()}"
-        time.sleep(0.2)
+    try:
+        poll_until(
+            lambda: handle.state().status is ComponentStatus.EXITED,
+            timeout=timeout,
+            interval=0.2,
+            what=f"{handle.spec.name} exited",
+        )
+    except WaitTimeout:
+        pytest.fail(f"{handle.spec.name} still {handle.state()}")
 
 
 @pytest.fixture
