@@ -33,10 +33,10 @@ from typing import Any
 
 import httpx
 
-from harness.images import DEFAULT_IMAGE
 from harness.runtime.base import ComponentHandle, ComponentSpec
 from harness.runtime.docker import DockerHandle, DockerRuntime
 from harness.runtime.docker_engine import parallel
+from harness.runtime.images import DEFAULT_IMAGE
 
 STANDIN_ARGS = ("--factory", "prometheus_client:make_asgi_app")
 

@@ -38,8 +38,8 @@ def harness_image() -> str:
 
     Missing: skip, or fail when ``HARNESS_REQUIRE_DOCKER`` is set, naming the build command.
     """
-    from harness.images import DEFAULT_IMAGE, build_command
     from harness.runtime.docker import connect
+    from harness.runtime.images import DEFAULT_IMAGE, build_command
 
     tag = os.environ.get("HARNESS_IMAGE", DEFAULT_IMAGE)
     client = connect()

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from harness.runtime.base import HarnessError, Runtime
+from harness.errors import HarnessError
+from harness.runtime.base import Runtime
 
 RUNTIME_NAMES = ("auto", "local", "docker")
 """Names ``--runtime`` accepts."""

@@ -2,7 +2,7 @@
 
 A runtime knows how to run a component (``python -m <module>`` with an environment and a listen
 port) somewhere: as a local process (``LocalRuntime``) or as a container (``DockerRuntime``).
-It knows nothing about scenarios, RC or reports; the orchestrator in ``harness.runner`` builds
+It knows nothing about scenarios, RC or reports; the orchestrator in ``harness.run.runner`` builds
 the :class:`ComponentSpec` list from a scenario and drives any runtime the same way.
 
 Every service module accepts ``--host`` and ``--port`` (the listen address of its HTTP endpoint;
@@ -25,27 +25,6 @@ from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
 
 Role = Literal["backend", "agent", "tracer"]
-
-
-class HarnessError(Exception):
-    """Base of every error the harness raises; the CLI prints it as one line and exits non-zero."""
-
-
-class RuntimeErrorBase(HarnessError):
-    """A runtime could not start, reach or stop a component."""
-
-
-class ComponentStartError(RuntimeErrorBase):
-    """A component failed to start or become healthy; carries its last log lines."""
-
-    def __init__(self, component: str, reason: str, log_tail: str = "") -> None:
-        self.component = component
-        self.reason = reason
-        self.log_tail = log_tail
-        message = f"{component} failed to start: {reason}"
-        if log_tail:
-            message += "\n--- last log lines of " + component + " ---\n" + log_tail
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.images import DEFAULT_IMAGE
+from harness.errors import (
+    ComponentStartError,
+    DockerUnavailableError,
+    ImageMissingError,
+    RuntimeErrorBase,
+)
 from harness.runtime.base import (
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
-    ComponentStartError,
     ComponentState,
     ComponentStatus,
-    RuntimeErrorBase,
 )
 from harness.runtime.docker_engine import (
     CONTAINER_PORT,
@@ -46,8 +49,6 @@ from harness.runtime.docker_engine import (
     LABEL_ROLE,
     LABEL_RUN_ID,
     LABEL_TRACERS,
-    DockerUnavailableError,
-    ImageMissingError,
     SweepResult,
     auto_choice,
     command_for,
@@ -64,6 +65,7 @@ from harness.runtime.docker_engine import (
     state_from_attrs,
     sweep,
 )
+from harness.runtime.images import DEFAULT_IMAGE, build_command
 
 __all__ = [
     "CONTAINER_PORT",
@@ -151,7 +153,7 @@ class DockerRuntime(ClosesOnExit):
     was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, 36 s at
     load 27, i.e. 0.31-0.36 s each; the value is near the busy end; the engine does not go
     faster in parallel). The runner adds it per component to the boot margin
-    (``harness.runner.boot_margin_s``), so that one tracer per container does not miss the boot
+    (``harness.run.runner.boot_margin_s``), so that one tracer per container does not miss the boot
     instant."""
 
     close_wait_s = 120.0
@@ -206,7 +208,7 @@ class DockerRuntime(ClosesOnExit):
         try:
             stale = stale_image_warning(client, self.image)
         except docker.errors.ImageNotFound:
-            raise ImageMissingError(self.image) from None
+            raise ImageMissingError(self.image, build_command(self.image)) from None
         if stale:
             print(f"warning: {stale}", file=self._out)
         try:

@@ -19,13 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from harness.images import DEFAULT_IMAGE, build_command, image_digest_label, source_digest
-from harness.runtime.base import (
-    ComponentSpec,
-    ComponentState,
-    ComponentStatus,
-    RuntimeErrorBase,
-)
+from harness.errors import DockerUnavailableError, RuntimeErrorBase
+from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
+from harness.runtime.images import DEFAULT_IMAGE, build_command, image_digest_label, source_digest
 
 LABEL_RUN_ID = "harness.run_id"
 LABEL_ROLE = "harness.role"
@@ -34,32 +30,9 @@ LABEL_TRACERS = "harness.tracers"
 NAME_PREFIX = "rcfl"
 CONTAINER_PORT = 8000
 """Every component listens on this port inside its container (``--port``)."""
-START_SCRIPT = "compose/start-dockerd.sh"
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class DockerUnavailableError(RuntimeErrorBase):
-    """No Docker engine answers."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"no Docker engine answers ({detail}): start one with `{START_SCRIPT}` (as root; it "
-            "installs Debian's docker.io when missing) or Docker Desktop; harness run and "
-            "compare can use --runtime local instead"
-        )
-
-
-class ImageMissingError(RuntimeErrorBase):
-    """The harness image is not in the engine."""
-
-    def __init__(self, image: str) -> None:
-        super().__init__(
-            f"image {image} not found in the Docker engine: build it with `{build_command(image)}`"
-            " (on the Debian base from `harness image bootstrap-base`; with a registry, add "
-            "--base-image python:3.11-slim instead)"
-        )
 
 
 def connect(client: Any | None = None, pool_size: int = 32) -> Any:

@@ -23,11 +23,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from harness.errors import ComponentStartError
 from harness.runtime.base import (
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
-    ComponentStartError,
     ComponentState,
     ComponentStatus,
 )

@@ -23,7 +23,7 @@ import httpx
 import pytest
 import yaml
 
-from harness.review_dashboards import DASHBOARDS_DIR
+from harness.review.dashboards import DASHBOARDS_DIR
 from rc_protocol.wait import poll_until
 
 REVIEW_CONFIG = DASHBOARDS_DIR.parent / "compose" / "prometheus" / "review.yml"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.review_dashboards import (
+from harness.review.dashboards import (
     DASHBOARDS_DIR,
     dashboard_paths,
     iter_panels,

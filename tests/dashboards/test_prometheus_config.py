@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from harness.promsd import FileSD, TargetGroup
+from harness.run.promsd import FileSD, TargetGroup
 from rc_protocol.wait import poll_until
 from tests.dashboards.conftest import REVIEW_CONFIG, Prometheus, prometheus_binary
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.review_dashboards import (
+from harness.review.dashboards import (
     dashboard_paths,
     load_dashboard,
     run_queries,
     variable_options,
 )
-from harness.review_dashboards import main as review_dashboards_main
+from harness.review.dashboards import main as review_dashboards_main
 from tests.dashboards.conftest import Prometheus
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.e2e]
@@ -50,7 +50,7 @@ RUN_ARGS = [
 
 def test_every_panel_query_returns_data(prometheus: Prometheus, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cmd = [sys.executable, "-c", "from harness.cli import main; main()", "run", *RUN_ARGS]
+    cmd = [sys.executable, "-c", "from harness.cli.app import main; main()", "run", *RUN_ARGS]
     cmd += ["--out", str(out), "--prometheus-sd", str(prometheus.sd_dir)]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr

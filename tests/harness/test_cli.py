@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness import cli as cli_mod
-from harness.cli import app
-from harness.report import render_text
+from harness.cli import app as cli_mod
+from harness.cli.app import app
+from harness.report.text import render_text
 from harness.runtime import RuntimeChoice
 from tests.harness.test_report import summary
 

@@ -3,7 +3,7 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.collect import (
+from harness.run.collect import (
     CRASHED,
     ERROR,
     READY,
@@ -14,7 +14,7 @@ from harness.collect import (
     scrape_until_settled,
     tracer_values,
 )
-from harness.promtext import parse
+from harness.run.promtext import parse
 from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
 
 RUNNING = ComponentState(ComponentStatus.RUNNING)

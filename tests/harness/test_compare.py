@@ -16,9 +16,16 @@ from typing import Any
 
 import pytest
 
-from harness.compare import (
-    COMPARE_JSON,
+from harness.errors import (
     CompareError,
+    ComponentStartError,
+    Interrupted,
+    ResultsError,
+    ThresholdError,
+)
+from harness.gates.thresholds import parse_thresholds
+from harness.studies.comparison import (
+    COMPARE_JSON,
     RunRecord,
     compare_runs,
     load_comparison,
@@ -26,8 +33,6 @@ from harness.compare import (
     run_compare,
     write_compare_json,
 )
-from harness.errors import ComponentStartError, Interrupted, ResultsError
-from harness.thresholds import ThresholdError, parse_thresholds
 
 STATS = (("p50", 50), ("p75", 75), ("p90", 90), ("p95", 95), ("p99", 99))
 

@@ -23,7 +23,7 @@ from harness.runtime.docker import connect, leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
-HARNESS = [sys.executable, "-c", "from harness.cli import main; main()"]
+HARNESS = [sys.executable, "-c", "from harness.cli.app import main; main()"]
 TRACERS = 20
 
 

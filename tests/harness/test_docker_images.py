@@ -1,4 +1,4 @@
-"""harness.images: the Debian mirror apt uses, and the build commands quoted in errors."""
+"""harness.runtime.images: the Debian mirror apt uses, and the build commands quoted in errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.images import ImageError, build_command, find_debian_mirror
+from harness.errors import ImageError
+from harness.runtime.images import build_command, find_debian_mirror
 
 DEB822 = """\
 Types: deb
@@ -84,7 +85,7 @@ def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(
 ) -> None:
     """A failed ``docker import`` stops reading, so tar dies of the closed pipe: the error
     raised must still be the import's, which says what failed."""
-    import harness.images as images
+    import harness.runtime.images as images
 
     def fake_debootstrap(command: list[str], what: str) -> None:
         rootfs = Path(command[-2])
@@ -103,7 +104,7 @@ def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(
 def test_build_log_tail_keeps_the_end_of_the_streamed_output() -> None:
     import docker.errors
 
-    from harness.images import build_log_tail
+    from harness.runtime.images import build_log_tail
 
     error = docker.errors.BuildError(
         "boom", [{"stream": "Step 1/4\n"}, {"aux": {"ID": "x"}}, {"stream": "pip failed\n"}]

@@ -16,23 +16,19 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from harness.cli import app
-from harness.images import SOURCE_DIGEST_LABEL, source_digest
-from harness.runtime.base import (
-    ComponentHandle,
-    ComponentSpec,
+from harness.cli.app import app
+from harness.errors import (
     ComponentStartError,
-    ComponentStatus,
+    DockerUnavailableError,
     HarnessError,
-    Runtime,
+    ImageMissingError,
 )
+from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.runtime.docker import (
     LABEL_COMPONENT,
     LABEL_ROLE,
     LABEL_RUN_ID,
     DockerRuntime,
-    DockerUnavailableError,
-    ImageMissingError,
     SweepResult,
     command_for,
     connect,
@@ -46,6 +42,7 @@ from harness.runtime.docker import (
     sweep,
 )
 from harness.runtime.docker_engine import parallel
+from harness.runtime.images import SOURCE_DIGEST_LABEL, build_command, source_digest
 from rc_protocol.wait import WaitTimeout, poll_until
 
 # --- pure helpers -----------------------------------------------------------------------------
@@ -138,7 +135,7 @@ def test_no_engine_error_says_how_to_start_one() -> None:
 
 
 def test_missing_image_error_names_the_build_command() -> None:
-    message = str(ImageMissingError("rc-fastlane:xyz"))
+    message = str(ImageMissingError("rc-fastlane:xyz", build_command("rc-fastlane:xyz")))
     assert "harness image build --tag rc-fastlane:xyz" in message
     assert "harness image bootstrap-base" in message
     assert "--base-image python:3.11-slim" in message

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare import run_compare, write_compare_json
-from harness.html_report import (
+from harness.gates.thresholds import parse_thresholds
+from harness.report.html.run_page import (
     PALETTE,
     agent_lane_figures,
     load_run,
@@ -30,7 +30,7 @@ from harness.html_report import (
     write_compare_html,
     write_run_html,
 )
-from harness.thresholds import parse_thresholds
+from harness.studies.comparison import run_compare, write_compare_json
 from tests.harness.test_compare import make_run, spread
 
 AGENT = {

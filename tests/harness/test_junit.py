@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from harness.junit import ScenarioCase, build_junit, write_junit
-from harness.thresholds import evaluate, evaluate_repeats, parse_thresholds
+from harness.gates.junit import ScenarioCase, build_junit, write_junit
+from harness.gates.thresholds import evaluate, evaluate_repeats, parse_thresholds
 
 
 def summary(scenario: str, p99: int | None, ratio: float) -> dict[str, Any]:

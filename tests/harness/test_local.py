@@ -7,8 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.errors import HarnessError
 from harness.runtime import choose_runtime, local, make_runtime
-from harness.runtime.base import ComponentSpec, ComponentStatus, HarnessError
+from harness.runtime.base import ComponentSpec, ComponentStatus
 from harness.runtime.local import RUN_ID_ENV, LocalRuntime, child_environment
 from rc_protocol.wait import poll_until
 

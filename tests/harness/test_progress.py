@@ -3,10 +3,10 @@ import io
 
 from rich.console import Console
 
-from harness import progress
-from harness.collect import Tick
-from harness.progress import make_progress
-from harness.runner import Progress
+from harness.cli import progress
+from harness.cli.progress import make_progress
+from harness.run.collect import Tick
+from harness.run.runner import Progress
 
 
 def test_doctests() -> None:

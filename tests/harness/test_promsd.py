@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.promsd import (
+from harness.errors import PromSDError
+from harness.run.promsd import (
     SD_DIR_ENV,
     FileSD,
-    PromSDError,
     TargetGroup,
     component_groups,
     published_targets,

@@ -2,8 +2,9 @@ import doctest
 
 import pytest
 
-from harness import promtext
-from harness.promtext import MetricsParseError, flatten, parse
+from harness.errors import MetricsParseError
+from harness.run import promtext
+from harness.run.promtext import flatten, parse
 
 TEXT = """\
 # HELP agent_rc_bypass_total Bypasses.

@@ -1,8 +1,8 @@
 import doctest
 
-from harness import reference
-from harness.reference import comparable, versus_proposal
-from harness.scenario import load_scenario
+from harness.report import reference
+from harness.report.reference import comparable, versus_proposal
+from harness.scenario.model import load_scenario
 
 
 def test_doctests() -> None:

@@ -1,7 +1,7 @@
 import doctest
 
-from harness import report
-from harness.report import render_text
+from harness.report import text as report
+from harness.report.text import render_text
 
 PROPOSAL = """\
 === CONTAINER HEALTH ===

@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import html_report, results
-from harness.collect import CRASHED, READY, TIMEOUT, TracerSample
 from harness.errors import ResultsError
-from harness.report import render_text
-from harness.results import RunFacts, build_summary, load_summary, write_results
-from harness.scenario import load_scenario
+from harness.report.html import run_page as html_report
+from harness.report.text import render_text
+from harness.results import folder as results
+from harness.results.folder import RunFacts, build_summary, load_summary, write_results
+from harness.run.collect import CRASHED, READY, TIMEOUT, TracerSample
+from harness.scenario.model import load_scenario
 
 
 def test_doctests() -> None:

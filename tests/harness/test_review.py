@@ -11,13 +11,13 @@ import httpx
 import pytest
 import yaml
 
-from harness.promsd import FileSD
-from harness.review import (
+from harness.errors import ReviewError
+from harness.review.dashboards import DASHBOARDS_DIR
+from harness.review.stack import (
     DEFAULT_GRAFANA_IMAGE,
     LOCAL_PROMETHEUS_IMAGE,
     PROMETHEUS_DIR,
     PROMETHEUS_PORT,
-    ReviewError,
     UpOptions,
     ensure_prometheus_image,
     grafana_container,
@@ -25,9 +25,9 @@ from harness.review import (
     service_specs,
     up,
 )
-from harness.review_dashboards import DASHBOARDS_DIR
+from harness.run.promsd import FileSD
 from harness.runtime.docker import LABEL_RUN_ID
-from harness.scenario import load_scenario
+from harness.scenario.model import load_scenario
 from rc_protocol.wait import poll_until
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.review_dashboards import (
-    DashboardError,
+from harness.errors import DashboardError
+from harness.review.dashboards import (
     PanelQuery,
     QueryResult,
     Variable,
@@ -94,10 +94,10 @@ def test_load_dashboard_names_the_bad_file(tmp_path: Path) -> None:
 def test_doctests() -> None:
     import doctest
 
-    import harness.promsd
-    import harness.review_dashboards
+    import harness.review.dashboards
+    import harness.run.promsd
 
-    for module in (harness.review_dashboards, harness.promsd):
+    for module in (harness.review.dashboards, harness.run.promsd):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 

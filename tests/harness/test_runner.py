@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import runner
 from harness.errors import ComponentStartError
-from harness.report import render_text
-from harness.runner import run_scenario
+from harness.report.text import render_text
+from harness.run import runner
+from harness.run.runner import run_scenario
 from harness.runtime.base import ComponentSpec
 from harness.runtime.local import LocalRuntime
-from harness.scenario import load_scenario
+from harness.scenario.model import load_scenario
 
 ROOT = str(Path(__file__).resolve().parents[2])
 FAKE = {role: "tests.harness.fake_service" for role in ("backend", "agent", "tracer")}

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from harness.errors import ScenarioError
-from harness.scenario import (
+from harness.scenario.model import (
     Scenario,
     builtin_dir,
     builtin_names,

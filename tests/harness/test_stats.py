@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness import stats
-from harness.stats import percentile, rank, summarize
+from harness.results import stats
+from harness.results.stats import percentile, rank, summarize
 
 
 def test_doctests() -> None:

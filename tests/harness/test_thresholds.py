@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from harness.thresholds import (
+from harness.errors import ThresholdError
+from harness.gates.thresholds import (
     METRICS,
     Op,
-    ThresholdError,
     Unit,
     check_scopes,
     evaluate,
@@ -207,7 +207,7 @@ def test_a_metric_with_no_value_is_an_explained_breach_not_a_crash() -> None:
 
 
 def test_buckets_null_outside_wait_mode_say_so() -> None:
-    # harness.results.build_summary writes "buckets": null when the provider mode is not wait.
+    # build_summary writes "buckets": null when the provider mode is not wait.
     [bucket] = evaluate([parse_threshold("buckets.over_32s == 0")], summary(buckets=None))
     assert not bucket.passed
     assert bucket.why_missing == "buckets are only recorded in provider mode 'wait'"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.thresholds import parse_threshold
+from harness.gates.thresholds import parse_threshold
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"

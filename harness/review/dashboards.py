@@ -5,7 +5,7 @@ the same for the harness's own checks (``tests/dashboards``), so that every expr
 panel can be executed against a real Prometheus exactly as Grafana would send it. The same check
 works on any run a Prometheus holds (e.g. the ``harness up`` stack's)::
 
-    python -m harness.review_dashboards --run-id 1a2b3c4d [--prometheus http://127.0.0.1:9090]
+    python -m harness.review.dashboards --run-id 1a2b3c4d [--prometheus http://127.0.0.1:9090]
 
 prints each panel's rendered queries with their last and largest values and exits 1 if one has
 no data.
@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
-from harness.runtime.base import HarnessError
+from harness.errors import DashboardError
 
-DASHBOARDS_DIR = Path(__file__).resolve().parent.parent / "dashboards"
+DASHBOARDS_DIR = Path(__file__).resolve().parents[2] / "dashboards"
 """The repository's ``dashboards/`` folder (JSON dashboards and ``provisioning/``)."""
 
 RATE_INTERVAL_S = 4
@@ -38,10 +38,6 @@ source declares (``timeInterval``): four scrape intervals."""
 _LABEL_VALUES = re.compile(
     r"^\s*label_values\(\s*(?:(?P<selector>.+?)\s*,\s*)?(?P<label>\w+)\s*\)\s*$"
 )
-
-
-class DashboardError(HarnessError):
-    """A dashboard file cannot be read or does not have the shape Grafana expects."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +207,7 @@ def run_queries(
 def main(argv: Sequence[str] | None = None) -> int:
     """Print every panel's query results for one run; exit 1 when one has no data."""
     parser = argparse.ArgumentParser(
-        prog="python -m harness.review_dashboards", description=main.__doc__
+        prog="python -m harness.review.dashboards", description=main.__doc__
     )
     parser.add_argument("--prometheus", default="http://127.0.0.1:9090", help="Prometheus URL")
     parser.add_argument("--run-id", required=True, help="the run to look at ($run_id)")

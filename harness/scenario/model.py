@@ -237,7 +237,7 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("harness") / "scenarios"))
+    return Path(str(resources.files("harness.scenario") / "builtin"))
 
 
 def builtin_names() -> list[str]:

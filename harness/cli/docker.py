@@ -1,7 +1,7 @@
 """Docker commands of the ``harness`` CLI: ``harness image ...`` and ``harness down``.
 
-Registered by :mod:`harness.cli` (``app.add_typer(image_app, name="image")`` and
-``app.command("down")(down)``). Thin: parse options, call :mod:`harness.images` or
+Registered by :mod:`harness.cli.app` (``app.add_typer(image_app, name="image")`` and
+``app.command("down")(down)``). Thin: parse options, call :mod:`harness.runtime.images` or
 :mod:`harness.runtime.docker`, print one line per result; a :class:`HarnessError` becomes one
 line on stderr and exit code 1.
 """
@@ -15,16 +15,16 @@ from typing import Annotated
 
 import typer
 
-from harness.cli_exit import fail
-from harness.images import (
+from harness.cli.exit import fail
+from harness.errors import HarnessError
+from harness.runtime.docker import connect, sweep
+from harness.runtime.images import (
     DEFAULT_BASE_TAG,
     DEFAULT_IMAGE,
     SUITE,
     bootstrap_base,
     build_image,
 )
-from harness.runtime.base import HarnessError
-from harness.runtime.docker import connect, sweep
 
 image_app = typer.Typer(
     help="Build the harness's Docker images without a registry.", no_args_is_help=True

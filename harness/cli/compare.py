@@ -1,11 +1,11 @@
 """``harness compare``, ``harness check`` and the ``--threshold`` gate of ``harness run``.
 
-Registered by :mod:`harness.cli` (``register(app)``). Thin like the rest of the CLI: parse the
-options, call :mod:`harness.compare`, :mod:`harness.thresholds`, :mod:`harness.junit` and
-:mod:`harness.html_report`, map errors to one line. Exit codes (docs/contracts.md): 0 all runs
-completed and every threshold passed, 1 a run failed or bad input, 2 usage (a threshold that
-does not parse is a usage error of ``--threshold``), 99 a threshold was breached, 130
-interrupted.
+Registered by :mod:`harness.cli.app` (``register(app)``). Thin like the rest of the CLI: parse the
+options, call :mod:`harness.studies.comparison`, :mod:`harness.gates.thresholds`,
+:mod:`harness.gates.junit` and :mod:`harness.report.html.run_page`, map errors to one line. Exit
+codes (docs/contracts.md): 0 all runs completed and every threshold passed, 1 a run failed or
+bad input, 2 usage (a threshold that does not parse is a usage error of ``--threshold``), 99 a
+threshold was breached, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,26 +20,25 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from harness.cli_exit import EXIT_BREACHED, EXIT_INTERRUPTED, fail
-from harness.compare import (
+from harness.cli.exit import EXIT_BREACHED, EXIT_INTERRUPTED, fail
+from harness.errors import HarnessError, Interrupted, ThresholdError
+from harness.gates.junit import ScenarioCase, write_junit
+from harness.gates.thresholds import (
+    Threshold,
+    ThresholdResult,
+    check_scope,
+    evaluate,
+    metric_names,
+    parse_thresholds,
+)
+from harness.report.html.run_page import write_compare_html
+from harness.studies.comparison import (
     COMPARE_JSON,
     Comparison,
     load_comparison,
     render_table,
     run_compare,
     write_compare_json,
-)
-from harness.errors import HarnessError, Interrupted
-from harness.html_report import write_compare_html
-from harness.junit import ScenarioCase, write_junit
-from harness.thresholds import (
-    Threshold,
-    ThresholdError,
-    ThresholdResult,
-    check_scope,
-    evaluate,
-    metric_names,
-    parse_thresholds,
 )
 
 THRESHOLD_HELP = (
@@ -218,11 +217,11 @@ def compare(
     junit: JunitOption = None,
 ) -> None:
     """Run several scenarios on the same fleet and runtime and compare them side by side."""
-    from harness.images import DEFAULT_IMAGE
-    from harness.progress import make_progress
-    from harness.runner import run_scenario
+    from harness.cli.progress import make_progress
+    from harness.run.runner import run_scenario
     from harness.runtime import choose_runtime, make_runtime
-    from harness.scenario import Scenario, load_scenario
+    from harness.runtime.images import DEFAULT_IMAGE
+    from harness.scenario.model import Scenario, load_scenario
 
     names = [s.strip() for s in scenarios.split(",") if s.strip()]
     if not names:
@@ -307,7 +306,7 @@ def check(
     junit: JunitOption = None,
 ) -> None:
     """Check thresholds on saved results without running anything (exit 99 on a breach)."""
-    from harness.runner import load_summary
+    from harness.run.runner import load_summary
 
     gates = parse_threshold_options(thresholds)
     if not gates:

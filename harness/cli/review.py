@@ -1,7 +1,7 @@
 """``harness up``: the review stack (backend, agent, Prometheus, Grafana) for interactive review.
 
-Registered by :mod:`harness.cli` (``register(app)``). Thin: parse options, call
-:func:`harness.review.up`, print where to look and how to feed and remove the stack. ``harness
+Registered by :mod:`harness.cli.app` (``register(app)``). Thin: parse options, call
+:func:`harness.review.stack.up`, print where to look and how to feed and remove the stack. ``harness
 down`` (the Docker commands) removes it like any run: every container carries its run id label.
 """
 
@@ -14,15 +14,15 @@ from typing import Annotated
 
 import typer
 
-from harness.cli_docker import one_line_errors
-from harness.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE
-from harness.review import (
+from harness.cli.docker import one_line_errors
+from harness.review.stack import (
     DEFAULT_GRAFANA_IMAGE,
     GRAFANA_PORT,
     LOCAL_PROMETHEUS_IMAGE,
     PROMETHEUS_PORT,
     UpOptions,
 )
+from harness.runtime.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE
 
 
 def up_command(
@@ -64,9 +64,9 @@ def up_command(
     ] = None,
 ) -> None:
     """Bring up backend, agent, Prometheus and Grafana; `harness run --prometheus-sd` feeds it."""
-    from harness.review import up
+    from harness.review.stack import up
     from harness.runtime.docker import connect
-    from harness.scenario import load_scenario
+    from harness.scenario.model import load_scenario
 
     run_id = secrets.token_hex(4)
     directory = (sd_dir or Path("results") / f"review-{run_id}" / "file_sd").resolve()

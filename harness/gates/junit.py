@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.thresholds import ThresholdResult
+from harness.gates.thresholds import ThresholdResult
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from harness.collect import Tick
-from harness.runner import Progress, ProgressFn
+from harness.run.collect import Tick
+from harness.run.runner import Progress, ProgressFn
 
 
 def tick_line(tick: Tick) -> str:
@@ -31,7 +31,7 @@ def tick_line(tick: Tick) -> str:
 
 @contextmanager
 def make_progress(console: Console, total: int) -> Iterator[ProgressFn]:
-    """A progress callback for :func:`harness.runner.run_scenario`. Messages are printed as
+    """A progress callback for :func:`harness.run.runner.run_scenario`. Messages are printed as
     they are (no rich markup: a path or a log line may hold ``[...]``)."""
     if console.is_terminal:
         with Live(Text(""), console=console, transient=True, refresh_per_second=4) as live:

@@ -20,17 +20,9 @@ from typing import Any
 
 import httpx
 
-from harness import report as report_mod
-from harness.collect import (
-    Ledger,
-    Tick,
-    TracerSample,
-    scrape_counters,
-    scrape_until_settled,
-)
 from harness.errors import ComponentStartError
-from harness.promsd import DISCOVERY_DELAY_S, published_targets
-from harness.results import (
+from harness.report import text as report_mod
+from harness.results.folder import (
     SAMPLE_COLUMNS,
     RunFacts,
     build_summary,
@@ -38,8 +30,16 @@ from harness.results import (
     tracer_health,
     write_results,
 )
+from harness.run.collect import (
+    Ledger,
+    Tick,
+    TracerSample,
+    scrape_counters,
+    scrape_until_settled,
+)
+from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import poll_until
 
@@ -194,7 +194,7 @@ def run_scenario(
 
     With ``prometheus_sd`` (a file-SD directory a Prometheus watches, e.g. the one ``harness up``
     prints), every component is published as a scrape target while the run is collected
-    (:func:`harness.promsd.published_targets`).
+    (:func:`harness.run.promsd.published_targets`).
 
     ``modules`` replaces the Python module run for a role (``backend``, ``agent``, ``tracer``);
     tests use it to run a fake service.

@@ -35,15 +35,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.stats import PERCENTILES
+from harness.errors import ThresholdError
+from harness.results.stats import PERCENTILES
 
 STATS: tuple[str, ...] = ("min", *(name for name, _ in PERCENTILES), "max")
-"""The statistics ``summary.json`` records for each latency (nearest rank, ``harness.stats``)."""
-
-
-class ThresholdError(HarnessError):
-    """A threshold expression cannot be parsed, or does not apply to the run it is checked on."""
+"""The statistics ``summary.json`` records for each latency (nearest rank,
+``harness.results.stats``)."""
 
 
 class Unit(enum.StrEnum):
@@ -111,7 +108,7 @@ class Metric:
             where = ".".join(self.path[: depth + 1])
             if not isinstance(node, Mapping) or key not in node or node[key] is None:
                 if self.path[0] == "buckets":
-                    # harness.results.build_summary writes "buckets": null outside wait mode.
+                    # harness.results.folder.build_summary writes "buckets": null outside wait mode.
                     return Reading(None, "buckets are only recorded in provider mode 'wait'")
                 if isinstance(node, Mapping) and key in node:
                     return Reading(None, _why_null(summary, where))

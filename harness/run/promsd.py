@@ -35,7 +35,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.runtime.base import ComponentHandle, HarnessError
+from harness.errors import PromSDError
+from harness.runtime.base import ComponentHandle
 
 try:  # POSIX; without it (Windows) writers are not serialised against each other.
     import fcntl
@@ -57,10 +58,6 @@ instant by this much so that the boot storm is on the record from its first seco
 DEFAULT_LINGER_S = 2.0
 """How long a run's targets stay published after the run: two scrapes at the review stack's 1 s
 interval, so that Prometheus records every tracer's final outcome before the targets go."""
-
-
-class PromSDError(HarnessError):
-    """The file-SD directory or its targets file cannot be read or written."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.runtime.base import HarnessError
+from harness.errors import ImageError
 
 DEFAULT_IMAGE = "rc-fastlane:dev"
 DEFAULT_BASE_TAG = "rc-fastlane-base:bookworm"
@@ -34,7 +34,7 @@ REGISTRY_BASE_IMAGE = "python:3.11-slim"
 """The Dockerfile's default base, for people who can pull from a registry."""
 SUITE = "bookworm"
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = PROJECT_ROOT / "compose"
 
 
@@ -42,10 +42,6 @@ SERVICE_PACKAGES = ("rc_protocol", "fake_backend", "agent", "tracer_stub")
 """The packages that run inside containers: the image is stale when their sources change."""
 SOURCE_DIGEST_LABEL = "rc-fastlane.source-digest"
 SOURCE_SUFFIXES = (".py", ".proto", ".yaml", ".yml", ".json")
-
-
-class ImageError(HarnessError):
-    """An image could not be made or found."""
 
 
 def source_digest(packages: Iterable[str] = SERVICE_PACKAGES) -> str:

@@ -33,11 +33,11 @@ from typing import Any
 
 import httpx
 
-from harness.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE, build_log_tail
-from harness.promsd import FileSD, component_groups
-from harness.review_dashboards import DASHBOARDS_DIR
-from harness.runner import API_KEY
-from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, HarnessError
+from harness.errors import ReviewError
+from harness.review.dashboards import DASHBOARDS_DIR
+from harness.run.promsd import FileSD, component_groups
+from harness.run.runner import API_KEY
+from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus
 from harness.runtime.docker import (
     LABEL_COMPONENT,
     LABEL_ROLE,
@@ -46,7 +46,8 @@ from harness.runtime.docker import (
     container_name,
     sweep,
 )
-from harness.scenario import Scenario
+from harness.runtime.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE, build_log_tail
+from harness.scenario.model import Scenario
 from rc_protocol.wait import WaitTimeout, poll_until
 
 PROMETHEUS_DIR = DASHBOARDS_DIR.parent / "compose" / "prometheus"
@@ -72,10 +73,6 @@ GRAFANA_ENV = {
     "GF_NEWS_NEWS_FEED_ENABLED": "false",
     "GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH": "/var/lib/grafana/dashboards/rc-fleet-boot.json",
 }
-
-
-class ReviewError(HarnessError):
-    """The review stack could not be brought up; names the piece and what to do."""
 
 
 @dataclass(frozen=True)

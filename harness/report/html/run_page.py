@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.compare import Comparison, RunRecord, cell_text
 from harness.errors import ResultsError
-from harness.results import load_summary
-from harness.thresholds import STATS, ThresholdResult, parse_series_key, sum_series
+from harness.gates.thresholds import STATS, ThresholdResult, parse_series_key, sum_series
+from harness.results.folder import load_summary
+from harness.studies.comparison import Comparison, RunRecord, cell_text
 
 REPORT_HTML = "report.html"
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from harness.promtext import MetricsParseError, Sample, flatten, parse
+from harness.errors import MetricsParseError
+from harness.run.promtext import Sample, flatten, parse
 from harness.runtime.base import ComponentHandle, ComponentState, ComponentStatus
 
 PENDING = "pending"

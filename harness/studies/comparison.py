@@ -11,7 +11,7 @@ first scenario's. ``compare.json`` holds the same numbers plus every run's folde
 
 The pure part (:class:`Comparison`, :func:`compare_runs`, :func:`render_table`) works on saved
 summaries; :func:`run_compare` drives the runs through an injected ``run_one`` callable so that
-tests use canned summaries and the CLI uses :func:`harness.runner.run_scenario`.
+tests use canned summaries and the CLI uses :func:`harness.run.runner.run_scenario`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError, Interrupted, ResultsError
-from harness.results import load_summary
-from harness.thresholds import (
+from harness.errors import CompareError, HarnessError, Interrupted, ResultsError
+from harness.gates.thresholds import (
     METRICS,
     Metric,
     Threshold,
@@ -35,6 +34,7 @@ from harness.thresholds import (
     check_scopes,
     evaluate_repeats,
 )
+from harness.results.folder import load_summary
 
 COMPARE_JSON = "compare.json"
 
@@ -46,10 +46,6 @@ TABLE_ROWS: tuple[tuple[str, str], ...] = (
     ("success", "success_ratio"),
 )
 """The rows of the side-by-side table: label and threshold metric name."""
-
-
-class CompareError(HarnessError):
-    """A compare was asked for something impossible (no scenario, a folder that is not one)."""
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,7 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.errors import HarnessError
-
-
-class MetricsParseError(HarnessError):
-    """A ``/metrics`` body is not Prometheus text."""
+from harness.errors import MetricsParseError
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness import report as report_mod
-from harness.collect import READY, TracerSample
+from harness.report import text as report_mod
+from harness.run.collect import READY, TracerSample
 from harness.errors import ResultsError
 from harness.runtime.base import ComponentState, ComponentStatus
-from harness.scenario import Scenario
-from harness.stats import summarize
+from harness.scenario.model import Scenario
+from harness.results.stats import summarize
 
 SAMPLE_COLUMNS = [f.name for f in fields(TracerSample)]
 """The columns of ``samples.csv``, one row per tracer."""
@@ -125,10 +125,10 @@ def write_results(
 
 
 def write_html_if_available(out_dir: Path) -> str | None:
-    """Write ``report.html`` (:func:`harness.html_report.write_run_html`); return a warning
+    """Write ``report.html`` (:func:`harness.report.html.run_page.write_run_html`); return a warning
     instead of failing a completed run when it cannot be written."""
-    # Imported here: harness.html_report imports this module (load_summary).
-    from harness.html_report import write_run_html
+    # Imported here: harness.report.html.run_page imports this module (load_summary).
+    from harness.report.html.run_page import write_run_html
 
     try:
         write_run_html(out_dir)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.scenario import Scenario, load_scenario
+from harness.scenario.model import Scenario, load_scenario
 
 PROVIDER_READY_EVENT_MS = {"min": 5_059, "p50": 11_268, "p90": 17_122, "max": 22_396}
 """SetProvider (non-blocking) with event handlers: PROVIDER READY TIME."""

@@ -16,25 +16,25 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.cli_compare import (
+from harness.cli.compare import (
     JunitOption,
     ThresholdOption,
     check_scope_for_run,
     gate_run,
     parse_threshold_options,
 )
-from harness.cli_compare import register as register_compare_commands
-from harness.cli_docker import register as register_docker_commands
-from harness.cli_exit import EXIT_INTERRUPTED, fail
-from harness.cli_review import register as register_review_commands
+from harness.cli.compare import register as register_compare_commands
+from harness.cli.docker import register as register_docker_commands
+from harness.cli.exit import EXIT_INTERRUPTED, fail
+from harness.cli.progress import make_progress
+from harness.cli.review import register as register_review_commands
 from harness.errors import HarnessError
-from harness.images import DEFAULT_IMAGE
-from harness.progress import make_progress
-from harness.reference import comparable, versus_proposal
-from harness.report import render_text
-from harness.runner import load_summary, run_scenario
+from harness.report.reference import comparable, versus_proposal
+from harness.report.text import render_text
+from harness.run.runner import load_summary, run_scenario
 from harness.runtime import RUNTIME_NAMES, choose_runtime, make_runtime
-from harness.scenario import builtin_names, load_scenario
+from harness.runtime.images import DEFAULT_IMAGE
+from harness.scenario.model import builtin_names, load_scenario
 
 app = typer.Typer(
     help="Load-test harness for Remote Configuration delivery at fleet boot (legacy vs fast "
