@@ -8,6 +8,8 @@ drive them with `ManualClock` and never sleep for real.
 - `ManualClock`: time moves only when a test calls `await clock.advance(seconds)`. Its wall
   clock (`time()`) starts at a chosen unix time, so wall-clock-aligned windows (the agent's
   rate limiter, datadog-agent `clients.go` ``now.Truncate(window)``) can be tested.
+- `FastForwardClock`: every `sleep` moves time forward at once, for code whose only waits are
+  polls (the harness's runner with an in-memory runtime): a run of minutes takes milliseconds.
 - `wait_for(clock, awaitable, timeout)`: `asyncio.wait_for` on the clock's time.
 """
 
@@ -21,7 +23,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "wait_for"]
+__all__ = ["Clock", "FastForwardClock", "ManualClock", "SystemClock", "wait_for"]
 
 T = TypeVar("T")
 
@@ -165,6 +167,37 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(monotonic={self._mono}, time={self.time()})"
+
+
+class FastForwardClock:
+    """A clock whose ``sleep`` returns at once, having moved time forward by the amount slept.
+
+    For one task polling something that also reads this clock (a fake component whose state is
+    a function of time): concurrent sleepers are not ordered against each other, so tasks that
+    must interleave in time need :class:`ManualClock` instead.
+
+    >>> import asyncio
+    >>> clock = FastForwardClock(start_wall=100.0)
+    >>> asyncio.run(clock.sleep(2.5)); clock.monotonic(), clock.time()
+    (2.5, 102.5)
+    """
+
+    def __init__(self, start_wall: float = DEFAULT_START_WALL) -> None:
+        self._mono = 0.0
+        self._wall_offset = float(start_wall)
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def time(self) -> float:
+        return self._mono + self._wall_offset
+
+    async def sleep(self, seconds: float) -> None:
+        self._mono += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+    def __repr__(self) -> str:
+        return f"FastForwardClock(monotonic={self._mono})"
 
 
 async def wait_for(clock: Clock, aw: Awaitable[T], timeout: float | None) -> T:

@@ -1,11 +1,11 @@
 """The ``harness`` command line (Typer). Thin: parse options, call library code, map
 :class:`HarnessError` to one clear line and exit code 1 (``docs/contracts.md``: 0 completed,
-1 run failed, 2 usage, 99 threshold breached, 130 interrupted)."""
+1 run failed, 2 usage, 99 threshold breached, 130 interrupted). Commands take their runtime and
+clock from :class:`harness.cli.options.CliDeps` in the Typer context."""
 
 from __future__ import annotations
 
 import json
-import secrets
 import signal
 import sys
 from datetime import UTC, datetime
@@ -16,23 +16,32 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from harness.cli.compare import (
-    JunitOption,
-    ThresholdOption,
-    check_scope_for_run,
-    gate_run,
-    parse_threshold_options,
-)
 from harness.cli.compare import register as register_compare_commands
 from harness.cli.docker import register as register_docker_commands
 from harness.cli.exit import EXIT_INTERRUPTED, fail
+from harness.cli.gate import gate_run
+from harness.cli.options import (
+    Image,
+    Junit,
+    Overrides,
+    PerContainer,
+    PerProcess,
+    RuntimeName,
+    Thresholds,
+    Timeout,
+    Tracers,
+    deps_of,
+    fleet_options,
+)
 from harness.cli.progress import make_progress
 from harness.cli.review import register as register_review_commands
-from harness.errors import HarnessError
+from harness.errors import HarnessError, ThresholdError
+from harness.gates.thresholds import check_scope
 from harness.report.reference import comparable, versus_proposal
 from harness.report.text import render_text
-from harness.run.runner import load_summary, run_scenario
-from harness.runtime import RUNTIME_NAMES, choose_runtime, make_runtime
+from harness.results.folder import load_summary
+from harness.run.placement import Placement
+from harness.run.runner import new_run_id, run_scenario
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.model import builtin_names, load_scenario
 
@@ -46,11 +55,6 @@ app = typer.Typer(
 )
 
 
-def new_run_id() -> str:
-    """A short random run id (8 hex digits) carried by every process, container and file."""
-    return secrets.token_hex(4)
-
-
 def default_out_dir(scenario: str, run_id: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Path("results") / f"{stamp}-{scenario}-{run_id}"
@@ -58,62 +62,25 @@ def default_out_dir(scenario: str, run_id: str) -> Path:
 
 @app.command()
 def run(
-    tracers: Annotated[
-        int | None, typer.Option("--tracers", min=1, help="Fleet size (overrides fleet.tracers).")
-    ] = None,
+    ctx: typer.Context,
+    tracers: Tracers = None,
     scenario: Annotated[
         str,
         typer.Option(
             "--scenario", help="A built-in name (see `harness scenarios`) or a .yaml/.toml path."
         ),
     ] = "baseline",
-    runtime: Annotated[
-        str,
-        typer.Option(
-            "--runtime",
-            help=f"Where to run: {'|'.join(RUNTIME_NAMES)} (auto: Docker when an "
-            "engine answers and the Docker runtime exists, else local).",
-        ),
-    ] = "auto",
+    runtime: RuntimeName = "auto",
     out: Annotated[
         Path | None,
         typer.Option(
             "--out", help="Results folder [default: results/<UTC time>-<scenario>-<run id>]."
         ),
     ] = None,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout",
-            min=1,
-            help="Seconds from the boot instant until collection stops (overrides timeouts.run_s).",
-        ),
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a scenario key, e.g. --set client.poll_interval_s=1 "
-            "(repeatable; values are YAML scalars).",
-        ),
-    ] = None,
-    tracers_per_process: Annotated[
-        int | None,
-        typer.Option(
-            "--tracers-per-process",
-            min=1,
-            help="Local runtime: tracers hosted by one process "
-            "[default: the scenario's fleet.tracers_per_process, else 25; see README].",
-        ),
-    ] = None,
-    tracers_per_container: Annotated[
-        int,
-        typer.Option(
-            "--tracers-per-container",
-            min=1,
-            help="Docker runtime: tracers hosted by one container (one tracer each by default).",
-        ),
-    ] = 1,
+    timeout: Timeout = None,
+    overrides: Overrides = None,
+    tracers_per_process: PerProcess = None,
+    tracers_per_container: PerContainer = 1,
     keep: Annotated[
         bool,
         typer.Option(
@@ -122,10 +89,7 @@ def run(
             "how to remove them: `harness down --run-id ID`).",
         ),
     ] = False,
-    image: Annotated[
-        str,
-        typer.Option("--image", envvar="HARNESS_IMAGE", help="Docker runtime: the harness image."),
-    ] = DEFAULT_IMAGE,
+    image: Image = DEFAULT_IMAGE,
     prometheus_sd: Annotated[
         Path | None,
         typer.Option(
@@ -135,42 +99,51 @@ def run(
             "published there as scrape targets labelled run_id, scenario, component, role.",
         ),
     ] = None,
-    thresholds: ThresholdOption = None,
-    junit: JunitOption = None,
+    thresholds: Thresholds = None,
+    junit: Junit = None,
 ) -> None:
     """Boot a fleet of tracers against an agent and a backend and report provider-ready times."""
-    gates = parse_threshold_options(thresholds)
-    assignments = list(overrides or [])
-    if tracers is not None:
-        assignments.append(f"fleet.tracers={tracers}")
-    if timeout is not None:
-        assignments.append(f"timeouts.run_s={timeout}")
+    placement = Placement(
+        runtime=runtime,
+        image=image,
+        keep=keep,
+        tracers_per_process=tracers_per_process,
+        tracers_per_container=tracers_per_container,
+        prometheus_sd=prometheus_sd,
+    )
+    opts = fleet_options(
+        tracers=tracers,
+        timeout=timeout,
+        overrides=overrides,
+        placement=placement,
+        thresholds=thresholds,
+        junit=junit,
+    )
+    deps = deps_of(ctx)
     kept = False  # whether the runtime leaves the components up on exit (Docker, --keep)
     try:
-        loaded = load_scenario(scenario, assignments)
-        check_scope_for_run(gates, loaded.name)
-        choice = choose_runtime(runtime, image=image)
+        loaded = load_scenario(scenario, opts.overrides)
+        try:
+            check_scope(opts.thresholds, loaded.name)
+        except ThresholdError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--threshold") from exc
+        choice = deps.choose(placement.runtime, placement.image)
+        kept = placement.leaves_components_up(choice)
         run_id = new_run_id()
         out_dir = out or default_out_dir(loaded.name, run_id)
         err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
         err.print(f"runtime: {choice.name} ({choice.reason})")
-        docker_options: dict[str, object] = {}
-        if choice.name == "docker":
-            docker_options = {"keep": keep, "image": image}
-            kept = keep
-            tracers_per_process = tracers_per_container
         err.print(f"scenario: {loaded.name}, {loaded.fleet.tracers} tracers, run id {run_id}")
-        with (
-            make_progress(err, loaded.fleet.tracers) as progress,
-            make_runtime(choice.name, run_id, log_dir=out_dir / "logs", **docker_options) as rt,
-        ):
+        with make_progress(err, loaded.fleet.tracers) as progress:
             result = run_scenario(
                 loaded,
-                rt,
                 out_dir,
+                deps.factory(choice, placement),
+                run_id=run_id,
+                clock=deps.clock,
                 progress=progress,
-                tracers_per_process=tracers_per_process,
-                prometheus_sd=prometheus_sd,
+                tracers_per_process=placement.per_process(choice),
+                prometheus_sd=placement.prometheus_sd,
             )
     except KeyboardInterrupt:
         done = (
@@ -185,7 +158,7 @@ def run(
     if comparable(loaded):
         typer.echo("\n" + versus_proposal(result.summary))
     typer.echo(f"\nresults: {result.out_dir}")
-    gate_run(result.summary, gates, result.out_dir, junit)  # exit 99 on a breach
+    gate_run(result.summary, opts.thresholds, result.out_dir, opts.junit)  # exit 99 on a breach
 
 
 @app.command()
@@ -212,7 +185,7 @@ def report(
     except HarnessError as exc:
         fail(str(exc))
     if fmt == "json":
-        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+        sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
         sys.stdout.write(render_text(summary))
 

@@ -10,8 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from harness.run.collect import Tick
-from harness.run.runner import Progress, ProgressFn
+from harness.run.events import Progress, ProgressFn, Tick
 
 
 def tick_line(tick: Tick) -> str:

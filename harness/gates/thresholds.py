@@ -19,8 +19,9 @@ Like k6 (exit code 99, ``thresholds: {http_req_duration: ['p(95)<500']}``) a bre
 command; unlike a crash, a metric with no value (p99 with no successful tracer) is a breach that
 says why. The optional ``SCENARIO:`` prefix scopes a threshold to one scenario of a compare.
 
-Everything here is pure: parsing gives typed :class:`Threshold` objects, evaluation takes the
-summary as a mapping and gives :class:`ThresholdResult` objects.
+Everything here is pure: parsing gives typed :class:`Threshold` objects, evaluation takes a
+:class:`~harness.results.summary.Summary` and gives :class:`ThresholdResult` objects. What a
+metric name means and how it is read is :mod:`harness.gates.metrics`.
 """
 
 from __future__ import annotations
@@ -31,26 +32,20 @@ import math
 import operator
 import re
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from harness.errors import ThresholdError
-from harness.results.stats import PERCENTILES
-
-STATS: tuple[str, ...] = ("min", *(name for name, _ in PERCENTILES), "max")
-"""The statistics ``summary.json`` records for each latency (nearest rank,
-``harness.results.stats``)."""
-
-
-class Unit(enum.StrEnum):
-    """The unit a metric is recorded in inside ``summary.json``."""
-
-    MS = "ms"
-    S = "s"
-    COUNT = "count"
-    RATIO = "ratio"
-
+from harness.gates.metrics import (
+    ALIASES,
+    COUNTER_PREFIX,
+    METRICS,
+    STATS,
+    Metric,
+    Unit,
+    metric_names,
+)
+from harness.results.summary import Summary
 
 _SCALE_TO_MS = {"ms": 1.0, "s": 1000.0}
 
@@ -76,107 +71,6 @@ _OPS: dict[Op, Callable[[float, float], bool]] = {
     Op.EQ: operator.eq,
     Op.NE: operator.ne,
 }
-
-
-@dataclass(frozen=True)
-class Reading:
-    """A metric's value in a summary, or ``None`` with the reason there is none."""
-
-    value: float | None
-    why_missing: str = ""
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric a threshold can name: where it lives in ``summary.json`` and its unit."""
-
-    name: str
-    unit: Unit
-    path: tuple[str, ...] = ()
-    """Keys into ``summary.json``; empty for agent/backend counter metrics (see ``series``)."""
-    source: str = ""
-    """``agent`` or ``backend`` for counter metrics, summed over matching series."""
-    series: str = ""
-    labels: tuple[tuple[str, str], ...] = ()
-
-    def read(self, summary: Mapping[str, Any]) -> Reading:
-        """This metric's value in ``summary`` (a parsed ``summary.json``)."""
-        if self.source:
-            return _read_counter(summary, self.source, self.series, dict(self.labels))
-        node: Any = summary
-        for depth, key in enumerate(self.path):
-            where = ".".join(self.path[: depth + 1])
-            if not isinstance(node, Mapping) or key not in node or node[key] is None:
-                if self.path[0] == "buckets":
-                    # harness.results.folder.build_summary writes "buckets": null outside wait mode.
-                    return Reading(None, "buckets are only recorded in provider mode 'wait'")
-                if isinstance(node, Mapping) and key in node:
-                    return Reading(None, _why_null(summary, where))
-                return Reading(None, f"summary.json has no '{where}'")
-            node = node[key]
-        if isinstance(node, bool) or not isinstance(node, int | float):
-            return Reading(None, f"summary.json '{'.'.join(self.path)}' is not a number: {node!r}")
-        return Reading(float(node))
-
-
-def _why_null(summary: Mapping[str, Any], where: str) -> str:
-    counts = summary.get("counts")
-    tracers = summary.get("tracers")
-    if isinstance(counts, Mapping) and "success" in counts:
-        return (
-            f"no value: '{where}' is null in summary.json "
-            f"({counts['success']} of {tracers} tracers succeeded)"
-        )
-    return f"no value: '{where}' is null in summary.json"
-
-
-_LATENCIES = {"provider_ready": "provider_ready_ms", "boot_total": "boot_total_ms"}
-
-
-def _static_metrics() -> dict[str, Metric]:
-    metrics: dict[str, Metric] = {}
-    for short, key in _LATENCIES.items():
-        for stat in STATS:
-            metrics[f"{short}.{stat}"] = Metric(f"{short}.{stat}", Unit.MS, (key, stat))
-    metrics["success_ratio"] = Metric("success_ratio", Unit.RATIO, ("success_ratio",))
-    for count in ("success", "timeout", "error", "crashed"):
-        metrics[f"counts.{count}"] = Metric(f"counts.{count}", Unit.COUNT, ("counts", count))
-    metrics["provider_error_events"] = Metric(
-        "provider_error_events", Unit.COUNT, ("provider_error_events",)
-    )
-    for bucket in ("under_10s", "cliff_28_32s", "over_32s"):
-        metrics[f"buckets.{bucket}"] = Metric(f"buckets.{bucket}", Unit.COUNT, ("buckets", bucket))
-    for health in ("running", "exited", "restarting", "crashes"):
-        metrics[f"health.{health}"] = Metric(f"health.{health}", Unit.COUNT, ("health", health))
-    metrics["duration_s"] = Metric("duration_s", Unit.S, ("duration_s",))
-    return metrics
-
-
-METRICS: Mapping[str, Metric] = _static_metrics()
-"""Every fixed metric name a threshold may use (plus ``agent.*`` and ``backend.*`` counters)."""
-
-_ALIASES = {
-    f"{key}.{stat}": f"{short}.{stat}" for short, key in _LATENCIES.items() for stat in STATS
-}
-"""``provider_ready_ms.p99`` (the summary.json key) means ``provider_ready.p99``."""
-
-_COUNTER_PREFIX = {"agent": "agent_rc_", "backend": "backend_rc_"}
-
-
-def metric_names() -> list[str]:
-    """The names a threshold can use, grouped (``counts.{success,timeout}``), for messages.
-
-    >>> metric_names()[0]
-    'provider_ready.{min,p50,p75,p90,p95,p99,max}'
-    """
-    groups: dict[str, list[str]] = {}
-    for name in METRICS:
-        head, dot, tail = name.partition(".")
-        groups.setdefault(head if dot else name, []).append(tail)
-    names = [
-        f"{head}.{{{','.join(tails)}}}" if any(tails) else head for head, tails in groups.items()
-    ]
-    return [*names, 'agent.agent_rc_<name>{label="value",...}', "backend.backend_rc_<name>{...}"]
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -209,9 +103,9 @@ class Threshold:
         """Whether this threshold is checked on a run of ``scenario``."""
         return self.scenario is None or self.scenario == scenario
 
-    def evaluate(self, summary: Mapping[str, Any]) -> ThresholdResult:
+    def evaluate(self, summary: Summary) -> ThresholdResult:
         """Check this threshold on a parsed ``summary.json``; a missing value is a breach."""
-        scenario = str(summary.get("scenario", ""))
+        scenario = str(summary.scenario)
         reading = self.metric.read(summary)
         if reading.value is None:
             return ThresholdResult(self, scenario, None, False, reading.why_missing)
@@ -271,13 +165,13 @@ def _skip_spaces(text: str, pos: int) -> int:
 
 
 def _resolve_metric(name: str, fail: Callable[[str], ThresholdError]) -> Metric:
-    name = _ALIASES.get(name, name)
+    name = ALIASES.get(name, name)
     if name in METRICS:
         return METRICS[name]
     source, _, rest = name.partition(".")
-    if source in _COUNTER_PREFIX and rest:
+    if source in COUNTER_PREFIX and rest:
         series, brace, labels_text = rest.partition("{")
-        prefix = _COUNTER_PREFIX[source]
+        prefix = COUNTER_PREFIX[source]
         if not re.fullmatch(prefix + r"[a-z0-9_]+", series):
             raise fail(
                 f"unknown {source} metric {series!r}: {source} counters are named "
@@ -294,7 +188,7 @@ def _resolve_metric(name: str, fail: Callable[[str], ThresholdError]) -> Metric:
                 labels.append((match.group(1), match.group(2)))
         unit = Unit.S if "_seconds" in series else Unit.COUNT
         return Metric(name, unit, source=source, series=series, labels=tuple(labels))
-    close = [repr(c) for c in difflib.get_close_matches(name, [*METRICS, *_ALIASES], n=1)]
+    close = [repr(c) for c in difflib.get_close_matches(name, [*METRICS, *ALIASES], n=1)]
     if name in STATS:
         close = [f"'provider_ready.{name}' or 'boot_total.{name}'"]
     hint = f" (did you mean {close[0]}?)" if close else ""
@@ -317,63 +211,6 @@ def _convert(
         allowed = "no unit or %" if metric.unit is Unit.RATIO else "no unit"
         raise fail(f"{metric.name!r} is a {metric.unit.value}: it takes {allowed}, not {unit!r}")
     return value
-
-
-# --- agent/backend counters ------------------------------------------------------------------
-
-_SERIES_KEY = re.compile(r"(?P<name>[A-Za-z_:][\w:]*)(?:\{(?P<labels>.*)\})?")
-
-
-def parse_series_key(key: str) -> tuple[str, dict[str, str]]:
-    """Split a flat counter key ``name{a="b",c="d"}`` (summary.json) into name and labels.
-
-    >>> parse_series_key('agent_rc_bypass_total{lane="fast",result="refreshed"}')
-    ('agent_rc_bypass_total', {'lane': 'fast', 'result': 'refreshed'})
-    >>> parse_series_key("agent_rc_active_clients")
-    ('agent_rc_active_clients', {})
-    """
-    match = _SERIES_KEY.fullmatch(key.strip())
-    if match is None:
-        return key, {}
-    labels = {
-        m.group(1): m.group(2)
-        for m in re.finditer(
-            r'([A-Za-z_]\w*)\s*=\s*"((?:[^"\\]|\\.)*)"', match.group("labels") or ""
-        )
-    }
-    return match.group("name"), labels
-
-
-def sum_series(counters: Mapping[str, Any], series: str, labels: Mapping[str, str]) -> float | None:
-    """The sum of the numeric values of the flat counter keys named ``series`` whose labels
-    include ``labels``; ``None`` when no key matches.
-
-    >>> sum_series({'x_total{a="1",b="2"}': 2, 'x_total{a="1",b="3"}': 3}, "x_total", {"a": "1"})
-    5.0
-    """
-    total = 0.0
-    matched = False
-    for key, value in counters.items():
-        name, have = parse_series_key(str(key))
-        if name != series or any(have.get(k) != v for k, v in labels.items()):
-            continue
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            total += float(value)
-            matched = True
-    return total if matched else None
-
-
-def _read_counter(
-    summary: Mapping[str, Any], source: str, series: str, labels: Mapping[str, str]
-) -> Reading:
-    counters = summary.get(source)
-    if not isinstance(counters, Mapping) or not counters:
-        return Reading(None, f"summary.json has no {source} counters")
-    total = sum_series(counters, series, labels)
-    if total is None:
-        wanted = series + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}")
-        return Reading(None, f"no {source} series matches {wanted} in summary.json")
-    return Reading(total)
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -434,13 +271,13 @@ def format_value(value: float, unit: Unit) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,g}"
 
 
-def evaluate(thresholds: Sequence[Threshold], summary: Mapping[str, Any]) -> list[ThresholdResult]:
+def evaluate(thresholds: Sequence[Threshold], summary: Summary) -> list[ThresholdResult]:
     """Check every threshold that applies to this run's scenario.
 
     A threshold scoped to another scenario is an error here (on a single run there is nothing
     to check it against); :func:`check_scopes` says the same for a compare.
     """
-    check_scope(thresholds, str(summary.get("scenario", "")))
+    check_scope(thresholds, str(summary.scenario))
     return [t.evaluate(summary) for t in thresholds]
 
 
@@ -471,7 +308,7 @@ def all_passed(results: Iterable[ThresholdResult]) -> bool:
 
 
 def evaluate_repeats(
-    thresholds: Sequence[Threshold], scenario: str, summaries: Sequence[Mapping[str, Any]]
+    thresholds: Sequence[Threshold], scenario: str, summaries: Sequence[Summary]
 ) -> list[ThresholdResult]:
     """Check the thresholds that apply to ``scenario`` on the median over its repeated runs.
 

@@ -21,8 +21,9 @@ per tracer. A ``Crashed: N`` field is appended to the Success line only when a t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+
+from harness.results.summary import Latency, Summary
 
 PROVIDER_READY_ROWS = ("min", "p50", "p90", "max")
 BOOT_TOTAL_ROWS = ("min", "p50", "p75", "p90", "p95", "p99", "max")
@@ -35,60 +36,47 @@ def line(label: str, value_ms: int | None) -> str:
     return f"{label}:{value_ms:>9,}ms  ({value_ms / 1000:.1f}s)"
 
 
-def buckets(boot_total_ms: Sequence[int]) -> dict[str, int]:
-    """The proposal's wait-mode buckets over total boot times: < 10 s, 28-32 s, > 32 s.
-
-    >>> buckets([5_000, 9_999, 10_000, 28_000, 32_000, 32_001])
-    {'under_10s': 2, 'cliff_28_32s': 2, 'over_32s': 1}
-    """
-    return {
-        "under_10s": sum(1 for v in boot_total_ms if v < 10_000),
-        "cliff_28_32s": sum(1 for v in boot_total_ms if 28_000 <= v <= 32_000),
-        "over_32s": sum(1 for v in boot_total_ms if v > 32_000),
-    }
-
-
-def _block(title: str, stats: Mapping[str, int] | None, rows: Sequence[str]) -> list[str]:
+def _block(title: str, stats: Latency | None, rows: Sequence[str]) -> list[str]:
     out = [f"=== {title} ==="]
     for row in rows:
-        out.append(line(row, None if stats is None else stats.get(row)))
+        out.append(line(row, None if stats is None else stats.stat(row)))
     return out
 
 
-def render_text(summary: Mapping[str, Any]) -> str:
-    """The report for a summary (see ``docs/contracts.md`` for its keys); ends with a newline."""
-    health = summary["health"]
-    counts = summary["counts"]
+def render_text(summary: Summary) -> str:
+    """The report for a summary; ends with a newline."""
+    health = summary.health
+    counts = summary.counts
     out = [
         "=== CONTAINER HEALTH ===",
-        f"Running: {health['running']}  |  Exited: {health['exited']}  |  "
-        f"Restarting: {health['restarting']}  |  Crashes: {health['crashes']}",
+        f"Running: {health.running}  |  Exited: {health.exited}  |  "
+        f"Restarting: {health.restarting}  |  Crashes: {health.crashes}",
         "",
         *_block(
             "PROVIDER READY TIME (ProviderReady event, i.e. actual RC delivery)",
-            summary["provider_ready_ms"],
+            summary.provider_ready_ms,
             PROVIDER_READY_ROWS,
         ),
         "",
         *_block(
             "TOTAL BOOT TIME (tracer start + provider ready + first eval)",
-            summary["boot_total_ms"],
+            summary.boot_total_ms,
             BOOT_TOTAL_ROWS,
         ),
         "",
     ]
     success = (
-        f"Success: {counts['success']}/{summary['tracers']}  |  "
-        f"Timeout: {counts['timeout']}  |  Error: {counts['error']}"
+        f"Success: {counts.success}/{summary.tracers}  |  "
+        f"Timeout: {counts.timeout}  |  Error: {counts.error}"
     )
-    if counts.get("crashed"):
-        success += f"  |  Crashed: {counts['crashed']}"
+    if counts.crashed:
+        success += f"  |  Crashed: {counts.crashed}"
     out.append(success)
-    out.append(f"ProviderError events: {summary['provider_error_events']}")
-    if summary.get("provider_mode") == "wait" and summary.get("buckets") is not None:
-        b = summary["buckets"]
+    out.append(f"ProviderError events: {summary.provider_error_events}")
+    if summary.provider_mode == "wait" and summary.buckets is not None:
+        b = summary.buckets
         out.append(
-            f"Under 10s: {b['under_10s']}  |  28-32s (timeout cliff): "
-            f"{b['cliff_28_32s']}  |  Over 32s: {b['over_32s']}"
+            f"Under 10s: {b.under_10s}  |  28-32s (timeout cliff): "
+            f"{b.cliff_28_32s}  |  Over 32s: {b.over_32s}"
         )
     return "\n".join(out) + "\n"

@@ -68,3 +68,16 @@ def summarize(samples: Iterable[int]) -> dict[str, int] | None:
         out[name] = ordered[rank(p, len(ordered)) - 1]
     out["max"] = ordered[-1]
     return out
+
+
+def boot_buckets(boot_total_ms: Sequence[int]) -> dict[str, int]:
+    """The proposal's wait-mode buckets over total boot times: < 10 s, 28-32 s, > 32 s.
+
+    >>> boot_buckets([5_000, 9_999, 10_000, 28_000, 32_000, 32_001])
+    {'under_10s': 2, 'cliff_28_32s': 2, 'over_32s': 1}
+    """
+    return {
+        "under_10s": sum(1 for v in boot_total_ms if v < 10_000),
+        "cliff_28_32s": sum(1 for v in boot_total_ms if 28_000 <= v <= 32_000),
+        "over_32s": sum(1 for v in boot_total_ms if v > 32_000),
+    }

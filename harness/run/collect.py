@@ -10,21 +10,18 @@ scraped values are kept). :func:`scrape_until_settled` drives it over HTTP.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import httpx
 
 from harness.errors import MetricsParseError
+from harness.results.samples import CRASHED, ERROR, PENDING, READY, TIMEOUT, TracerSample
+from harness.results.summary import Counts
+from harness.run.events import Tick
 from harness.run.promtext import Sample, flatten, parse
 from harness.runtime.base import ComponentHandle, ComponentState, ComponentStatus
-
-PENDING = "pending"
-READY = "ready"
-TIMEOUT = "timeout"
-ERROR = "error"
-CRASHED = "crashed"
+from rc_protocol.clock import Clock
 
 _MS_GAUGES = {
     "tracer_start_seconds": "start_ms",
@@ -32,21 +29,6 @@ _MS_GAUGES = {
     "tracer_first_evaluation_seconds": "first_evaluation_ms",
     "tracer_boot_total_seconds": "boot_total_ms",
 }
-
-
-@dataclass(frozen=True)
-class TracerSample:
-    """What the harness knows about one tracer (one row of ``samples.csv``)."""
-
-    tracer: int
-    component: str
-    outcome: str = PENDING
-    start_ms: int | None = None
-    provider_ready_ms: int | None = None
-    first_evaluation_ms: int | None = None
-    boot_total_ms: int | None = None
-    provider_error_events: int = 0
-    start_wall: float | None = None
 
 
 def tracer_values(samples: Iterable[Sample]) -> dict[int, dict[str, object]]:
@@ -129,14 +111,15 @@ class Ledger:
             if not self.settled(sample):
                 self.tracers[index] = replace(sample, outcome=CRASHED)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> Counts:
         """``success/timeout/error/crashed``; a tracer still pending counts as a timeout."""
         out = {"success": 0, "timeout": 0, "error": 0, "crashed": 0}
         for t in self.tracers.values():
             key = {READY: "success", ERROR: "error", CRASHED: "crashed"}.get(t.outcome, "timeout")
             out[key] += 1
-        assert sum(out.values()) == self.fleet, "every tracer is counted exactly once"
-        return out
+        counts = Counts(**out)
+        assert counts.total == self.fleet, "every tracer is counted exactly once"
+        return counts
 
     def ready_count(self) -> int:
         return sum(1 for t in self.tracers.values() if t.outcome == READY)
@@ -152,20 +135,8 @@ class Ledger:
         return rows
 
 
-@dataclass(frozen=True)
-class Tick:
-    """Collection progress after one scrape round."""
-
-    elapsed_s: float
-    total: int
-    ready: int
-    timeout: int
-    error: int
-    crashed: int
-    unreachable: int
-
-
-async def _scrape(client: httpx.AsyncClient, handle: ComponentHandle) -> list[Sample] | None:
+async def scrape(client: httpx.AsyncClient, handle: ComponentHandle) -> list[Sample] | None:
+    """One scrape of ``handle``'s ``/metrics``; ``None`` when it cannot be had."""
     try:
         response = await client.get(handle.host_url + "/metrics")
         response.raise_for_status()
@@ -177,56 +148,56 @@ async def _scrape(client: httpx.AsyncClient, handle: ComponentHandle) -> list[Sa
 async def scrape_until_settled(
     ledger: Ledger,
     handles: Sequence[ComponentHandle],
+    client: httpx.AsyncClient,
+    clock: Clock,
     *,
     t0_wall: float,
     deadline_wall: float,
     interval_s: float = 0.5,
     on_tick: Callable[[Tick], None] | None = None,
-    now: Callable[[], float] = time.time,
-) -> list[list[float]]:
+) -> list[tuple[float, int]]:
     """From the boot instant ``t0_wall``, scrape every tracer process concurrently every
     ``interval_s`` until every tracer is settled or ``deadline_wall`` passes; return the
-    timeline ``[[s since t0, ready], ...]``."""
-    timeline: list[list[float]] = []
-    limits = httpx.Limits(max_connections=64)
-    await asyncio.sleep(max(0.0, t0_wall - now()))  # nothing to see before the boot instant
-    async with httpx.AsyncClient(timeout=2.0, limits=limits) as client:
-        while True:
-            started = now()
-            live = [h for h in handles if h.spec.name not in ledger.dead]
-            results = await asyncio.gather(*(_scrape(client, h) for h in live))
-            unreachable = 0
-            for handle, samples in zip(live, results, strict=True):
-                if samples is None:
-                    unreachable += 1
-                else:
-                    ledger.update(handle.spec.name, samples)
-            for handle in live:
-                ledger.process_state(handle.spec.name, handle.state())
-            elapsed = max(0.0, now() - t0_wall)
-            timeline.append([round(elapsed, 3), ledger.ready_count()])
-            if on_tick is not None:
-                c = ledger.counts()
-                outcomes = [t.outcome for t in ledger.tracers.values()]
-                on_tick(
-                    Tick(
-                        elapsed,
-                        ledger.fleet,
-                        c["success"],
-                        outcomes.count(TIMEOUT),
-                        c["error"],
-                        c["crashed"],
-                        unreachable,
-                    )
+    timeline ``[(s since t0, ready), ...]``. Times are ``clock``'s wall time."""
+    timeline: list[tuple[float, int]] = []
+    await clock.sleep(max(0.0, t0_wall - clock.time()))  # nothing to see before the boot
+    while True:
+        started = clock.time()
+        live = [h for h in handles if h.spec.name not in ledger.dead]
+        results = await asyncio.gather(*(scrape(client, h) for h in live))
+        unreachable = 0
+        for handle, samples in zip(live, results, strict=True):
+            if samples is None:
+                unreachable += 1
+            else:
+                ledger.update(handle.spec.name, samples)
+        for handle in live:
+            ledger.process_state(handle.spec.name, handle.state())
+        elapsed = max(0.0, clock.time() - t0_wall)
+        timeline.append((round(elapsed, 3), ledger.ready_count()))
+        if on_tick is not None:
+            c = ledger.counts()
+            outcomes = [t.outcome for t in ledger.tracers.values()]
+            on_tick(
+                Tick(
+                    elapsed,
+                    ledger.fleet,
+                    c.success,
+                    outcomes.count(TIMEOUT),
+                    c.error,
+                    c.crashed,
+                    unreachable,
                 )
-            if ledger.all_settled() or now() >= deadline_wall:
-                return timeline
-            await asyncio.sleep(max(0.0, interval_s - (now() - started)))
+            )
+        if ledger.all_settled() or clock.time() >= deadline_wall:
+            return timeline
+        await clock.sleep(max(0.0, interval_s - (clock.time() - started)))
 
 
-async def scrape_counters(handle: ComponentHandle, prefix: str) -> dict[str, float] | None:
+async def scrape_counters(
+    client: httpx.AsyncClient, handle: ComponentHandle, prefix: str
+) -> dict[str, float] | None:
     """The ``prefix*`` counters and gauges of one component, flat; ``None`` when its
     ``/metrics`` cannot be scraped (unreachable, an error status, or not Prometheus text)."""
-    async with httpx.AsyncClient(timeout=5.0) as client:
-        samples = await _scrape(client, handle)
+    samples = await scrape(client, handle)
     return None if samples is None else flatten(samples, prefix)

@@ -12,7 +12,9 @@ this machine uses, always on 127.0.0.1) and ``internal_url`` (what other compone
 run use: the same URL locally, the container name on the run's network under Docker).
 
 Runtimes are context managers: ``__exit__`` stops and removes everything the run created, on
-every exit path, and is idempotent.
+every exit path, and is idempotent. The harness reaches components only through the HTTP client
+a runtime hands out (:meth:`Runtime.http_client`): a real one on the network for processes and
+containers, an in-memory one for :class:`~harness.runtime.fake.FakeRuntime`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
+
+import httpx
 
 Role = Literal["backend", "agent", "tracer"]
 
@@ -38,6 +42,13 @@ class ComponentSpec:
     args: Sequence[str] = ()
     tracers: int = 0
     """How many simulated tracers this component hosts (0 for backend and agent)."""
+    first_tracer: int = 0
+    """The fleet-wide index of the first tracer it hosts (its ``tracer`` metric label)."""
+
+    @property
+    def tracer_indexes(self) -> range:
+        """The fleet-wide indexes of the tracers this component hosts."""
+        return range(self.first_tracer, self.first_tracer + self.tracers)
 
 
 class ComponentStatus(enum.StrEnum):
@@ -117,6 +128,10 @@ class Runtime(Protocol):
         """Stop and remove everything this run created. Idempotent; safe after partial failure."""
         ...
 
+    def http_client(self, *, timeout: float, max_connections: int = 64) -> httpx.AsyncClient:
+        """A client that reaches the components' ``host_url`` (the caller closes it)."""
+        ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -128,7 +143,13 @@ class Runtime(Protocol):
 
 
 class ClosesOnExit:
-    """Mixin: a runtime used as a context manager calls its ``close()`` on every exit path."""
+    """Mixin of the runtimes: used as a context manager, a runtime calls its ``close()`` on every
+    exit path; its components are reached over the network."""
+
+    def http_client(self, *, timeout: float, max_connections: int = 64) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=timeout, limits=httpx.Limits(max_connections=max_connections)
+        )
 
     def close(self) -> None:
         raise NotImplementedError

@@ -9,9 +9,10 @@ The table shows, per scenario, the median across repeats of p50/p90/p99/max prov
 and of the success ratio, the spread (min-max across repeats) and the ratio of the median to the
 first scenario's. ``compare.json`` holds the same numbers plus every run's folder.
 
-The pure part (:class:`Comparison`, :func:`compare_runs`, :func:`render_table`) works on saved
-summaries; :func:`run_compare` drives the runs through an injected ``run_one`` callable so that
-tests use canned summaries and the CLI uses :func:`harness.run.runner.run_scenario`.
+The pure part (:class:`Comparison`, :func:`compare_runs`) works on saved summaries;
+:func:`run_compare` drives the runs through an injected ``run_one`` callable so that tests use
+canned summaries and :mod:`harness.run.compare` uses :func:`harness.run.runner.run_scenario`. The
+text table is :func:`harness.report.tables.render_table`.
 """
 
 from __future__ import annotations
@@ -25,16 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import CompareError, HarnessError, Interrupted, ResultsError
-from harness.gates.thresholds import (
-    METRICS,
-    Metric,
-    Threshold,
-    ThresholdResult,
-    Unit,
-    check_scopes,
-    evaluate_repeats,
-)
+from harness.gates.metrics import METRICS, Metric
+from harness.gates.thresholds import Threshold, ThresholdResult, check_scopes, evaluate_repeats
 from harness.results.folder import load_summary
+from harness.results.summary import Summary
 
 COMPARE_JSON = "compare.json"
 
@@ -56,7 +51,7 @@ class RunRecord:
     index: int
     """1-based repeat number (the ``k`` of ``run-<k>``)."""
     run_dir: Path
-    summary: Mapping[str, Any] | None
+    summary: Summary | None
     """``summary.json``, or ``None`` when the run failed before writing one."""
     error: str = ""
     duration_s: float = 0.0
@@ -98,6 +93,43 @@ class Row:
 
 
 @dataclass(frozen=True)
+class CompareInfo:
+    """Context for the reader of a compare: the fleet, the runtime, when, which overrides."""
+
+    compare_id: str = ""
+    tracers: int | tuple[int, ...] = 0
+    """The fleet size of every scenario, or the sizes when they differ."""
+    runtime: str = ""
+    started_at: str = ""
+    overrides: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        tracers = list(self.tracers) if isinstance(self.tracers, tuple) else self.tracers
+        return {
+            "compare_id": self.compare_id,
+            "tracers": tracers,
+            "runtime": self.runtime,
+            "started_at": self.started_at,
+            "overrides": list(self.overrides),
+        }
+
+    @classmethod
+    def from_json(cls, saved: Mapping[str, object]) -> CompareInfo:
+        """Read the keys written by :meth:`to_json` (missing ones keep their defaults)."""
+        tracers = saved.get("tracers", 0)
+        overrides = saved.get("overrides", ())
+        return cls(
+            compare_id=str(saved.get("compare_id", "")),
+            tracers=tuple(int(str(t)) for t in tracers)
+            if isinstance(tracers, list)
+            else int(str(tracers)),
+            runtime=str(saved.get("runtime", "")),
+            started_at=str(saved.get("started_at", "")),
+            overrides=tuple(str(o) for o in overrides) if isinstance(overrides, list) else (),
+        )
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Everything a compare produced: its runs, the table, the thresholds' results."""
 
@@ -106,14 +138,13 @@ class Comparison:
     rows: tuple[Row, ...]
     repeat: int
     thresholds: tuple[ThresholdResult, ...] = ()
-    info: Mapping[str, Any] = field(default_factory=dict)
-    """Free context for the reader: tracers, runtime, overrides, started_at."""
+    info: CompareInfo = field(default_factory=CompareInfo)
 
     @property
     def failed_runs(self) -> list[RunRecord]:
         return [r for s in self.scenarios for r in self.runs[s] if not r.ok]
 
-    def summaries(self, scenario: str) -> list[Mapping[str, Any]]:
+    def summaries(self, scenario: str) -> list[Summary]:
         """The summaries of the runs of ``scenario`` that completed."""
         return _completed(self.runs[scenario])
 
@@ -126,7 +157,7 @@ class Comparison:
             return str(path)
 
         return {
-            **self.info,
+            **self.info.to_json(),
             "scenarios": list(self.scenarios),
             "repeat": self.repeat,
             "first": self.scenarios[0] if self.scenarios else None,
@@ -148,7 +179,7 @@ class Comparison:
                     "dir": where(r.run_dir),
                     "ok": r.ok,
                     "error": r.error or None,
-                    "run_id": (r.summary or {}).get("run_id"),
+                    "run_id": r.summary.run_id if r.summary else None,
                     "duration_s": round(r.duration_s, 3),
                 }
                 for s in self.scenarios
@@ -180,7 +211,7 @@ def compare_runs(
     scenarios: Sequence[str],
     runs: Mapping[str, Sequence[RunRecord]],
     thresholds: Sequence[Threshold] = (),
-    info: Mapping[str, Any] | None = None,
+    info: CompareInfo | None = None,
 ) -> Comparison:
     """Build the table (and check the thresholds) from the runs of each scenario."""
     if not scenarios:
@@ -203,81 +234,19 @@ def compare_runs(
     results: list[ThresholdResult] = []
     for scenario in scenarios:
         results.extend(evaluate_repeats(thresholds, scenario, completed[scenario]))
-    return Comparison(tuple(scenarios), frozen, tuple(rows), repeat, tuple(results), info or {})
+    return Comparison(
+        tuple(scenarios), frozen, tuple(rows), repeat, tuple(results), info or CompareInfo()
+    )
 
 
-def _completed(records: Sequence[RunRecord]) -> list[Mapping[str, Any]]:
+def _completed(records: Sequence[RunRecord]) -> list[Summary]:
     """The summaries of the runs that completed, in run order."""
     return [r.summary for r in records if r.summary is not None and r.ok]
 
 
-# --- the text table --------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, unit: Unit) -> str:
-    if value is None:
-        return "n/a"
-    if unit is Unit.RATIO:
-        return f"{value * 100:.1f}%"
-    if unit is Unit.MS:
-        return f"{value:,.0f}ms"
-    return f"{value:,.0f}"
-
-
-def _fmt_range(cell: Cell, unit: Unit) -> str:
-    if cell.low is None or cell.high is None:
-        return ""
-    if unit is Unit.RATIO:
-        return f"[{cell.low * 100:.1f}-{cell.high * 100:.1f}%]"
-    return f"[{cell.low:,.0f}-{cell.high:,.0f}]"
-
-
-def cell_text(cell: Cell, unit: Unit, with_spread: bool) -> tuple[str, str, str]:
-    """The three parts of a table cell: median, spread (``[min-max]``), ratio (``0.44x``)."""
-    spread = _fmt_range(cell, unit) if with_spread else ""
-    ratio = f"{cell.ratio:.2f}x" if cell.ratio is not None else "n/a"
-    return _fmt(cell.median, unit), spread, ratio
-
-
-def render_table(comparison: Comparison) -> str:
-    """The side-by-side table printed at the end of ``harness compare``.
-
-    One column per scenario; each cell is the median across repeats and its ratio to the first
-    scenario, with the spread across repeats (``[min-max]``) on a second line when there is
-    more than one run, so that four scenarios fit in 80 columns.
-    """
-    with_spread = comparison.repeat > 1
-    header_note = (
-        f"median of {comparison.repeat} runs [min-max], ratio to {comparison.scenarios[0]}"
-        if with_spread
-        else f"ratio to {comparison.scenarios[0]}"
-    )
-    table: list[tuple[str, list[str]]] = []
-    for row in comparison.rows:
-        parts = [cell_text(c, row.metric.unit, with_spread) for c in row.cells]
-        table.append((row.label, [f"{median} {ratio}" for median, _, ratio in parts]))
-        if with_spread:
-            table.append(("", [spread for _, spread, _ in parts]))
-    label_width = max(len(label) for label, _ in table)
-    widths = [
-        max(len(s), *(len(texts[j]) for _, texts in table))
-        for j, s in enumerate(comparison.scenarios)
-    ]
-    lines = [f"=== COMPARE ({header_note}) ==="]
-    for label, texts in [("", list(comparison.scenarios)), *table]:
-        cells = "".join(f"  {t:>{w}}" for t, w in zip(texts, widths, strict=True))
-        lines.append(f"{label:<{label_width}}{cells}".rstrip())
-    completed = ", ".join(
-        f"{s} {len(comparison.summaries(s))}/{len(comparison.runs[s])}"
-        for s in comparison.scenarios
-    )
-    lines.append(f"runs completed: {completed}")
-    return "\n".join(lines) + "\n"
-
-
 # --- running and loading ---------------------------------------------------------------------
 
-RunOne = Callable[[str, int, Path], Mapping[str, Any]]
+RunOne = Callable[[str, int, Path], Summary]
 """Run scenario ``name`` (repeat ``k``) into the folder given and return its ``summary.json``."""
 
 Notify = Callable[[str], None]
@@ -294,7 +263,7 @@ def run_compare(
     out: Path,
     run_one: RunOne,
     thresholds: Sequence[Threshold] = (),
-    info: Mapping[str, Any] | None = None,
+    info: CompareInfo | None = None,
     notify: Notify | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Comparison:
@@ -368,11 +337,10 @@ def load_comparison(out: Path, thresholds: Sequence[Threshold] = ()) -> Comparis
                 float(entry.get("duration_s") or 0.0),
             )
             runs.setdefault(scenario, []).append(record)
+        info = CompareInfo.from_json(saved)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ResultsError(
             f"{path} is not a compare.json written by harness compare "
             f"({type(exc).__name__}: {exc}); run the compare again"
         ) from exc
-    keep = ("tracers", "runtime", "started_at", "overrides")
-    info = {k: saved[k] for k in keep if k in saved}
     return compare_runs(scenarios, runs, thresholds, info)

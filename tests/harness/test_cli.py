@@ -4,20 +4,36 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from harness.cli import app as cli_mod
 from harness.cli.app import app
+from harness.cli.options import CliDeps
 from harness.report.text import render_text
+from harness.run.placement import Placement
+from harness.run.runner import RuntimeFactory
 from harness.runtime import RuntimeChoice
-from tests.harness.test_report import summary
+from harness.runtime.base import Runtime
+from harness.runtime.fake import FakeRuntime
+from rc_protocol.clock import FastForwardClock
+from tests.harness.factories import make_summary
 
 cli = CliRunner()
 
 
 def saved_run(tmp_path: Path) -> Path:
-    data = summary(run_id="abcd1234", scenario="baseline")
-    (tmp_path / "summary.json").write_text(json.dumps(data, indent=2) + "\n")
+    data = make_summary(run_id="abcd1234", scenario="baseline")
+    (tmp_path / "summary.json").write_text(json.dumps(data.to_json(), indent=2) + "\n")
     (tmp_path / "report.txt").write_text(render_text(data))
     return tmp_path
+
+
+def fake_deps(name: str = "fake") -> CliDeps:
+    """The CLI on the in-memory runtime and a fast-forward clock: a whole run, no process."""
+    clock = FastForwardClock()
+
+    def factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
+        return lambda run_id, log_dir: FakeRuntime(run_id, clock)
+
+    return CliDeps(choose=lambda requested, image: RuntimeChoice(name, "test"), factory=factory,
+                   clock=clock)  # fmt: skip
 
 
 def test_scenarios_lists_each_builtin_on_one_line() -> None:
@@ -68,14 +84,43 @@ def test_run_with_an_unknown_scenario_fails(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "unknown scenario 'nope'" in result.output
 
 
-class InterruptedRuntime:
+def test_run_prints_the_report_and_writes_the_results_folder(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ["run", "--tracers", "12", "--scenario", "phase3", "--out", str(out)]
+    result = cli.invoke(app, args, obj=fake_deps())
+    assert result.exit_code == 0, result.output
+    assert "runtime: fake (test)" in result.stderr
+    assert "Success: 12/12  |  Timeout: 0  |  Error: 0" in result.stdout
+    assert result.stdout == (out / "report.txt").read_text() + f"\nresults: {out}\n"
+    assert (out / "report.html").is_file()
+
+
+def test_run_with_a_breached_threshold_exits_99_and_writes_junit(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    args = ["run", "--tracers", "4", "--scenario", "phase3", "--out", str(tmp_path / "r"),
+            "--threshold", "provider_ready.p99 < 100ms", "--junit", str(junit)]  # fmt: skip
+    result = cli.invoke(app, args, obj=fake_deps())
+    assert result.exit_code == 99, result.output
+    assert "✗ [phase3] provider_ready.p99 < 100ms  breached: observed 330ms" in result.stdout
+    assert junit.is_file()
+
+
+class InterruptedRuntime(FakeRuntime):
     """A runtime whose run is interrupted at once (Ctrl-C), as Docker's would be."""
 
     def __enter__(self) -> "InterruptedRuntime":
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc: object) -> None:
-        pass
+
+def interrupted_deps() -> CliDeps:
+    def factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
+        def make(run_id: str, log_dir: Path) -> Runtime:
+            return InterruptedRuntime(run_id, FastForwardClock())
+
+        return make
+
+    return CliDeps(choose=lambda requested, image: RuntimeChoice("docker", "test"),
+                   factory=factory)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -86,11 +131,13 @@ class InterruptedRuntime:
     ],
 )
 def test_an_interrupted_run_says_whether_its_components_were_left_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], said: str
+    tmp_path: Path, args: list[str], said: str
 ) -> None:
-    monkeypatch.setattr(cli_mod, "choose_runtime", lambda *a, **k: RuntimeChoice("docker", "test"))
-    monkeypatch.setattr(cli_mod, "make_runtime", lambda *a, **k: InterruptedRuntime())
-    result = cli.invoke(app, ["run", "--runtime", "docker", "--out", str(tmp_path / "r"), *args])
+    result = cli.invoke(
+        app,
+        ["run", "--runtime", "docker", "--out", str(tmp_path / "r"), *args],
+        obj=interrupted_deps(),
+    )
     assert result.exit_code == 130
     assert said in result.output
 

@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli.app import app
-from tests.harness.test_compare import make_run
+from tests.harness.factories import make_run
 
 runner = CliRunner()
 
@@ -131,7 +130,6 @@ def test_compare_refuses_bad_input_before_running(tmp_path: Path) -> None:
 def test_compare_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     junit = tmp_path / "junit.xml"
-    started = time.monotonic()
     done = subprocess.run(
         [
             sys.executable, "-m", "harness", "compare",
@@ -145,7 +143,6 @@ def test_compare_end_to_end(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=150, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert time.monotonic() - started < 120
     lines = done.stdout.splitlines()
     header = lines.index("=== COMPARE (median of 2 runs [min-max], ratio to instant) ===")
     assert lines[header + 1].split() == ["instant", "phase3"]

@@ -3,19 +3,14 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.run.collect import (
-    CRASHED,
-    ERROR,
-    READY,
-    TIMEOUT,
-    Ledger,
-    Tick,
-    scrape_counters,
-    scrape_until_settled,
-    tracer_values,
-)
+from harness.results.samples import CRASHED, ERROR, READY, TIMEOUT
+from harness.results.summary import Counts
+from harness.run.collect import Ledger, scrape_counters, scrape_until_settled, tracer_values
+from harness.run.events import Tick
 from harness.run.promtext import parse
 from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
+from harness.runtime.fake import FakeRuntime, FakeScript
+from rc_protocol.clock import FastForwardClock
 
 RUNNING = ComponentState(ComponentStatus.RUNNING)
 CRASH = ComponentState(ComponentStatus.EXITED, exit_code=-9)
@@ -59,7 +54,7 @@ def test_every_tracer_counted_once_with_crash_and_timeout() -> None:
     ledger.process_state("p1", CRASH)  # tracer 3 was pending: crashed, tracer 2 stays ready
     ledger.update("p1", parse(stub_text({3: READY})))  # late scrape of a dead process: ignored
     ledger.update("p2", parse(stub_text({4: TIMEOUT})))  # 5 never reported
-    assert ledger.counts() == {"success": 2, "timeout": 2, "error": 1, "crashed": 1}
+    assert ledger.counts() == Counts(success=2, timeout=2, error=1, crashed=1)
     rows = ledger.final()
     assert [r.outcome for r in rows] == [READY, ERROR, READY, CRASHED, TIMEOUT, TIMEOUT]
     assert rows[3].start_ms == 4  # a crashed tracer keeps its last scraped values
@@ -69,7 +64,7 @@ def test_every_tracer_counted_once_with_crash_and_timeout() -> None:
 def test_a_tracer_reported_by_the_wrong_process_is_not_counted() -> None:
     ledger = Ledger({"p0": range(0, 1), "p1": range(1, 2)})
     ledger.update("p0", parse(stub_text({0: READY, 1: READY})))
-    assert ledger.counts()["success"] == 1
+    assert ledger.counts().success == 1
     assert ledger.unexpected == {("p0", 1)}
 
 
@@ -85,7 +80,7 @@ def test_ready_without_its_first_evaluation_is_not_settled_yet() -> None:
     ledger = Ledger({"p0": range(0, 1)})
     text = stub_text({0: READY}).replace('tracer_boot_total_seconds{tracer="0"} 1.52\n', "")
     ledger.update("p0", parse(text))
-    assert ledger.counts()["success"] == 1 and not ledger.all_settled()
+    assert ledger.counts().success == 1 and not ledger.all_settled()
 
 
 OUTCOMES = st.sampled_from(["pending", READY, TIMEOUT, ERROR, None])
@@ -107,46 +102,50 @@ def test_counts_always_sum_to_the_fleet(processes: list[tuple[list[str | None], 
         ledger.update(f"p{n}", parse(stub_text(seen)))
         ledger.process_state(f"p{n}", CRASH if crashed else RUNNING)
     counts = ledger.counts()
-    assert sum(counts.values()) == base == len(ledger.final())
-
-
-class FakeHandle:
-    """A component whose /metrics nobody serves (unreachable), with a settable state."""
-
-    def __init__(self, name: str, tracers: int) -> None:
-        self.spec = ComponentSpec(name, "tracer", "tracer_stub", tracers=tracers)
-        self.host_url = "http://127.0.0.1:9"  # discard port: connection refused
-        self.internal_url = self.host_url
-        self.current = RUNNING
-
-    def state(self) -> ComponentState:
-        return self.current
-
-    def log_tail(self, lines: int = 30) -> str:
-        return ""
+    assert counts.total == base == len(ledger.final())
 
 
 def test_scrape_loop_stops_at_the_deadline_and_when_processes_die() -> None:
-    alive, dead = FakeHandle("p0", 2), FakeHandle("p1", 1)
-    dead.current = CRASH
+    clock = FastForwardClock(start_wall=1000.0)
+    script = FakeScript(silent=frozenset({"p0"}), crash_at_boot={"p1": 3})
+    runtime = FakeRuntime("r", clock, script)
+    env = {"RC_STUB_START_AT": "1000.0"}
+    alive, dead = runtime.start(
+        [
+            ComponentSpec("p0", "tracer", "tracer_stub", env, tracers=2),
+            ComponentSpec("p1", "tracer", "tracer_stub", env, tracers=1, first_tracer=2),
+        ]
+    )
     ledger = Ledger({"p0": range(0, 2), "p1": range(2, 3)})
     ticks: list[Tick] = []
-    clock = iter(float(t) for t in range(1000))
-    timeline = asyncio.run(
-        scrape_until_settled(
-            ledger,
-            [alive, dead],
-            t0_wall=0.0,
-            deadline_wall=6.0,
-            interval_s=0.0,
-            on_tick=ticks.append,
-            now=lambda: next(clock),
-        )
-    )
-    assert ledger.counts() == {"success": 0, "timeout": 2, "error": 0, "crashed": 1}
+
+    async def collect() -> list[tuple[float, int]]:
+        async with runtime.http_client(timeout=1.0) as client:
+            return await scrape_until_settled(
+                ledger,
+                [alive, dead],
+                client,
+                clock,
+                t0_wall=1000.0,
+                deadline_wall=1006.0,
+                interval_s=1.0,
+                on_tick=ticks.append,
+            )
+
+    timeline = asyncio.run(collect())
+    assert ledger.counts() == Counts(success=0, timeout=2, error=0, crashed=1)
     assert timeline and all(ready == 0 for _, ready in timeline)
-    assert ticks[0].unreachable == 2 and ticks[-1].unreachable == 1
+    assert timeline[-1][0] >= 6.0  # it went on until the deadline
+    assert ticks[0].unreachable == 1 and ticks[-1].unreachable == 1
 
 
 def test_counters_of_an_unreachable_component_are_none_not_empty() -> None:
-    assert asyncio.run(scrape_counters(FakeHandle("agent", 0), "agent_rc_")) is None
+    clock = FastForwardClock()
+    runtime = FakeRuntime("r", clock, FakeScript(silent=frozenset({"agent"})))
+    [agent] = runtime.start([ComponentSpec("agent", "agent", "agent")])
+
+    async def counters() -> dict[str, float] | None:
+        async with runtime.http_client(timeout=1.0) as client:
+            return await scrape_counters(client, agent, "agent_rc_")
+
+    assert asyncio.run(counters()) is None

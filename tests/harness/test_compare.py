@@ -6,9 +6,7 @@ Results folders are made by hand (``make_run``), as ``harness run`` writes them
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,119 +22,26 @@ from harness.errors import (
     ThresholdError,
 )
 from harness.gates.thresholds import parse_thresholds
+from harness.report.tables import render_table
+from harness.results.summary import Summary
 from harness.studies.comparison import (
     COMPARE_JSON,
+    CompareInfo,
     RunRecord,
     compare_runs,
     load_comparison,
-    render_table,
     run_compare,
     write_compare_json,
 )
-
-STATS = (("p50", 50), ("p75", 75), ("p90", 90), ("p95", 95), ("p99", 99))
-
-
-def nearest_rank(values: Sequence[int]) -> dict[str, int] | None:
-    """The summary.json statistics (the harness's nearest rank: floor(p*n)+1)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    n = len(ordered)
-    out = {"min": ordered[0], "max": ordered[-1]}
-    for name, p in STATS:
-        out[name] = ordered[min(n, math.floor(p / 100 * n) + 1) - 1]
-    return {k: out[k] for k in ("min", "p50", "p75", "p90", "p95", "p99", "max")}
-
-
-def make_run(
-    run_dir: Path,
-    scenario: str,
-    ready_ms: Sequence[int],
-    tracers: int | None = None,
-    agent: Mapping[str, float] | None = None,
-    with_timeline: bool = True,
-) -> dict[str, Any]:
-    """Write a results folder whose tracers became ready after ``ready_ms``; the rest time out."""
-    tracers = len(ready_ms) if tracers is None else tracers
-    run_dir.mkdir(parents=True, exist_ok=True)
-    start_wall = 1_800_000_000.0
-    rows = []
-    for i in range(tracers):
-        ready_at = ready_ms[i] if i < len(ready_ms) else None
-        rows.append(
-            {
-                "tracer": i,
-                "component": f"tracers-{i // 10:03d}",
-                "outcome": "ready" if ready_at is not None else "timeout",
-                "start_ms": 40,
-                "provider_ready_ms": "" if ready_at is None else ready_at,
-                "first_evaluation_ms": "" if ready_at is None else ready_at + 1,
-                "boot_total_ms": "" if ready_at is None else ready_at + 41,
-                "provider_error_events": 0,
-                "start_wall": start_wall + i * 0.001,
-            }
-        )
-    with (run_dir / "samples.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["tracer"])
-        writer.writeheader()
-        writer.writerows(rows)
-    ready = list(ready_ms)
-    timeline = [[0.0, 0]]
-    for k, t in enumerate(sorted(ready), start=1):
-        timeline.append([round(t / 1000, 3), k])
-    summary: dict[str, Any] = {
-        "run_id": f"{scenario[:4]}{len(ready):04d}",
-        "scenario": scenario,
-        "runtime": "local",
-        "tracers": tracers,
-        "started_at": "2026-11-29T17:00:00+00:00",
-        "duration_s": max(ready, default=0) / 1000 + 1,
-        "provider_mode": "event",
-        "provider_ready_ms": nearest_rank(ready),
-        "boot_total_ms": nearest_rank([r + 41 for r in ready]),
-        "counts": {
-            "success": len(ready),
-            "timeout": tracers - len(ready),
-            "error": 0,
-            "crashed": 0,
-        },
-        "success_ratio": round(len(ready) / tracers, 4) if tracers else 0.0,
-        "provider_error_events": 0,
-        "buckets": None,
-        "health": {"running": tracers, "exited": 0, "restarting": 0, "crashes": 0},
-        "agent": dict(agent or {}),
-        "backend": {'backend_rc_requests_total{endpoint="configurations",status="200"}': 14.0},
-    }
-    if with_timeline:
-        summary["timeline"] = timeline
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    p = summary["provider_ready_ms"] or {}
-    (run_dir / "report.txt").write_text(
-        "=== PROVIDER READY TIME (ProviderReady event, i.e. actual RC delivery) ===\n"
-        f"p50: {p.get('p50')}ms\np99: {p.get('p99')}ms\n"
-        f"Success: {len(ready)}/{tracers}\n",
-        encoding="utf-8",
-    )
-    return summary
+from tests.harness.factories import make_run, make_summary, summary_with
 
 
 def spread(rng: random.Random, n: int, low: int, high: int) -> list[int]:
     return sorted(rng.randint(low, high) for _ in range(n))
 
 
-def record(scenario: str, k: int, summary: Mapping[str, Any] | None, error: str = "") -> RunRecord:
+def record(scenario: str, k: int, summary: Summary | None, error: str = "") -> RunRecord:
     return RunRecord(scenario, k, Path(f"/r/{scenario}/run-{k}"), summary, error)
-
-
-def summary_with(scenario: str, p50: int, p99: int, success: float = 1.0) -> dict[str, Any]:
-    latency = {"min": 1, "p50": p50, "p75": p50, "p90": p99, "p95": p99, "p99": p99, "max": p99}
-    return {
-        "scenario": scenario,
-        "tracers": 100,
-        "provider_ready_ms": latency,
-        "success_ratio": success,
-    }
 
 
 def test_table_with_one_run_each_shows_ratios_to_the_first() -> None:
@@ -194,7 +99,7 @@ def test_repeats_show_median_and_spread() -> None:
 def test_a_failed_run_and_a_scenario_with_no_value_read_as_na() -> None:
     runs = {
         "baseline": [
-            record("baseline", 1, summary_with("baseline", 0, 0) | {"provider_ready_ms": None})
+            record("baseline", 1, make_summary(scenario="baseline", provider_ready_ms=None))
         ],
         "phase1": [
             record("phase1", 1, None, "agent failed to start: boom"),
@@ -238,7 +143,7 @@ def test_a_threshold_scoped_to_a_scenario_not_compared_is_an_error(tmp_path: Pat
             ["baseline"],
             1,
             tmp_path,
-            lambda s, k, d: {},
+            lambda s, k, d: make_summary(),
             parse_thresholds(["phase9: success_ratio >= 1"]),
         )
 
@@ -255,7 +160,7 @@ class FakeRunner:
         self.fail = fail
         self.calls: list[tuple[str, int, Path]] = []
 
-    def __call__(self, scenario: str, index: int, run_dir: Path) -> Mapping[str, Any]:
+    def __call__(self, scenario: str, index: int, run_dir: Path) -> Summary:
         self.calls.append((scenario, index, run_dir))
         if (scenario, index) in self.fail:
             raise ComponentStartError("agent", "exited with code 1", "Traceback ...")
@@ -276,7 +181,7 @@ def test_run_compare_interleaves_rounds_and_writes_a_folder_per_run(tmp_path: Pa
         2,
         tmp_path / "cmp",
         fake,
-        info={"tracers": 20, "runtime": "local"},
+        info=CompareInfo(tracers=20, runtime="local"),
         notify=messages.append,
     )
     assert [(s, k) for s, k, _ in fake.calls] == [
@@ -331,7 +236,7 @@ def test_a_failed_run_is_recorded_and_the_compare_goes_on(tmp_path: Path) -> Non
 
 
 def test_an_interrupt_stops_the_compare(tmp_path: Path) -> None:
-    def interrupted(scenario: str, index: int, run_dir: Path) -> Mapping[str, Any]:
+    def interrupted(scenario: str, index: int, run_dir: Path) -> Summary:
         raise Interrupted("SIGINT")
 
     with pytest.raises(Interrupted):
@@ -346,7 +251,7 @@ def test_bad_requests_are_clear_errors(
     tmp_path: Path, scenarios: list[str], repeat: int, message: str
 ) -> None:
     with pytest.raises(CompareError, match=message):
-        run_compare(scenarios, repeat, tmp_path, lambda s, k, d: {})
+        run_compare(scenarios, repeat, tmp_path, lambda s, k, d: make_summary())
 
 
 @pytest.mark.parametrize(

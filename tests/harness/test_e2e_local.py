@@ -1,5 +1,5 @@
 """End-to-end: the real services as local processes, through the CLI, with small fleets and
-shortened intervals (``--set``) so that each test stays well under a minute."""
+shortened intervals (``--set``)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,6 @@ def test_run_reports_counts_every_tracer_and_writes_the_results(
 ) -> None:
     out = tmp_path / "run"
     sets = [arg for o in overrides for arg in ("--set", o)]
-    started = time.monotonic()
     result = harness(
         "run",
         "--tracers",
@@ -79,7 +78,6 @@ def test_run_reports_counts_every_tracer_and_writes_the_results(
         *sets,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert time.monotonic() - started < 60
     assert "=== PROVIDER READY TIME (ProviderReady event, i.e. actual RC delivery) ===" in (
         result.stdout
     )

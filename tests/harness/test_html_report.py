@@ -22,16 +22,15 @@ from pathlib import Path
 import pytest
 
 from harness.gates.thresholds import parse_thresholds
-from harness.report.html.run_page import (
-    PALETTE,
-    agent_lane_figures,
-    load_run,
-    nice_ticks,
-    write_compare_html,
-    write_run_html,
-)
-from harness.studies.comparison import run_compare, write_compare_json
-from tests.harness.test_compare import make_run, spread
+from harness.report.html.compare_page import write_compare_html
+from harness.report.html.counters import agent_lane_figures
+from harness.report.html.page import PALETTE
+from harness.report.html.plots import nice_ticks
+from harness.report.html.run_page import load_run, write_run_html
+from harness.results.summary import Summary
+from harness.studies.comparison import CompareInfo, run_compare, write_compare_json
+from tests.harness.factories import make_run
+from tests.harness.test_compare import spread
 
 AGENT = {
     'agent_rc_requests_total{lane="fast",outcome="ok"}': 300.0,
@@ -52,7 +51,7 @@ SCENARIOS = {"baseline": (5_000, 22_400), "phase1": (3_000, 15_000), "phase3": (
 def make_compare(out: Path, repeat: int = 2) -> Path:
     rng = random.Random(11)
 
-    def run_one(scenario: str, index: int, run_dir: Path) -> dict[str, object]:
+    def run_one(scenario: str, index: int, run_dir: Path) -> Summary:
         low, high = SCENARIOS[scenario]
         ready = spread(rng, 95 if scenario == "phase1" else 100, low, high)
         return make_run(run_dir, scenario, ready, tracers=100, agent=AGENT)
@@ -63,7 +62,7 @@ def make_compare(out: Path, repeat: int = 2) -> Path:
         out,
         run_one,
         parse_thresholds(["phase3: provider_ready.p99 < 1s", "success_ratio >= 1"]),
-        info={"tracers": 100, "runtime": "local", "started_at": "2026-11-29T17:00:00Z"},
+        info=CompareInfo(tracers=100, runtime="local", started_at="2026-11-29T17:00:00Z"),
     )
     write_compare_json(out, comparison)
     return write_compare_html(out, comparison)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 from harness.gates.junit import ScenarioCase, build_junit, write_junit
 from harness.gates.thresholds import evaluate, evaluate_repeats, parse_thresholds
+from harness.results.summary import Summary
+from tests.harness.factories import latency, make_summary
 
 
-def summary(scenario: str, p99: int | None, ratio: float) -> dict[str, Any]:
-    latency = None if p99 is None else {"min": 1, "p50": p99 // 2, "p99": p99, "max": p99}
-    return {
-        "scenario": scenario,
-        "tracers": 10,
-        "provider_ready_ms": latency,
-        "counts": {"success": round(ratio * 10), "timeout": 0, "error": 0, "crashed": 0},
-        "success_ratio": ratio,
-    }
+def summary(scenario: str, p99: int | None, ratio: float) -> Summary:
+    ready = None if p99 is None else latency(min=1, p50=p99 // 2, p99=p99)
+    success = round(ratio * 10)
+    return make_summary(
+        scenario=scenario,
+        tracers=10,
+        provider_ready_ms=ready,
+        counts={"success": success, "timeout": 10 - success, "error": 0, "crashed": 0},
+        success_ratio=ratio,
+    )
 
 
 def test_counts_and_failure_messages(tmp_path: Path) -> None:

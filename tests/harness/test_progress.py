@@ -5,8 +5,7 @@ from rich.console import Console
 
 from harness.cli import progress
 from harness.cli.progress import make_progress
-from harness.run.collect import Tick
-from harness.run.runner import Progress
+from harness.run.events import Progress, Tick
 
 
 def test_doctests() -> None:

@@ -1,13 +1,6 @@
-import doctest
-
-from harness.report import reference
 from harness.report.reference import comparable, versus_proposal
 from harness.scenario.model import load_scenario
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(reference)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
+from tests.harness.factories import latency, make_summary
 
 
 def test_only_the_shipped_baseline_with_100_tracers_is_comparable() -> None:
@@ -20,10 +13,7 @@ def test_only_the_shipped_baseline_with_100_tracers_is_comparable() -> None:
 
 def test_a_tight_distribution_is_not_the_proposals() -> None:
     line = versus_proposal(
-        {
-            "provider_mode": "event",
-            "provider_ready_ms": {"min": 5_033, "p50": 7_046, "p90": 7_064, "max": 7_073},
-        }
+        make_summary(provider_ready_ms=latency(min=5_033, p50=7_046, p90=7_064, max=7_073))
     )
     assert line == (
         "baseline vs the proposal's load test (provider ready, ours vs theirs): min 5.0s vs 5.1s,"
@@ -32,5 +22,5 @@ def test_a_tight_distribution_is_not_the_proposals() -> None:
 
 
 def test_wait_mode_compares_total_boot_and_no_sample_is_not_reproduced() -> None:
-    line = versus_proposal({"provider_mode": "wait", "boot_total_ms": None})
+    line = versus_proposal(make_summary(provider_mode="wait", boot_total_ms=None))
     assert "total boot, wait mode" in line and line.endswith("NOT reproduced")

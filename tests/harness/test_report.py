@@ -1,7 +1,6 @@
-import doctest
-
 from harness.report import text as report
 from harness.report.text import render_text
+from tests.harness.factories import make_summary as summary
 
 PROPOSAL = """\
 === CONTAINER HEALTH ===
@@ -25,34 +24,6 @@ max:   24,298ms  (24.3s)
 Success: 100/100  |  Timeout: 0  |  Error: 0
 ProviderError events: 0
 """
-
-
-def summary(**changes: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "tracers": 100,
-        "provider_mode": "event",
-        "health": {"running": 100, "exited": 0, "restarting": 0, "crashes": 0},
-        "provider_ready_ms": {"min": 5059, "p50": 11268, "p90": 17122, "max": 22396},
-        "boot_total_ms": {
-            "min": 5075,
-            "p50": 11782,
-            "p75": 14355,
-            "p90": 17184,
-            "p95": 18705,
-            "p99": 24298,
-            "max": 24298,
-        },
-        "counts": {"success": 100, "timeout": 0, "error": 0, "crashed": 0},
-        "provider_error_events": 0,
-        "buckets": None,
-    }
-    base.update(changes)
-    return base
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(report)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def test_reproduces_the_proposals_report_character_for_character() -> None:

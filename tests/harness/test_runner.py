@@ -1,5 +1,7 @@
+"""The runner, driven on the in-memory runtime with a fast-forward clock (no process, no
+socket, no sleep), and once end to end with real processes (marker e2e)."""
+
 import csv
-import doctest
 import json
 from pathlib import Path
 
@@ -7,15 +9,20 @@ import pytest
 
 from harness.errors import ComponentStartError
 from harness.report.text import render_text
+from harness.results.summary import Buckets, Counts, Health, Summary
 from harness.run import runner
-from harness.run.runner import run_scenario
-from harness.runtime.base import ComponentSpec
+from harness.run.events import Progress
+from harness.run.runner import RunResult, run_scenario
+from harness.runtime.base import Runtime
+from harness.runtime.fake import FakeRuntime, FakeScript
 from harness.runtime.local import LocalRuntime
 from harness.scenario.model import load_scenario
+from rc_protocol.clock import FastForwardClock
 
 ROOT = str(Path(__file__).resolve().parents[2])
 FAKE = {role: "tests.harness.fake_service" for role in ("backend", "agent", "tracer")}
 SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
+    "schema_version",
     "run_id",
     "scenario",
     "runtime",
@@ -38,37 +45,63 @@ SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
 }
 
 
-@pytest.fixture(autouse=True)
-def fake_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHONPATH", ROOT)
-    monkeypatch.setattr(runner, "boot_margin_s", lambda processes, start_cost_s=0.0: 1.0)
+class Fake:
+    """A runtime factory that builds one :class:`FakeRuntime` and keeps it for inspection."""
+
+    def __init__(self, script: FakeScript | None = None) -> None:
+        self.clock = FastForwardClock(start_wall=1_800_000_000.0)
+        self.script = script or FakeScript()
+        self.runtime: FakeRuntime | None = None
+
+    def __call__(self, run_id: str, log_dir: Path) -> Runtime:
+        self.runtime = FakeRuntime(run_id, self.clock, self.script)
+        return self.runtime
 
 
-def run(tmp_path: Path, *overrides: str, per_process: int = 4) -> runner.RunResult:
+def run(
+    tmp_path: Path, *overrides: str, fake: Fake | None = None, per_process: int = 4
+) -> RunResult:
     scenario = load_scenario("baseline", ["fleet.tracers=10", "timeouts.run_s=4", *overrides])
-    with LocalRuntime("testrun", log_dir=tmp_path / "logs") as rt:
-        return run_scenario(scenario, rt, tmp_path, tracers_per_process=per_process, modules=FAKE)
-
-
-def test_doctests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.undo()  # the real boot_margin_s, whose doctest the fixture's stand-in would hide
-    result = doctest.testmod(runner)
-    assert result.failed == 0 and result.attempted == 2
+    fake = fake or Fake()
+    return run_scenario(
+        scenario,
+        tmp_path,
+        fake,
+        run_id="testrun",
+        clock=fake.clock,
+        boot_margin=lambda processes, start_cost_s: 1.0,
+        tracers_per_process=per_process,
+    )
 
 
 def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None:
-    result = run(tmp_path)
+    fake = Fake()
+    events: list[Progress] = []
+    scenario = load_scenario("baseline", ["fleet.tracers=10", "timeouts.run_s=4"])
+    result = run_scenario(
+        scenario,
+        tmp_path,
+        fake,
+        run_id="testrun",
+        clock=fake.clock,
+        boot_margin=lambda processes, start_cost_s: 1.0,
+        progress=events.append,
+        tracers_per_process=4,
+    )
     s = result.summary
-    assert set(s) == SUMMARY_KEYS
-    assert isinstance(s["warnings"], list) and s["duration_s"] > 0
-    assert s["counts"] == {"success": 10, "timeout": 0, "error": 0, "crashed": 0}
-    assert s["health"] == {"running": 10, "exited": 0, "restarting": 0, "crashes": 0}
-    assert s["provider_ready_ms"]["min"] >= 300 and s["buckets"] is None
-    assert s["agent"] == {
+    assert set(s.to_json()) == SUMMARY_KEYS
+    assert s.warnings == () and s.duration_s > 0
+    assert s.counts == Counts(success=10, timeout=0, error=0, crashed=0)
+    assert s.health == Health(running=10, exited=0, restarting=0, crashes=0)
+    assert s.provider_ready_ms is not None and s.provider_ready_ms.min == 300
+    assert s.provider_ready_ms.max == 330  # 0.3 s + 10 ms for each of the 4th process's tracers
+    assert s.buckets is None and s.runtime == "fake"
+    assert s.agent == {
         'agent_rc_bypass_total{lane="fast",result="refreshed"}': 3.0,
         "agent_rc_active_clients": 7.0,
     }
-    assert s["timeline"][-1][1] == 10
+    assert s.timeline[-1][1] == 10
+    assert s.boot_at == "2027-01-15T08:00:01.000+00:00"  # the clock's start plus the margin
     for name in (
         "scenario.yaml",
         "report.html",
@@ -84,59 +117,61 @@ def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None
     rows = list(csv.DictReader((tmp_path / "samples.csv").open()))
     assert [int(r["tracer"]) for r in rows] == list(range(10))
     assert rows[9]["component"] == "tracers-002"
-    saved = json.loads((tmp_path / "summary.json").read_text())
+    saved = Summary.from_json(json.loads((tmp_path / "summary.json").read_text()))
     assert render_text(saved) == (tmp_path / "report.txt").read_text() == result.report
     assert load_scenario(str(tmp_path / "scenario.yaml")).fleet.tracers_per_process == 4
+    assert fake.runtime is not None and fake.runtime.closed
+    spec = fake.runtime.components[2].spec
+    assert (spec.name, spec.first_tracer, spec.tracers) == ("tracers-000", 0, 4)
+    assert spec.env["RC_STUB_START_AT"] == "1800000001.000"
+    assert any(e.tick is not None and e.tick.ready == 10 for e in events)
 
 
-def test_crashed_and_pending_tracers_are_accounted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FAKE_CRASH_BASE", "0")
-    monkeypatch.setenv("FAKE_PENDING_BASE", "8")
-    s = run(tmp_path, "timeouts.run_s=2").summary
-    assert s["counts"] == {"success": 4, "timeout": 2, "error": 0, "crashed": 4}
-    assert s["health"]["crashes"] == 4 and s["health"]["running"] == 6
+def test_crashed_and_pending_tracers_are_accounted(tmp_path: Path) -> None:
+    script = FakeScript(crash_at_boot={"tracers-000": 3}, pending=frozenset({"tracers-002"}))
+    s = run(tmp_path, "timeouts.run_s=2", fake=Fake(script)).summary
+    assert s.counts == Counts(success=4, timeout=2, error=0, crashed=4)
+    assert s.health.crashes == 4 and s.health.running == 6
     assert "Crashed: 4" in (tmp_path / "report.txt").read_text()
 
 
-def test_counters_that_cannot_be_scraped_are_a_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FAKE_METRICS_ERROR", "agent")
-    s = run(tmp_path).summary
-    assert s["agent"] == {} and s["backend"]  # the backend's counters are still there
-    [warning] = [w for w in s["warnings"] if "counters" in w]
-    assert "the agent's counters could not be scraped from http://127.0.0.1:" in warning
+def test_counters_that_cannot_be_scraped_are_a_warning(tmp_path: Path) -> None:
+    s = run(tmp_path, fake=Fake(FakeScript(metrics_error=frozenset({"agent"})))).summary
+    assert s.agent == {} and s.backend  # the backend's counters are still there
+    [warning] = [w for w in s.warnings if "counters" in w]
+    assert "the agent's counters could not be scraped from http://agent.fake.invalid" in warning
     assert warning.endswith("see logs/agent.log")
 
 
 def test_wait_mode_reports_buckets(tmp_path: Path) -> None:
     s = run(tmp_path, "provider.mode=wait").summary
-    assert s["buckets"] == {"under_10s": 10, "cliff_28_32s": 0, "over_32s": 0}
+    assert s.buckets == Buckets(under_10s=10, cliff_28_32s=0, over_32s=0)
     assert "Under 10s: 10  |" in (tmp_path / "report.txt").read_text()
 
 
-def test_a_component_that_does_not_start_is_named_with_its_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FAKE_EXIT_AT_START", "agent")
+def test_a_boot_instant_missed_by_slow_processes_is_a_warning(tmp_path: Path) -> None:
+    fake = Fake()
+    scenario = load_scenario("baseline", ["fleet.tracers=4", "timeouts.run_s=4"])
+    result = run_scenario(
+        scenario, tmp_path, fake, clock=fake.clock, boot_margin=lambda processes, cost: -2.0
+    )
+    [warning] = result.summary.warnings
+    assert warning.startswith("tracer processes were healthy 2.0 s after the boot instant")
+
+
+def test_a_component_that_does_not_start_is_named_with_its_log(tmp_path: Path) -> None:
+    fake = Fake(FakeScript(exit_at_start={"agent": 4}))
     with pytest.raises(ComponentStartError) as err:
-        run(tmp_path)
+        run(tmp_path, fake=fake)
     assert err.value.component == "agent"
     assert "exited with code 4" in str(err.value) and "exiting on purpose" in str(err.value)
+    assert fake.runtime is not None and fake.runtime.closed  # closed on the error path too
 
 
 def test_components_that_never_answer_health_are_named_with_what_to_do(tmp_path: Path) -> None:
-    silent = [
-        ComponentSpec(f"tracers-00{n}", "tracer", "tests.harness.stubborn", tracers=1)
-        for n in range(2)
-    ]
-    with LocalRuntime("testrun", log_dir=tmp_path) as rt:
-        handles = rt.start(silent)
-        with pytest.raises(ComponentStartError) as err:
-            runner._wait_healthy(handles, timeout_s=0.5)
-        rt.stop(handles, timeout=0.1)  # they ignore SIGTERM: do not wait close()'s 5 s
+    fake = Fake(FakeScript(silent=frozenset({"tracers-000", "tracers-001"})))
+    with pytest.raises(ComponentStartError) as err:
+        run(tmp_path, "timeouts.startup_s=0.5", fake=fake, per_process=5)
     assert err.value.component == "tracers-000"
     assert "/health within 0.5 s (nor from 1 other component(s)); raise timeouts.startup_s" in (
         err.value.reason
@@ -147,7 +182,29 @@ def test_tracer_specs_carry_packing_boot_instant_and_ramp() -> None:
     scenario = load_scenario("baseline", ["fleet.tracers=5", "fleet.boot=ramp", "fleet.ramp_s=10"])
     specs = runner.tracer_specs(scenario, 2, "http://127.0.0.1:1", "rid", 1000.0)
     assert [s.tracers for s in specs] == [2, 2, 1]
+    assert [s.first_tracer for s in specs] == [0, 2, 4]
     assert [s.env["RC_STUB_TRACER_INDEX_BASE"] for s in specs] == ["0", "2", "4"]
     assert [s.env["RC_STUB_START_AT"] for s in specs] == ["1000.000", "1004.000", "1008.000"]
     assert specs[0].env["RC_STUB_BOOT_STAGGER_MS"] == "2000"
     assert specs[0].env["RC_STUB_AGENT_URL"] == "http://127.0.0.1:1"
+
+
+@pytest.mark.e2e
+def test_a_run_of_real_processes_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", ROOT)  # the stand-in service lives in tests/
+    scenario = load_scenario("baseline", ["fleet.tracers=10", "timeouts.run_s=4"])
+    result = run_scenario(
+        scenario,
+        tmp_path,
+        lambda run_id, log_dir: LocalRuntime(run_id, log_dir=log_dir),
+        boot_margin=lambda processes, start_cost_s: 1.0,
+        tracers_per_process=4,
+        modules=FAKE,
+    )
+    s = result.summary
+    assert s.counts == Counts(success=10, timeout=0, error=0, crashed=0)
+    assert s.runtime == "local" and s.provider_ready_ms is not None
+    assert s.provider_ready_ms.min >= 300
+    assert "fake tracer serving on 127.0.0.1" in (tmp_path / "logs/tracers-002.log").read_text()

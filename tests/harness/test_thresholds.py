@@ -6,52 +6,28 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ThresholdError
+from harness.errors import ResultsError, ThresholdError
+from harness.gates.metrics import METRICS, Unit
 from harness.gates.thresholds import (
-    METRICS,
     Op,
-    Unit,
     check_scopes,
     evaluate,
     evaluate_repeats,
-    parse_series_key,
     parse_threshold,
     parse_thresholds,
 )
+from harness.results.counters import parse_series_key
+from harness.results.summary import Summary
+from tests.harness.factories import latency, make_summary
 
 
-def summary(**overrides: Any) -> dict[str, Any]:
-    """A summary.json as docs/contracts.md pins it, for a 100-tracer run."""
+def summary(**overrides: Any) -> Summary:
+    """A summary.json as docs/contracts.md pins it, for a 100-tracer phase3 run."""
     base: dict[str, Any] = {
-        "run_id": "abc123",
         "scenario": "phase3",
-        "runtime": "local",
-        "tracers": 100,
-        "started_at": "2026-11-29T16:00:00+00:00",
         "duration_s": 12.5,
-        "provider_mode": "event",
-        "provider_ready_ms": {
-            "min": 120,
-            "p50": 400,
-            "p75": 600,
-            "p90": 700,
-            "p95": 800,
-            "p99": 950,
-            "max": 990,
-        },
-        "boot_total_ms": {
-            "min": 150,
-            "p50": 450,
-            "p75": 650,
-            "p90": 760,
-            "p95": 840,
-            "p99": 1010,
-            "max": 1100,
-        },
-        "counts": {"success": 100, "timeout": 0, "error": 0, "crashed": 0},
-        "success_ratio": 1.0,
-        "provider_error_events": 0,
-        "health": {"running": 100, "exited": 0, "restarting": 0, "crashes": 0},
+        "provider_ready_ms": latency(min=120, p50=400, p75=600, p90=700, p95=800, p99=950, max=990),
+        "boot_total_ms": latency(min=150, p50=450, p75=650, p90=760, p95=840, p99=1010, max=1100),
         "agent": {
             'agent_rc_bypass_total{lane="fast",result="refreshed"}': 40.0,
             'agent_rc_bypass_total{lane="fast",result="rate_limited"}': 2.0,
@@ -62,7 +38,7 @@ def summary(**overrides: Any) -> dict[str, Any]:
         "timeline": [[0.0, 0], [1.0, 100]],
     }
     base.update(overrides)
-    return base
+    return make_summary(**base)
 
 
 @pytest.mark.parametrize(
@@ -213,11 +189,10 @@ def test_buckets_null_outside_wait_mode_say_so() -> None:
     assert bucket.why_missing == "buckets are only recorded in provider mode 'wait'"
 
 
-def test_null_stat_inside_a_present_latency_block() -> None:
-    partial = summary(provider_ready_ms={"min": 1, "p50": None})
-    [result] = evaluate([parse_threshold("provider_ready.p50 < 1s")], partial)
-    assert not result.passed
-    assert "provider_ready_ms.p50" in result.why_missing
+def test_a_null_stat_inside_a_present_latency_block_fails_at_load() -> None:
+    # A summary is typed: a malformed latency block never reaches a threshold.
+    with pytest.raises(ResultsError, match=r"provider_ready_ms\.p50"):
+        summary(provider_ready_ms={"min": 1, "p50": None})
 
 
 def test_agent_counters_sum_matching_series() -> None:
@@ -264,9 +239,9 @@ def test_check_scopes_names_the_unknown_scenario() -> None:
 
 def test_evaluate_repeats_uses_the_median_and_only_applicable_thresholds() -> None:
     runs = [
-        summary(provider_ready_ms={"p99": 900}),
-        summary(provider_ready_ms={"p99": 1200}),
-        summary(provider_ready_ms={"p99": 950}),
+        summary(provider_ready_ms=latency(p99=900)),
+        summary(provider_ready_ms=latency(p99=1200)),
+        summary(provider_ready_ms=latency(p99=950)),
     ]
     results = evaluate_repeats(
         parse_thresholds(["phase3: provider_ready.p99 < 1s", "baseline: success_ratio >= 1"]),

@@ -1,0 +1,150 @@
+"""The options every fleet-running command shares (``run``, ``compare``, and those built on
+them), declared once, and the dependencies the CLI takes from its context (so that tests run a
+whole command on an in-memory runtime without patching anything).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.errors import ThresholdError
+from harness.gates.metrics import metric_names
+from harness.gates.thresholds import Threshold, parse_thresholds
+from harness.run.placement import Placement, runtime_factory
+from harness.run.runner import RuntimeFactory
+from harness.runtime import RUNTIME_NAMES, RuntimeChoice, choose_runtime
+from harness.runtime.images import DEFAULT_IMAGE
+from rc_protocol.clock import Clock
+
+
+@dataclass(frozen=True)
+class CliDeps:
+    """What the commands run on: how a runtime is chosen and built, and the clock. The real
+    ones by default; a test passes others as ``CliRunner().invoke(app, args, obj=CliDeps(...))``.
+    """
+
+    choose: Callable[[str, str], RuntimeChoice] = field(
+        default=lambda requested, image: choose_runtime(requested, image=image)
+    )
+    factory: Callable[[RuntimeChoice, Placement], RuntimeFactory] = runtime_factory
+    clock: Clock | None = None
+
+
+def deps_of(ctx: typer.Context) -> CliDeps:
+    """The dependencies the command was invoked with (the real ones unless a test set them)."""
+    return ctx.obj if isinstance(ctx.obj, CliDeps) else CliDeps()
+
+
+THRESHOLD_HELP = (
+    "A pass/fail gate, k6-style: 'METRIC OP VALUE[ms|s]', optionally scoped to one scenario "
+    "with 'SCENARIO: ...' (repeatable), e.g. --threshold 'provider_ready.p99 < 1s' "
+    "--threshold 'phase3: success_ratio >= 1'. A breach exits 99. Metrics: "
+    + ", ".join(metric_names())
+    + "."
+)
+
+Tracers = Annotated[
+    int | None, typer.Option("--tracers", min=1, help="Fleet size (overrides fleet.tracers).")
+]
+RuntimeName = Annotated[
+    str,
+    typer.Option(
+        "--runtime",
+        help=f"Where to run: {'|'.join(RUNTIME_NAMES)} (auto: Docker when an engine answers "
+        "and has the harness image, else local).",
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=1,
+        help="Seconds from the boot instant until collection stops (overrides timeouts.run_s).",
+    ),
+]
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a scenario key, e.g. --set client.poll_interval_s=1 "
+        "(repeatable; values are YAML scalars).",
+    ),
+]
+PerProcess = Annotated[
+    int | None,
+    typer.Option(
+        "--tracers-per-process",
+        min=1,
+        help="Local runtime: tracers hosted by one process "
+        "[default: the scenario's fleet.tracers_per_process, else 25; see README].",
+    ),
+]
+PerContainer = Annotated[
+    int,
+    typer.Option(
+        "--tracers-per-container",
+        min=1,
+        help="Docker runtime: tracers hosted by one container (one tracer each by default).",
+    ),
+]
+Image = Annotated[
+    str,
+    typer.Option("--image", envvar="HARNESS_IMAGE", help="Docker runtime: the harness image."),
+]
+Thresholds = Annotated[list[str] | None, typer.Option("--threshold", help=THRESHOLD_HELP)]
+Junit = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Also write JUnit XML here (one testcase per run and threshold)."),
+]
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """The shared options of one command, parsed."""
+
+    overrides: tuple[str, ...]
+    """``--set`` assignments, plus those ``--tracers`` and ``--timeout`` stand for."""
+    placement: Placement
+    thresholds: tuple[Threshold, ...]
+    junit: Path | None
+
+
+def parse_threshold_options(expressions: Iterable[str] | None) -> tuple[Threshold, ...]:
+    """Parse ``--threshold`` values; a bad one is a usage error (exit 2) naming it."""
+    try:
+        return tuple(parse_thresholds(expressions or []))
+    except ThresholdError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--threshold") from exc
+
+
+def fleet_options(
+    *,
+    tracers: int | None,
+    timeout: float | None,
+    overrides: Sequence[str] | None,
+    placement: Placement,
+    thresholds: Iterable[str] | None = None,
+    junit: Path | None = None,
+) -> FleetOptions:
+    """Parse the shared options; ``--tracers`` and ``--timeout`` become ``--set`` assignments."""
+    assignments = list(overrides or [])
+    if tracers is not None:
+        assignments.append(f"fleet.tracers={tracers}")
+    if timeout is not None:
+        assignments.append(f"timeouts.run_s={timeout}")
+    return FleetOptions(tuple(assignments), placement, parse_threshold_options(thresholds), junit)
+
+
+__all__ = [
+    "DEFAULT_IMAGE",
+    "CliDeps",
+    "FleetOptions",
+    "deps_of",
+    "fleet_options",
+    "parse_threshold_options",
+]

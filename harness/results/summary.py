@@ -1,0 +1,228 @@
+"""``summary.json``: the typed summary of one run, and how it is built from the collected rows.
+
+Every consumer (the text report, thresholds, compare, the HTML pages, JUnit, the CLI) reads a
+:class:`Summary`, never a raw mapping: a malformed file fails once, at load, with a message that
+names the file and the field. The JSON form (``docs/contracts.md``, "Results folder") is made
+only by :meth:`Summary.to_json` and read only by :meth:`Summary.from_json`.
+
+Schema versions: ``schema_version`` is :data:`SCHEMA_VERSION` in every file written now. Files
+written before the field existed (version 1, harness runs of 2026-11) have the same fields and
+are read as they are. A file from a newer harness (a higher version) is refused with a message
+saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from harness.errors import ResultsError
+from harness.results.samples import READY, TracerSample
+from harness.results.stats import boot_buckets, summarize
+from harness.runtime.base import ComponentState, ComponentStatus
+from harness.scenario.model import Scenario
+
+SCHEMA_VERSION = 2
+"""The version of ``summary.json`` this harness writes (1: the same fields, no version key)."""
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Latency(_Part):
+    """Nearest-rank statistics of one latency, in integer milliseconds (``harness.results.stats``)."""
+
+    min: int
+    p50: int
+    p75: int
+    p90: int
+    p95: int
+    p99: int
+    max: int
+
+    def stat(self, name: str) -> int:
+        """The statistic called ``name`` (``min``, ``p50``, ... ``max``)."""
+        value = getattr(self, name)
+        assert isinstance(value, int), name
+        return value
+
+
+class Counts(_Part):
+    """Every tracer of the fleet, counted exactly once by outcome."""
+
+    success: int
+    timeout: int
+    error: int
+    crashed: int
+
+    @property
+    def total(self) -> int:
+        return self.success + self.timeout + self.error + self.crashed
+
+
+class Health(_Part):
+    """Tracers counted by the state of the process or container hosting them at the end."""
+
+    running: int
+    exited: int
+    restarting: int
+    crashes: int
+
+
+class Buckets(_Part):
+    """The proposal's wait-mode buckets over total boot times."""
+
+    under_10s: int
+    cliff_28_32s: int
+    over_32s: int
+
+
+class Summary(_Part):
+    """Everything ``summary.json`` holds about one run."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    scenario: str
+    runtime: str
+    tracers: int
+    started_at: str
+    boot_at: str
+    duration_s: float
+    provider_mode: Literal["event", "wait"]
+    provider_ready_ms: Latency | None
+    boot_total_ms: Latency | None
+    counts: Counts
+    success_ratio: float
+    provider_error_events: int
+    buckets: Buckets | None
+    health: Health
+    agent: dict[str, float]
+    backend: dict[str, float]
+    timeline: tuple[tuple[float, int], ...]
+    warnings: tuple[str, ...] = ()
+
+    def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
+        """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
+        return self.provider_ready_ms if name == "provider_ready" else self.boot_total_ms
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written as ``summary.json``."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: object, source: str = "summary.json") -> Summary:
+        """Validate a parsed ``summary.json``; a bad one raises :class:`ResultsError` naming
+        ``source`` and every bad field."""
+        if not isinstance(data, dict):
+            raise ResultsError(f"{source}: expected a JSON object, got {type(data).__name__}")
+        version = data.get("schema_version", 1)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ResultsError(f"{source}: schema_version {version!r} is not an integer")
+        if version > SCHEMA_VERSION:
+            raise ResultsError(
+                f"{source} has schema version {version}, newer than this harness reads "
+                f"({SCHEMA_VERSION}): update the harness to read it"
+            )
+        try:
+            return cls.model_validate({**data, "schema_version": SCHEMA_VERSION})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ResultsError(
+                f"{source} is not a summary written by harness run ({problems})"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What identifies a run and when it happened (unix wall seconds)."""
+
+    run_id: str
+    scenario: Scenario
+    runtime: str
+    started_wall: float
+    boot_wall: float
+    ended_wall: float
+
+
+def iso(ts: float) -> str:
+    """ISO 8601 UTC with milliseconds.
+
+    >>> iso(0)
+    '1970-01-01T00:00:00.000+00:00'
+    """
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
+
+
+def tracer_health(hosts: Iterable[tuple[int, ComponentState]]) -> Health:
+    """Health counted in tracers: each ``(tracers hosted, state of the host)`` adds its tracers
+    to running, exited (cleanly), restarting or crashes.
+
+    >>> crashed = ComponentState(ComponentStatus.EXITED, exit_code=-9)
+    >>> tracer_health([(25, ComponentState(ComponentStatus.RUNNING)), (5, crashed)])
+    Health(running=25, exited=0, restarting=0, crashes=5)
+    """
+    health = {"running": 0, "exited": 0, "restarting": 0, "crashes": 0}
+    for tracers, state in hosts:
+        if state.crashed:
+            health["crashes"] += tracers
+        elif state.status is ComponentStatus.RESTARTING:
+            health["restarting"] += tracers
+        elif state.status is ComponentStatus.EXITED:
+            health["exited"] += tracers
+        else:
+            health["running"] += tracers
+    return Health(**health)
+
+
+def _latency(values: Iterable[int]) -> Latency | None:
+    stats = summarize(values)
+    return None if stats is None else Latency(**stats)
+
+
+def build_summary(
+    facts: RunFacts,
+    rows: Sequence[TracerSample],
+    counts: Counts,
+    health: Health,
+    *,
+    agent: Mapping[str, float],
+    backend: Mapping[str, float],
+    timeline: Sequence[tuple[float, int]],
+    warnings: Sequence[str] = (),
+) -> Summary:
+    """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
+    scenario = facts.scenario
+    ready = [r for r in rows if r.outcome == READY]
+    boot_ms = [r.boot_total_ms for r in ready if r.boot_total_ms is not None]
+    wait_mode = scenario.provider.mode == "wait"
+    return Summary(
+        run_id=facts.run_id,
+        scenario=scenario.name,
+        runtime=facts.runtime,
+        tracers=scenario.fleet.tracers,
+        started_at=iso(facts.started_wall),
+        boot_at=iso(facts.boot_wall),
+        duration_s=round(facts.ended_wall - facts.boot_wall, 3),
+        provider_mode=scenario.provider.mode,
+        provider_ready_ms=_latency(
+            r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
+        ),
+        boot_total_ms=_latency(boot_ms),
+        counts=counts,
+        success_ratio=round(counts.success / scenario.fleet.tracers, 4),
+        provider_error_events=sum(r.provider_error_events for r in rows),
+        buckets=Buckets(**boot_buckets(boot_ms)) if wait_mode else None,
+        health=health,
+        agent=dict(agent),
+        backend=dict(backend),
+        timeline=tuple((float(t), int(n)) for t, n in timeline),
+        warnings=tuple(warnings),
+    )

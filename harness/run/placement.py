@@ -1,0 +1,51 @@
+"""Where and how a fleet runs, whatever the scenario: the options ``harness run``, ``compare``
+and every command that runs fleets share, and the runtime factory they resolve to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.run.runner import RuntimeFactory
+from harness.runtime import RuntimeChoice, make_runtime
+from harness.runtime.base import Runtime
+from harness.runtime.images import DEFAULT_IMAGE
+
+
+@dataclass(frozen=True)
+class Placement:
+    """How to run: the runtime asked for and its options."""
+
+    runtime: str = "auto"
+    """``auto``, ``local`` or ``docker``."""
+    image: str = DEFAULT_IMAGE
+    """Docker: the harness image."""
+    keep: bool = False
+    """Docker: leave the containers and network up after the run."""
+    tracers_per_process: int | None = None
+    """Local: tracers hosted by one process (None: the scenario's, else the default)."""
+    tracers_per_container: int = 1
+    """Docker: tracers hosted by one container."""
+    prometheus_sd: Path | None = None
+    """A Prometheus file-SD directory to publish the components in."""
+
+    def per_process(self, choice: RuntimeChoice) -> int | None:
+        """Tracers per process (local) or per container (Docker) on the chosen runtime."""
+        return self.tracers_per_container if choice.name == "docker" else self.tracers_per_process
+
+    def leaves_components_up(self, choice: RuntimeChoice) -> bool:
+        """Whether the chosen runtime leaves the run's components up on exit (Docker ``keep``)."""
+        return choice.name == "docker" and self.keep
+
+
+def runtime_factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
+    """Build the runtime ``choice`` names for each run, with the placement's options."""
+
+    def factory(run_id: str, log_dir: Path) -> Runtime:
+        if choice.name == "docker":
+            return make_runtime(
+                "docker", run_id, log_dir=log_dir, keep=placement.keep, image=placement.image
+            )
+        return make_runtime(choice.name, run_id, log_dir=log_dir)
+
+    return factory
