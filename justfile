@@ -30,11 +30,12 @@ bench:
     for f in benchmarks/*.py; do echo "== $f"; {{py}} "$f"; done
     {{venv}}/bin/harness run --tracers 100 --scenario instant --runtime local
 
-# Lint and type-check.
+# Lint, type-check, and check the import contracts (layers, no cycles; pyproject.toml).
 lint:
     {{venv}}/bin/ruff check .
     {{venv}}/bin/ruff format --check .
     {{venv}}/bin/mypy
+    {{venv}}/bin/lint-imports
 
 # Format the code.
 fmt:
