@@ -46,6 +46,10 @@ fmt:
 proto:
     {{py}} -m grpc_tools.protoc -I rc_protocol/proto --python_out=rc_protocol/proto --pyi_out=rc_protocol/proto rc_protocol/proto/remoteconfig.proto
 
+# Regenerate dashboards/*.json from their typed Python in dashboards/ (commit them); `--check` only compares.
+dashboards *ARGS:
+    {{py}} dashboards/build.py {{ARGS}}
+
 # Nightly regression job, as CI's nightly workflow runs it: Docker engine, images, compare with thresholds.
 nightly tracers="100" repeat="3" out="results/nightly":
     #!/usr/bin/env bash
