@@ -35,7 +35,7 @@ class _Part(BaseModel):
 
 
 class Latency(_Part):
-    """Nearest-rank statistics of one latency, in integer milliseconds (``harness.results.stats``)."""
+    """Nearest-rank statistics of one latency in integer milliseconds (harness.results.stats)."""
 
     min: int
     p50: int
