@@ -19,9 +19,7 @@ SAMPLES_CSV = "samples.csv"
 REPORT_TXT = "report.txt"
 
 
-def write_results(
-    out_dir: Path, summary: Summary, rows: Sequence[TracerSample], text: str
-) -> None:
+def write_results(out_dir: Path, summary: Summary, rows: Sequence[TracerSample], text: str) -> None:
     """Write ``samples.csv``, ``summary.json`` and ``report.txt`` into ``out_dir``."""
     write_samples(out_dir / SAMPLES_CSV, rows)
     (out_dir / SUMMARY_JSON).write_text(
