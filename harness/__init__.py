@@ -1,0 +1,24 @@
+"""The orchestrator: boots a fleet of tracers against an agent and a backend, collects what
+each tracer measured, and reports it in the proposal's layout.
+
+Layers, each importing only the ones below it (``lint-imports`` checks it; pyproject.toml)::
+
+    cli/        the ``harness`` command: parse options, call the layers below, map errors
+                to one line and an exit code (app, options, compare, docker, review, gate,
+                progress, exit)
+    review/     ``harness up``: backend, agent, Prometheus and Grafana for interactive review
+                (stack), and the dashboards' PromQL run against a Prometheus (dashboards)
+    run/        executing runs: run_scenario (runner), scraping and accounting for every
+                tracer (collect, promtext), Prometheus file-SD (promsd), where a fleet runs
+                (placement), several scenarios side by side (compare), progress events
+    report/     text (the proposal's layout), the proposal's figures (reference), the compare
+                table (tables), self-contained HTML pages (html/)
+    studies/    many runs read together: a comparison's table and compare.json
+    gates/      thresholds on a summary (metrics, thresholds) and JUnit XML
+    results/    one run's data: the typed Summary (summary), per-tracer rows (samples),
+                percentiles (stats), flat counters (counters), the results folder (folder)
+    scenario/   the typed scenario (model) and the built-in scenario files (builtin/)
+    runtime/    where components run: local processes, Docker containers, in memory (fake);
+                the Docker images (images)
+    errors      every exception of the harness, under HarnessError
+"""
