@@ -1,5 +1,6 @@
 import dataclasses
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,25 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
     assert stub["RC_STUB_FAST_LANE_ENABLED"] == "true"
     assert s.agent_env()["RC_AGENT_CACHE_BYPASS_LIMIT"] == "5"
     assert s.backend_env()["RC_BACKEND_PRODUCTS"] == "FFE_FLAGS"
+
+
+#: Captured from the code before the scenario sections were derived from the services' settings:
+#: the env every built-in passes to each service, and its resolved scenario.yaml.
+PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_builtin_env_and_resolved_yaml_are_pinned(name: str) -> None:
+    s = load_scenario(name)
+    pinned = PINNED[name]
+    assert s.backend_env() == pinned["backend_env"]
+    assert s.agent_env() == pinned["agent_env"]
+    assert s.stub_env() == pinned["stub_env"]
+    assert s.to_yaml() == pinned["resolved_yaml"]
+
+
+def test_every_builtin_is_pinned() -> None:
+    assert sorted(PINNED) == sorted(builtin_names())
 
 
 def test_flag_keys_must_agree() -> None:
