@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+import importlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
 
 from rc_protocol.errors import ProtocolError, SettingsError
-from rc_protocol.settings import EnvSettings, setting
+from rc_protocol.settings import EXIT_BAD_SETTINGS, EnvSettings, setting
 
 
 class SampleError(SettingsError):
@@ -206,3 +207,17 @@ def test_an_unsupported_type_or_a_missing_default_is_a_programming_error() -> No
         Listy.specs()
     with pytest.raises(TypeError, match="needs a default"):
         NoDefault.specs()
+
+
+@pytest.mark.parametrize(
+    ("package", "prefix"),
+    [("agent", "RC_AGENT_"), ("fake_backend", "RC_BACKEND_"), ("tracer_stub", "RC_STUB_")],
+)
+def test_each_service_raises_its_own_settings_error(package: str, prefix: str) -> None:
+    settings = importlib.import_module(f"{package}.settings").Settings
+    errors = importlib.import_module(f"{package}.errors")
+    assert settings.env_prefix == prefix
+    with pytest.raises(errors.SettingsError, match=f"^{prefix}PORT='eighty' is invalid"):
+        settings.from_env({f"{prefix}PORT": "eighty"})
+    assert issubclass(errors.SettingsError, SettingsError)
+    assert EXIT_BAD_SETTINGS == 2
