@@ -184,6 +184,7 @@ class Settings(EnvSettings):
             (self.wire_bytes in ("array", "base64"), "wire_bytes", "array|base64"),
             (self.provider_mode in ("event", "wait"), "provider_mode", "event|wait"),
             (self.provider_init_timeout_s > 0, "provider_init_timeout_s", "a number > 0"),
+            (self.tracer_start_cost_ms >= 0, "tracer_start_cost_ms", "a number >= 0"),
             (bool(self.products), "products", "a non-empty comma-separated list"),
             (
                 self.log_level.upper() in logging.getLevelNamesMapping(),

@@ -63,6 +63,7 @@ def test_dd_aliases_and_rc_stub_wins() -> None:
         ({"RC_STUB_CLIENT_POLICY": "turbo"}, "legacy|phase1|fastlane"),
         ({"RC_STUB_PROVIDER_MODE": "block"}, "event|wait"),
         ({"RC_STUB_PRODUCTS": ","}, "RC_STUB_PRODUCTS"),
+        ({"RC_STUB_TRACER_START_COST_MS": "-1"}, "tracer_start_cost_ms=-1.0"),
         ({"RC_STUB_FIRST_POLL": "later"}, "RC_STUB_FIRST_POLL='later'.*immediate|after_interval"),
         ({"DD_RC_FAST_LANE_ENABLED": "maybe"}, "DD_RC_FAST_LANE_ENABLED"),
         ({"RC_STUB_LOG_LEVEL": "loud"}, "RC_STUB_LOG_LEVEL"),
