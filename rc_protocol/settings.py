@@ -12,13 +12,14 @@ parser, whether it is a secret), and names its environment prefix (``RC_AGENT_``
   the help showing the default, the variables read and the value in force from them (neither
   for a secret); ``from_args(args, environ)``: the environment, then the flags given on top.
 
-Values are parsed by the field's type: ``bool`` (``1 true yes on`` / ``0 false no off``),
-``int``, ``float``, ``str``, ``Literal[...]``, an ``Enum`` (by value), ``tuple[str, ...]`` (a
-comma list, blanks dropped) and ``X | None``, or by the field's own parser (which raises
-``ValueError``). Surrounding blanks are ignored. One unset rule: an empty value is ``None`` for
-an optional field (``X | None``), the empty text for a ``str`` field, and an error for any other.
-Every bad value raises the class's ``SettingsError`` naming the variable or flag, the value and
-what is expected; each service's ``__main__`` prints it on one line and exits with
+Values are parsed by the field's type (:mod:`rc_protocol.setting_values`): ``bool`` (``1 true
+yes on`` / ``0 false no off``), ``int``, ``float``, ``str``, ``Literal[...]``, an ``Enum`` (by
+value), ``tuple[str, ...]`` (a comma list, blanks dropped) and ``X | None``, or by the field's
+own parser (which raises ``ValueError``). Surrounding blanks are ignored. One unset rule: an
+empty value is ``None`` for an optional field (``X | None``), the empty text for a ``str``
+field (a text setting has no other way to be empty), and an error for any other. Every bad value
+raises the class's ``SettingsError`` naming the variable or flag, the value and what is
+expected; each service's ``__main__`` prints it on one line and exits with
 :data:`EXIT_BAD_SETTINGS`.
 
 >>> @dataclass(frozen=True)
@@ -42,23 +43,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import enum
 import functools
-import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from rc_protocol.errors import SettingsError
+from rc_protocol.setting_values import convert, describe, show, strip_none
 
 __all__ = ["EXIT_BAD_SETTINGS", "EnvSettings", "SettingsError", "Spec", "setting"]
 
 #: Exit code of a service given a bad setting (the code argparse uses for a usage error).
 EXIT_BAD_SETTINGS = 2
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
 
 T = TypeVar("T")
 
@@ -111,25 +108,21 @@ class Spec:
     def parse(self, raw: str, source: str, error: type[SettingsError]) -> Any:
         """The value of ``raw``, read from ``source`` (a variable or a flag, named in errors)."""
         text = raw.strip()
-        if not text:
-            if self.optional:
-                return None
-            if self.kind is str and self.parse_text is None:
-                return ""
-            raise self._error(
-                error, source, raw, "(an empty value unsets only an optional setting)"
-            )
+        if not text and self.optional:
+            return None
+        if not text and self.kind is str and self.parse_text is None:
+            return ""
         try:
-            return self.parse_text(text) if self.parse_text else _convert(self.kind, text)
+            if not text:
+                raise ValueError("(an empty value unsets only an optional setting)")
+            return self.parse_text(text) if self.parse_text else convert(self.kind, text)
         except ValueError as exc:
-            detail = str(exc) if self.parse_text and str(exc) else ""
-            raise self._error(error, source, raw, detail) from None
-
-    def _error(
-        self, error: type[SettingsError], source: str, raw: str, detail: str
-    ) -> SettingsError:
-        message = f"{source}={raw!r} is invalid: expected {self.expected}"
-        return error(f"{message} {detail}".strip(), field=self.name, expected=self.expected)
+            note = f" {exc}" if not text else ""
+            raise error(
+                f"{source}={raw!r} is invalid: expected {self.expected}{note}",
+                field=self.name,
+                expected=self.expected,
+            ) from None
 
 
 class EnvSettings:
@@ -232,116 +225,31 @@ def _specs(cls: type) -> tuple[Spec, ...]:
     for f in dataclasses.fields(target):
         if f.default is dataclasses.MISSING:
             raise TypeError(f"setting {cls.__name__}.{f.name} needs a default")
-        kind, optional = _strip_none(hints[f.name])
-        parse = f.metadata.get("parse")
-        expected = f.metadata.get("expected") or _expected(kind)
+        kind, optional = strip_none(hints[f.name])
+        expected, metavar = describe(kind)
+        meta = f.metadata
         specs.append(
             Spec(
                 name=f.name,
                 kind=kind,
                 optional=optional,
                 default=f.default,
-                help=f.metadata.get("help", ""),
-                env=(prefix + f.name.upper(), *f.metadata.get("env", ())),
-                parse_text=parse,
-                expected=expected,
-                metavar=f.metadata.get("metavar") or _metavar(kind),
-                secret=bool(f.metadata.get("secret")),
+                help=meta.get("help", ""),
+                env=(prefix + f.name.upper(), *meta.get("env", ())),
+                parse_text=meta.get("parse"),
+                expected=meta.get("expected") or expected,
+                metavar=meta.get("metavar") or metavar,
+                secret=bool(meta.get("secret")),
             )
         )
     return tuple(specs)
-
-
-def _strip_none(kind: Any) -> tuple[Any, bool]:
-    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
-        args = [a for a in typing.get_args(kind) if a is not type(None)]
-        if len(args) != 1:
-            raise TypeError(f"unsupported settings type {kind!r}: one type or X | None")
-        return args[0], True
-    return kind, False
-
-
-def _choices(kind: Any) -> tuple[Any, ...] | None:
-    if typing.get_origin(kind) is Literal:
-        return typing.get_args(kind)
-    if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        return tuple(kind)
-    return None
-
-
-def _text(value: Any) -> str:
-    return str(value.value if isinstance(value, enum.Enum) else value)
-
-
-def _is_str_tuple(kind: Any) -> bool:
-    return typing.get_origin(kind) is tuple and typing.get_args(kind) == (str, ...)
-
-
-_EXPECTED: dict[Any, tuple[str, str]] = {
-    bool: ("true or false", "BOOL"),
-    int: ("an integer", "INT"),
-    float: ("a number", "NUMBER"),
-    str: ("text", "TEXT"),
-}
-
-
-def _expected(kind: Any) -> str:
-    if kind in _EXPECTED:
-        return _EXPECTED[kind][0]
-    choices = _choices(kind)
-    if choices is not None:
-        return "one of " + "|".join(_text(c) for c in choices)
-    if _is_str_tuple(kind):
-        return "a comma-separated list"
-    raise TypeError(f"unsupported settings type {kind!r}")
-
-
-def _metavar(kind: Any) -> str:
-    if kind in _EXPECTED:
-        return _EXPECTED[kind][1]
-    choices = _choices(kind)
-    if choices is not None:
-        return "{" + ",".join(_text(c) for c in choices) + "}"
-    return "A,B,..."
-
-
-def _convert(kind: Any, text: str) -> Any:
-    """``text`` (stripped, non-empty) as ``kind``; ``ValueError`` when it is not one."""
-    if kind is bool:
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ValueError(text)
-    if kind in (int, float, str):
-        return kind(text)
-    choices = _choices(kind)
-    if choices is not None:
-        for choice in choices:
-            if _text(choice) == text:
-                return choice
-        raise ValueError(text)
-    items = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not items:
-        raise ValueError(text)
-    return items
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "unset"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ",".join(value)
-    return _text(value) if value != "" else "''"
 
 
 def _help(spec: Spec, environ: Mapping[str, str]) -> str:
     names = " or ".join(spec.env)
     if spec.secret:
         return f"{spec.help} (env {names}; the value is never shown)"
-    text = f"{spec.help} (default: {_show(spec.default)}; env {names}"
+    text = f"{spec.help} (default: {show(spec.default)}; env {names}"
     source = next((name for name in spec.env if name in environ), None)
     if source is not None:
         text += f"; now {environ[source]!r} from {source}"
