@@ -94,9 +94,6 @@ def duration(default: T, help: str, *, env: tuple[str, ...] = ()) -> T:
     )
 
 
-_RC = "DD_REMOTE_CONFIGURATION_"
-
-
 @dataclass(frozen=True)
 class Settings(EnvSettings):
     """Every knob of the agent model; defaults are the real agent's."""
@@ -120,17 +117,17 @@ class Settings(EnvSettings):
         None,
         "remote_configuration.refresh_interval; unset = 60 s and the backend may override it; "
         "set (>= 5 s) = fixed",
-        env=(_RC + "REFRESH_INTERVAL",),
+        env=("DD_REMOTE_CONFIGURATION_REFRESH_INTERVAL",),
     )
     clients_ttl_s: float = duration(
         DEFAULT_CLIENTS_TTL_S,
         "remote_configuration.clients.ttl_seconds (accepted 5-60 s, else 30)",
-        env=(_RC + "CLIENTS_TTL_SECONDS",),
+        env=("DD_REMOTE_CONFIGURATION_CLIENTS_TTL_SECONDS",),
     )
     cache_bypass_limit: int = setting(
         DEFAULT_CACHE_BYPASS_LIMIT,
         "remote_configuration.clients.cache_bypass_limit per window (accepted 1-10, else 5)",
-        env=(_RC + "CLIENTS_CACHE_BYPASS_LIMIT",),
+        env=("DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT",),
     )
     new_client_block_ttl_s: float = duration(
         2.0, "newClientBlockTTL: one budget for both bypass waits"
@@ -141,17 +138,17 @@ class Settings(EnvSettings):
     max_backoff_interval_s: float = duration(
         MAXIMAL_MAX_BACKOFF_S,
         "remote_configuration.max_backoff_interval (clamped 120-300 s)",
-        env=(_RC + "MAX_BACKOFF_INTERVAL",),
+        env=("DD_REMOTE_CONFIGURATION_MAX_BACKOFF_INTERVAL",),
     )
     fast_lane_cache_bypass_limit: int = setting(
         DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT,
         "remote_configuration.fast_lane.cache_bypass_limit (fastlane policy)",
-        env=(_RC + "FAST_LANE_CACHE_BYPASS_LIMIT",),
+        env=("DD_REMOTE_CONFIGURATION_FAST_LANE_CACHE_BYPASS_LIMIT",),
     )
     fast_lane_block_ttl_ms: float = setting(
         DEFAULT_FAST_LANE_BLOCK_TTL_MS,
         "remote_configuration.fast_lane.block_ttl_ms (fastlane policy)",
-        env=(_RC + "FAST_LANE_BLOCK_TTL_MS",),
+        env=("DD_REMOTE_CONFIGURATION_FAST_LANE_BLOCK_TTL_MS",),
     )
     max_body_bytes: int = setting(
         5 * 1024 * 1024,

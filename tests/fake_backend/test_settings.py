@@ -36,6 +36,12 @@ def test_reads_prefixed_env_and_api_key() -> None:
     assert settings.api_key == "secret"
 
 
+def test_every_field_reads_rc_backend_and_api_key_dd_api_key() -> None:
+    aliases = {spec.name: spec.env[1:] for spec in Settings.specs() if spec.env[1:]}
+    assert aliases == {"api_key": ("DD_API_KEY",)}
+    assert all(spec.env[0] == "RC_BACKEND_" + spec.name.upper() for spec in Settings.specs())
+
+
 def test_overrides_win_over_env() -> None:
     settings = Settings.from_env({"RC_BACKEND_PORT": "1234"}, port=4321)
     assert settings.port == 4321

@@ -39,6 +39,21 @@ def test_env_prefix_and_types() -> None:
     assert s.first_poll is FirstPoll.AFTER_INTERVAL
 
 
+def test_every_field_reads_rc_stub_and_the_real_aliases() -> None:
+    aliases = {spec.name: spec.env[1:] for spec in Settings.specs() if spec.env[1:]}
+    assert aliases == {
+        "agent_url": ("DD_TRACE_AGENT_URL",),
+        "poll_interval_s": ("DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS",),
+        "fast_lane_enabled": ("DD_RC_FAST_LANE_ENABLED",),
+        "fast_lane_interval_ms": ("DD_RC_FAST_LANE_INTERVAL_MS",),
+        "fast_lane_initial_interval_ms": ("DD_RC_FAST_LANE_INITIAL_INTERVAL_MS",),
+        "service": ("DD_SERVICE",),
+        "env": ("DD_ENV",),
+        "version": ("DD_VERSION",),
+    }
+    assert all(spec.env[0] == "RC_STUB_" + spec.name.upper() for spec in Settings.specs())
+
+
 def test_dd_aliases_and_rc_stub_wins() -> None:
     env = {
         "DD_TRACE_AGENT_URL": "http://127.0.0.1:9999",
