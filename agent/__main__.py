@@ -12,58 +12,40 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import FrameType
 
 import prometheus_client
 import uvicorn
 
 from agent.app import create_app
-from agent.errors import AgentError
-from agent.settings import HELP, POLICIES, Settings
+from agent.errors import SettingsError
+from agent.settings import Settings
+from rc_protocol.settings import EXIT_BAD_SETTINGS
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """One ``--flag`` per settings field, with its default (the real agent's) shown."""
-    defaults = Settings()
-    parser = argparse.ArgumentParser(
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """One ``--flag`` per settings field, with its default (the real agent's) and variables."""
+    return Settings.build_parser(
         prog="python -m agent",
         description="Model of the Datadog Agent's Remote Configuration service "
         "(env: RC_AGENT_<FIELD>, DD_REMOTE_CONFIGURATION_* aliases, DD_API_KEY).",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        environ=environ,
     )
-    for name in Settings.field_names():
-        flag = "--" + name.replace("_", "-")
-        value = getattr(defaults, name)
-        shown = "unset" if value is None else value
-        if name == "api_key":
-            shown = "(from DD_API_KEY)"
-        kwargs: dict[str, object] = {"dest": name, "default": None, "metavar": name.upper()}
-        if name == "policy":
-            kwargs["choices"] = POLICIES
-        parser.add_argument(flag, help=f"{HELP.get(name, name)} (default: {shown})", **kwargs)  # type: ignore[arg-type]
-    return parser
 
 
-def settings_from(argv: Sequence[str], environ: dict[str, str]) -> Settings:
+def settings_from(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Environment first, then command-line flags."""
-    base = Settings.from_env(environ)
-    args = build_parser().parse_args(argv)
-    changes = {
-        name: Settings.parse_value(name, str(value), source="--" + name.replace("_", "-"))
-        for name, value in vars(args).items()
-        if value is not None
-    }
-    return base.replace(**changes)
+    return Settings.from_args(build_parser(environ).parse_args(argv), environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code (2 for a bad setting)."""
     try:
-        settings = settings_from(sys.argv[1:] if argv is None else argv, dict(os.environ))
-    except AgentError as exc:
+        settings = settings_from(sys.argv[1:] if argv is None else argv, os.environ)
+    except SettingsError as exc:
         print(f"agent: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_SETTINGS
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

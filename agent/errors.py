@@ -3,7 +3,8 @@
 ::
 
     AgentError
-    ├── SettingsError      a setting or environment variable cannot be parsed
+    ├── SettingsError      a setting (flag or environment variable) has a value the agent
+    │                      cannot use (also an rc_protocol.errors.SettingsError)
     ├── InvalidRequest     a /v0.7/config request fails validation (HTTP 500, like gRPC
     │                      InvalidArgument through the trace-agent's HTTP layer)
     ├── ResponseError      the response cannot be built from the local state (HTTP 500)
@@ -15,13 +16,16 @@
 
 from __future__ import annotations
 
+from rc_protocol.errors import SettingsError as SharedSettingsError
+
 
 class AgentError(Exception):
     """Base of every error raised by the agent model."""
 
 
-class SettingsError(AgentError):
-    """A setting (flag or environment variable) has a value that cannot be parsed."""
+class SettingsError(AgentError, SharedSettingsError):
+    """A setting (flag or environment variable) has a value that cannot be used; the message
+    names the variable or flag, the value and what is expected (:mod:`rc_protocol.settings`)."""
 
 
 class InvalidRequest(AgentError):

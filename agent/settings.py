@@ -6,7 +6,8 @@ Every constant of the model is a field whose default is the real Datadog Agent's
 Part B (``remote_configuration.fast_lane.*``).
 
 Environment: ``RC_AGENT_<FIELD>`` (field name upper-cased), plus the real names as aliases
-(an ``RC_AGENT_*`` variable wins over its alias):
+(an ``RC_AGENT_*`` variable wins over its alias); flags ``--<field-with-dashes>`` win over both
+(:mod:`rc_protocol.settings` reads them all, with its one unset rule and error type):
 
 ==================================================  ===============================
 alias                                               field
@@ -31,13 +32,12 @@ agent's validation (``WithRefreshInterval``, ``WithClientTTL``, ``WithClientCach
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
-from typing import Any, Literal, get_args
+from dataclasses import dataclass
+from typing import Literal, TypeVar, get_args
 
 from agent.errors import SettingsError
+from rc_protocol.settings import EnvSettings, setting
 
 Policy = Literal["legacy", "fastlane"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -58,23 +58,10 @@ MAXIMAL_MAX_BACKOFF_S = 300.0  # maximalMaxBackoffTime
 DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT = 50
 DEFAULT_FAST_LANE_BLOCK_TTL_MS = 500.0
 
-ALIASES: dict[str, str] = {
-    "DD_REMOTE_CONFIGURATION_REFRESH_INTERVAL": "refresh_interval_s",
-    "DD_REMOTE_CONFIGURATION_CLIENTS_TTL_SECONDS": "clients_ttl_s",
-    "DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT": "cache_bypass_limit",
-    "DD_REMOTE_CONFIGURATION_MAX_BACKOFF_INTERVAL": "max_backoff_interval_s",
-    "DD_REMOTE_CONFIGURATION_FAST_LANE_CACHE_BYPASS_LIMIT": "fast_lane_cache_bypass_limit",
-    "DD_REMOTE_CONFIGURATION_FAST_LANE_BLOCK_TTL_MS": "fast_lane_block_ttl_ms",
-    "DD_API_KEY": "api_key",
-    "DD_HOSTNAME": "hostname",
-}
-
-_DURATION_FIELDS = frozenset(
-    {"refresh_interval_s", "clients_ttl_s", "new_client_block_ttl_s", "refresh_spacing_s",
-     "max_backoff_interval_s", "rc_unavailable_s", "backend_timeout_s"}
-)  # fmt: skip
 _GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+T = TypeVar("T", float, float | None)
 
 
 def parse_duration_s(text: str) -> float:
@@ -95,120 +82,113 @@ def parse_duration_s(text: str) -> float:
     return total
 
 
-HELP: dict[str, str] = {
-    "host": "HTTP listen address",
-    "port": "HTTP listen port (the trace-agent's default is 8126)",
-    "policy": "agent policy: legacy (today's agent) or fastlane (proposal Part B)",
-    "backend_url": "base URL of the RC backend (POST {url}/api/v0.1/configurations)",
-    "api_key": "value of the DD-Api-Key header sent to the backend",
-    "refresh_interval_s": "remote_configuration.refresh_interval; unset = 60 s and the backend "
-    "may override it; set (>= 5 s) = fixed",
-    "clients_ttl_s": "remote_configuration.clients.ttl_seconds (accepted 5-60 s, else 30)",
-    "cache_bypass_limit": "remote_configuration.clients.cache_bypass_limit per window "
-    "(accepted 1-10, else 5)",
-    "new_client_block_ttl_s": "newClientBlockTTL: one budget for both bypass waits",
-    "refresh_spacing_s": "minimum spacing between two refreshes (director version is epoch s)",
-    "max_backoff_interval_s": "remote_configuration.max_backoff_interval (clamped 120-300 s)",
-    "fast_lane_cache_bypass_limit": "remote_configuration.fast_lane.cache_bypass_limit "
-    "(fastlane policy)",
-    "fast_lane_block_ttl_ms": "remote_configuration.fast_lane.block_ttl_ms (fastlane policy)",
-    "serve_cost_ms": "diagnostic, not a real constant: time ClientGetConfigs holds the lock "
-    "while building one response (TUF reads, predicates, files); 0 = only the model's own CPU "
-    "time. Measures the lock-contention hypothesis of docs/baseline-fidelity.md",
-    "rc_unavailable_s": "diagnostic, not a real constant: seconds after start during which "
-    "RC does not serve (/v0.7/config answers 500, no refresh yet), as an agent booted together "
-    "with its fleet; 0 = ready at start. See docs/baseline-fidelity.md",
-    "prefetch_products": "calibration only, not a real setting: comma-separated products the "
-    "start-up refresh asks the backend for as if clients had reported them (the `instant` "
-    "scenario's warm cache); empty = the real agent",
-    "max_body_bytes": "model-only guard, not a real constant: largest /v0.7/config body "
-    "accepted (larger: 413); the real ConfigHandler reads the whole body with no limit",
-    "backend_timeout_s": "model-only guard on one backend call (the real agent sets none)",
-    "hostname": "hostname reported to the backend",
-    "agent_version": "agent version reported to the backend and on /info",
-    "trace_agent_env": "trace_agent_env reported to the backend",
-    "run_id": "run id exported as agent_rc_run_info{run_id}",
-    "seed": "seed of the backoff jitter RNG (unset = random)",
-    "log_level": "logging level",
-}
+def duration(default: T, help: str, *, env: tuple[str, ...] = ()) -> T:
+    """A duration setting in seconds: a Go duration (``"1m30s"``) or a bare number of seconds."""
+    return setting(
+        default,
+        help,
+        env=env,
+        parse=parse_duration_s,
+        expected="a duration such as 5s, 1m30s, 500ms, or a number of seconds",
+        metavar="DURATION",
+    )
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(EnvSettings):
     """Every knob of the agent model; defaults are the real agent's."""
 
-    host: str = "127.0.0.1"
-    port: int = 8126
-    policy: Policy = "legacy"
-    backend_url: str = "http://127.0.0.1:8081"
-    api_key: str = ""
-    refresh_interval_s: float | None = None
-    clients_ttl_s: float = DEFAULT_CLIENTS_TTL_S
-    cache_bypass_limit: int = DEFAULT_CACHE_BYPASS_LIMIT
-    new_client_block_ttl_s: float = 2.0
-    refresh_spacing_s: float = 1.0
-    max_backoff_interval_s: float = MAXIMAL_MAX_BACKOFF_S
-    fast_lane_cache_bypass_limit: int = DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT
-    fast_lane_block_ttl_ms: float = DEFAULT_FAST_LANE_BLOCK_TTL_MS
-    serve_cost_ms: float = 0.0
-    rc_unavailable_s: float = 0.0
-    prefetch_products: str = ""
-    max_body_bytes: int = 5 * 1024 * 1024
-    backend_timeout_s: float = 30.0
-    hostname: str = "rc-agent-model"
-    agent_version: str = "7.70.0"
-    trace_agent_env: str = ""
-    run_id: str = ""
-    seed: int | None = None
-    log_level: str = "INFO"
+    env_prefix = ENV_PREFIX
+    settings_error = SettingsError
+
+    host: str = setting("127.0.0.1", "HTTP listen address")
+    port: int = setting(8126, "HTTP listen port (the trace-agent's default is 8126)")
+    policy: Policy = setting(
+        "legacy", "agent policy: legacy (today's agent) or fastlane (proposal Part B)"
+    )
+    backend_url: str = setting(
+        "http://127.0.0.1:8081",
+        "base URL of the RC backend (POST {url}/api/v0.1/configurations)",
+    )
+    api_key: str = setting(
+        "", "value of the DD-Api-Key header sent to the backend", env=("DD_API_KEY",), secret=True
+    )
+    refresh_interval_s: float | None = duration(
+        None,
+        "remote_configuration.refresh_interval; unset = 60 s and the backend may override it; "
+        "set (>= 5 s) = fixed",
+        env=("DD_REMOTE_CONFIGURATION_REFRESH_INTERVAL",),
+    )
+    clients_ttl_s: float = duration(
+        DEFAULT_CLIENTS_TTL_S,
+        "remote_configuration.clients.ttl_seconds (accepted 5-60 s, else 30)",
+        env=("DD_REMOTE_CONFIGURATION_CLIENTS_TTL_SECONDS",),
+    )
+    cache_bypass_limit: int = setting(
+        DEFAULT_CACHE_BYPASS_LIMIT,
+        "remote_configuration.clients.cache_bypass_limit per window (accepted 1-10, else 5)",
+        env=("DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT",),
+    )
+    new_client_block_ttl_s: float = duration(
+        2.0, "newClientBlockTTL: one budget for both bypass waits"
+    )
+    refresh_spacing_s: float = duration(
+        1.0, "minimum spacing between two refreshes (director version is epoch s)"
+    )
+    max_backoff_interval_s: float = duration(
+        MAXIMAL_MAX_BACKOFF_S,
+        "remote_configuration.max_backoff_interval (clamped 120-300 s)",
+        env=("DD_REMOTE_CONFIGURATION_MAX_BACKOFF_INTERVAL",),
+    )
+    fast_lane_cache_bypass_limit: int = setting(
+        DEFAULT_FAST_LANE_CACHE_BYPASS_LIMIT,
+        "remote_configuration.fast_lane.cache_bypass_limit (fastlane policy)",
+        env=("DD_REMOTE_CONFIGURATION_FAST_LANE_CACHE_BYPASS_LIMIT",),
+    )
+    fast_lane_block_ttl_ms: float = setting(
+        DEFAULT_FAST_LANE_BLOCK_TTL_MS,
+        "remote_configuration.fast_lane.block_ttl_ms (fastlane policy)",
+        env=("DD_REMOTE_CONFIGURATION_FAST_LANE_BLOCK_TTL_MS",),
+    )
+    max_body_bytes: int = setting(
+        5 * 1024 * 1024,
+        "model-only guard, not a real constant: largest /v0.7/config body accepted (larger: "
+        "413); the real ConfigHandler reads the whole body with no limit",
+    )
+    backend_timeout_s: float = duration(
+        30.0, "model-only guard on one backend call (the real agent sets none)"
+    )
+    hostname: str = setting(
+        "rc-agent-model", "hostname reported to the backend", env=("DD_HOSTNAME",)
+    )
+    agent_version: str = setting("7.70.0", "agent version reported to the backend and on /info")
+    trace_agent_env: str = setting("", "trace_agent_env reported to the backend")
+    run_id: str = setting("", "run id exported as agent_rc_run_info{run_id}")
+    seed: int | None = setting(None, "seed of the backoff jitter RNG (unset = random)")
+    serve_cost_ms: float = setting(
+        0.0,
+        "diagnostic, not a real constant: time ClientGetConfigs holds the lock while building "
+        "one response (TUF reads, predicates, files); 0 = only the model's own CPU time. "
+        "Measures the lock-contention hypothesis of docs/baseline-fidelity.md",
+    )
+    rc_unavailable_s: float = duration(
+        0.0,
+        "diagnostic, not a real constant: seconds after start during which RC does not serve "
+        "(/v0.7/config answers 500, no refresh yet), as an agent booted together with its "
+        "fleet; 0 = ready at start. See docs/baseline-fidelity.md",
+    )
+    prefetch_products: str = setting(
+        "",
+        "calibration only, not a real setting: comma-separated products the start-up refresh "
+        "asks the backend for as if clients had reported them (the `instant` scenario's warm "
+        "cache); empty = the real agent",
+    )
+    log_level: str = setting("INFO", "logging level")
 
     def __post_init__(self) -> None:
-        if self.policy not in POLICIES:
-            raise SettingsError(f"policy must be one of {POLICIES}, got {self.policy!r}")
-        if self.serve_cost_ms < 0:
-            raise SettingsError(f"serve_cost_ms must be >= 0, got {self.serve_cost_ms}")
-        if self.rc_unavailable_s < 0:
-            raise SettingsError(f"rc_unavailable_s must be >= 0, got {self.rc_unavailable_s}")
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        """Names of the settable fields, in declaration order."""
-        return [f.name for f in fields(cls)]
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Build settings from ``RC_AGENT_*`` variables and their ``DD_*`` aliases."""
-        values: dict[str, Any] = {}
-        for alias, name in ALIASES.items():
-            if alias in environ:
-                values[name] = cls.parse_value(name, environ[alias], source=alias)
-        for name in cls.field_names():
-            key = ENV_PREFIX + name.upper()
-            if key in environ:
-                values[name] = cls.parse_value(name, environ[key], source=key)
-        return cls(**values)
-
-    @classmethod
-    def parse_value(cls, name: str, text: str, *, source: str = "") -> Any:
-        """Parse one textual value for field ``name`` (``source`` names it in errors)."""
-        where = source or name
-        kind = {f.name: f.type for f in fields(cls)}[name]
-        try:
-            if text.strip() == "" and "None" in str(kind):
-                return None
-            if name in _DURATION_FIELDS:
-                return parse_duration_s(text)
-            if "int" in str(kind):
-                return int(text)
-            if "float" in str(kind):
-                return float(text)
-        except (ValueError, SettingsError) as exc:
-            raise SettingsError(f"{where}={text!r} is not a valid value for {name}: {exc}") from exc
-        return text
-
-    def replace(self, **changes: Any) -> Settings:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
+        self.require(self.policy in POLICIES, "policy", "one of " + "|".join(POLICIES))
+        self.require(self.serve_cost_ms >= 0, "serve_cost_ms", "a number >= 0")
+        self.require(self.rc_unavailable_s >= 0, "rc_unavailable_s", "a number >= 0")
 
     def resolve(self) -> Resolved:
         """Apply the real agent's option validation; see :class:`Resolved`."""

@@ -3,6 +3,7 @@
 ```
 BackendError
 ├── SettingsError     a setting (env var or CLI flag) has a value we cannot use
+│                     (also an rc_protocol.errors.SettingsError)
 ├── CatalogueError    an admin change names an unknown product or carries a bad payload
 └── FaultSpecError    a fault window or rate given at run time is out of range
 ```
@@ -10,12 +11,14 @@ BackendError
 
 from __future__ import annotations
 
+from rc_protocol.errors import SettingsError as SharedSettingsError
+
 
 class BackendError(Exception):
     """Base of every error raised by `fake_backend`."""
 
 
-class SettingsError(BackendError):
+class SettingsError(BackendError, SharedSettingsError):
     """A setting has a value that cannot be used; the message names the setting."""
 
 

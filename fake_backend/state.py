@@ -84,6 +84,5 @@ def _setting_windows(
         return parse_windows(spec, kind, origin)
     except FaultSpecError as exc:
         raise SettingsError(
-            f"setting {name}={spec!r} is invalid: {exc} "
-            f"(set {Settings.env_name(name)} or --{name.replace('_', '-')})"
+            f"setting {name}={spec!r} is invalid: {exc} ({Settings.where(name)})", field=name
         ) from None

@@ -2,7 +2,8 @@
 
 Modules: `clock` (System/Manual clocks, `wait_for`), `wait` (`poll_until`), `products`,
 `capabilities`, `paths`, `wire` (`/v0.7/config` models), `targets` (signed TUF targets), `ufc`
-(FFE_FLAGS payloads), `proto.remoteconfig_pb2` (datadog-agent's protobuf messages), `errors`.
+(FFE_FLAGS payloads), `proto.remoteconfig_pb2` (datadog-agent's protobuf messages), `settings`
+(the services' settings machinery, with `setting_values`), `errors`.
 The most used names are re-exported here.
 """
 
@@ -16,6 +17,7 @@ from rc_protocol.clock import Clock, ManualClock, SystemClock, wait_for
 from rc_protocol.errors import (
     PathError,
     ProtocolError,
+    SettingsError,
     TargetsError,
     UfcError,
     WaitTimeout,
@@ -35,6 +37,7 @@ __all__ = [
     "PathError",
     "Product",
     "ProtocolError",
+    "SettingsError",
     "SystemClock",
     "TargetsError",
     "UfcError",

@@ -9,6 +9,8 @@ One tree under one base, so that a service can map every protocol failure at its
     │   └── WireValidationError  a JSON object with a field of the wrong type (names the field)
     ├── TargetsError         a signed targets.json that real clients would reject
     ├── UfcError             an FFE_FLAGS payload (UFC JSON) that real parsers would reject
+    ├── SettingsError        a service setting (env var or flag) with a value it cannot use
+    │                        (each service's own SettingsError derives from it)
     └── WaitTimeout          poll_until / apoll_until gave up (also a TimeoutError)
 """
 
@@ -54,3 +56,16 @@ class UfcError(ProtocolError, ValueError):
 
 class WaitTimeout(ProtocolError, TimeoutError):
     """A `poll_until` / `apoll_until` wait ran out of time; the message names what it waited for."""
+
+
+class SettingsError(ProtocolError, ValueError):
+    """A setting has a value that cannot be used (:mod:`rc_protocol.settings`).
+
+    The message names the variable or flag, the value and what is expected; ``field`` is the
+    settings field and ``expected`` what it accepts, when known (the scenario reuses them).
+    """
+
+    def __init__(self, message: str, *, field: str = "", expected: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.expected = expected

@@ -1,7 +1,8 @@
 """``python -m tracer_stub``: host simulated tracers until SIGTERM/SIGINT (exit 0).
 
 With no arguments: one tracer against ``DD_TRACE_AGENT_URL`` (default
-``http://127.0.0.1:8126``). Every setting is a flag and an ``RC_STUB_*`` variable (``--help``).
+``http://127.0.0.1:8126``). Every setting is a flag and an ``RC_STUB_*`` variable (``--help``);
+a bad setting exits 2 with one line naming it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from openfeature import api
 
-from tracer_stub.errors import StubError
+from rc_protocol.settings import EXIT_BAD_SETTINGS
+from tracer_stub.errors import SettingsError, StubError
 from tracer_stub.host import Host
 from tracer_stub.settings import Settings
 
@@ -28,14 +30,18 @@ log = logging.getLogger("tracer_stub")
 THREAD_STACK_BYTES = 512 * 1024
 
 
-def parse_args(argv: Sequence[str] | None) -> Settings:
-    parser = argparse.ArgumentParser(
+def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """One ``--flag`` per setting, with its default, its variables and the value in force."""
+    return Settings.build_parser(
         prog="python -m tracer_stub",
         description="Simulated tracers (RC client + OpenFeature provider) for rc-fastlane.",
+        environ=environ,
     )
-    Settings.add_arguments(parser)
-    args = parser.parse_args(argv)
-    return Settings.from_env_and_args(os.environ, args)
+
+
+def settings_from(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """Settings from the environment with the flags on top."""
+    return Settings.from_args(build_parser(environ).parse_args(argv), environ)
 
 
 async def run(settings: Settings) -> None:
@@ -70,10 +76,10 @@ async def run(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        settings = parse_args(argv)
-    except StubError as exc:
+        settings = settings_from(sys.argv[1:] if argv is None else argv, os.environ)
+    except SettingsError as exc:
         print(f"tracer_stub: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_SETTINGS
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

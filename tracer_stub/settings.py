@@ -1,8 +1,9 @@
 """Settings of a tracer stub process: one frozen dataclass, read at the edge only.
 
 Every field is an environment variable ``RC_STUB_<FIELD>`` and a flag ``--<field-with-dashes>``
-(``python -m tracer_stub --help`` lists them all with their defaults). The real tracer and
-proposal names are read as aliases; an ``RC_STUB_*`` variable wins over its alias:
+(``python -m tracer_stub --help`` lists them all with their defaults; :mod:`rc_protocol.settings`
+reads them, with its one unset rule and error type). The real tracer and proposal names are read
+as aliases; an ``RC_STUB_*`` variable wins over its alias, a flag over both:
 
 =========================================  ==========================
 alias                                      field
@@ -24,17 +25,12 @@ model that client with its shipped default (it then behaves as ``phase1``).
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import enum
 import logging
-import types
-import typing
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Self
+from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
+from rc_protocol.settings import EnvSettings, setting
 from tracer_stub.client.policy import (
     ClientPolicy,
     FirstPoll,
@@ -47,111 +43,118 @@ __all__ = ["ENV_PREFIX", "Settings"]
 
 ENV_PREFIX = "RC_STUB_"
 
-ALIASES: dict[str, str] = {
-    "agent_url": "DD_TRACE_AGENT_URL",
-    "poll_interval_s": "DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS",
-    "fast_lane_enabled": "DD_RC_FAST_LANE_ENABLED",
-    "fast_lane_interval_ms": "DD_RC_FAST_LANE_INTERVAL_MS",
-    "fast_lane_initial_interval_ms": "DD_RC_FAST_LANE_INITIAL_INTERVAL_MS",
-    "service": "DD_SERVICE",
-    "env": "DD_ENV",
-    "version": "DD_VERSION",
-}
-
 #: The client policy's defaults are defined once, in `PolicySettings`; the fields of the same
 #: name here take them over, and `Settings.policy_settings` hands them back by name.
 _POLICY = PolicySettings()
 _POLICY_FIELDS = tuple(f.name for f in fields(PolicySettings) if f.name != "policy")
 
-HELP: dict[str, str] = {
-    "host": "listen address of /metrics and /health",
-    "port": "listen port of /metrics and /health (0 = any free port)",
-    "tracers": "how many simulated tracers this process hosts",
-    "tracer_index_base": "global index of the first hosted tracer (the `tracer` label)",
-    "start_at": "unix wall time at which every tracer starts (unset = now)",
-    "boot_stagger_ms": "delay between the starts of consecutive hosted tracers (0 = all at once)",
-    "run_id": "run id exported as tracer_run_info{run_id}",
-    "agent_url": "agent base URL (127.0.0.1 only in this project)",
-    "service": "DD_SERVICE of the simulated tracers",
-    "service_suffix_index": "append -<tracer index> to the service of each tracer",
-    "env": "DD_ENV of the simulated tracers",
-    "version": "DD_VERSION (app_version) of the simulated tracers",
-    "language": "client_tracer.language",
-    "tracer_version": "client_tracer.tracer_version (dd-trace-go v2.5.0 ran the proposal's test)",
-    "products": "comma-separated RC products the tracer subscribes",
-    "client_policy": "legacy | phase1 | fastlane",
-    "poll_interval_s": "standard poll interval (libdatadog shared.rs: 5 s)",
-    "first_poll": "immediate (libdatadog, dd-trace-go >= 2.10) | after_interval (Go <= 2.9)",
-    "poll_scheduling": "fixed_delay (libdatadog) | fixed_rate (Go ticker)",
-    "ffe_subscription": "start (FFE_FLAGS at tracer start) | provider (Go < 2.8: at provider)",
-    "request_timeout_s": "HTTP timeout of one poll (libdd-common: 3 s)",
-    "fast_lane_enabled": (
-        "kill switch of the fastlane policy's split; A6 ships DD_RC_FAST_LANE_ENABLED=false, "
-        "true here because client_policy=fastlane models the feature switched on"
-    ),
-    "fast_lane_interval_ms": "fast lane poll interval (A6: 1000)",
-    "fast_lane_initial_interval_ms": "delay of the first fast lane poll (A6: 0 = immediate)",
-    "max_backoff_s": "backoff cap (A5: 30 s)",
-    "backoff_max_exponent": "backoff exponent cap (A5: 2**min(errors, 3))",
-    "standard_permits": "MultiTargetFetcher standard permits (DEFAULT_CLIENTS_LIMIT 100)",
-    "fast_lane_permits": "MultiTargetFetcher fast lane permits (A3: 20)",
-    "shared_multitarget": "all tracers of this process under one MultiTargetFetcher (PHP sidecar)",
-    "wire_bytes": "bytes fields in requests: array (libdatadog) | base64 (Go, JS)",
-    "http_keepalive": "keep the agent connection open between polls",
-    "report_errors": "report apply errors in client.state.has_error (libdatadog agent mode: no)",
-    "provider_mode": "event (non-blocking set_provider) | wait (set_provider_and_wait)",
-    "provider_init_timeout_s": "provider init timeout (dd-trace-go defaultInitTimeout: 30 s)",
-    "flag_key": "the flag each tracer evaluates once ready",
-    "flag_default": "default value of that (boolean) flag",
-    "tracer_start_cost_ms": "simulated extra cost of tracer start-up",
-    "seed": "seed of the jitter RNG (unset = random)",
-    "log_level": "logging level",
-}
-
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(EnvSettings):
     """Settings of one stub process (all hosted tracers share them)."""
 
-    host: str = "127.0.0.1"
-    port: int = 0
-    tracers: int = 1
-    tracer_index_base: int = 0
-    start_at: float | None = None
-    boot_stagger_ms: float = 0.0
-    run_id: str = ""
-    agent_url: str = "http://127.0.0.1:8126"
-    service: str = "rc-stub"
-    service_suffix_index: bool = True
-    env: str = "prod"
-    version: str = "1.0.0"
-    language: str = "go"
-    tracer_version: str = "v2.5.0"
-    products: str = "APM_TRACING,FFE_FLAGS"
-    client_policy: ClientPolicy = _POLICY.policy
-    poll_interval_s: float = _POLICY.poll_interval_s
-    first_poll: FirstPoll = _POLICY.first_poll
-    poll_scheduling: PollScheduling = _POLICY.poll_scheduling
-    ffe_subscription: str = "start"
-    request_timeout_s: float = _POLICY.request_timeout_s
-    fast_lane_enabled: bool = _POLICY.fast_lane_enabled
-    fast_lane_interval_ms: float = _POLICY.fast_lane_interval_ms
-    fast_lane_initial_interval_ms: float = _POLICY.fast_lane_initial_interval_ms
-    max_backoff_s: float = _POLICY.max_backoff_s
-    backoff_max_exponent: int = _POLICY.backoff_max_exponent
-    standard_permits: int = _POLICY.standard_permits
-    fast_lane_permits: int = _POLICY.fast_lane_permits
-    shared_multitarget: bool = False
-    wire_bytes: str = "array"
-    http_keepalive: bool = True
-    report_errors: bool = False
-    provider_mode: str = "event"
-    provider_init_timeout_s: float = 30.0
-    flag_key: str = "rc-fastlane-flag"
-    flag_default: bool = False
-    tracer_start_cost_ms: float = 0.0
-    seed: int | None = None
-    log_level: str = "INFO"
+    env_prefix = ENV_PREFIX
+    settings_error = SettingsError
+
+    host: str = setting("127.0.0.1", "listen address of /metrics and /health")
+    port: int = setting(0, "listen port of /metrics and /health (0 = any free port)")
+    tracers: int = setting(1, "how many simulated tracers this process hosts")
+    tracer_index_base: int = setting(
+        0, "global index of the first hosted tracer (the `tracer` label)"
+    )
+    start_at: float | None = setting(
+        None, "unix wall time at which every tracer starts (unset = now)"
+    )
+    boot_stagger_ms: float = setting(
+        0.0, "delay between the starts of consecutive hosted tracers (0 = all at once)"
+    )
+    run_id: str = setting("", "run id exported as tracer_run_info{run_id}")
+    agent_url: str = setting(
+        "http://127.0.0.1:8126",
+        "agent base URL (127.0.0.1 only in this project)",
+        env=("DD_TRACE_AGENT_URL",),
+    )
+    client_policy: ClientPolicy = setting(_POLICY.policy, "legacy | phase1 | fastlane")
+    products: tuple[str, ...] = setting(
+        ("APM_TRACING", "FFE_FLAGS"), "comma-separated RC products the tracer subscribes"
+    )
+    poll_interval_s: float = setting(
+        _POLICY.poll_interval_s,
+        "standard poll interval (libdatadog shared.rs: 5 s)",
+        env=("DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS",),
+    )
+    first_poll: FirstPoll = setting(
+        _POLICY.first_poll,
+        "immediate (libdatadog, dd-trace-go >= 2.10) | after_interval (Go <= 2.9)",
+    )
+    poll_scheduling: PollScheduling = setting(
+        _POLICY.poll_scheduling, "fixed_delay (libdatadog) | fixed_rate (Go ticker)"
+    )
+    ffe_subscription: Literal["start", "provider"] = setting(
+        "start", "start (FFE_FLAGS at tracer start) | provider (Go < 2.8: at provider)"
+    )
+    request_timeout_s: float = setting(
+        _POLICY.request_timeout_s, "HTTP timeout of one poll (libdd-common: 3 s)"
+    )
+    fast_lane_enabled: bool = setting(
+        _POLICY.fast_lane_enabled,
+        "kill switch of the fastlane policy's split; A6 ships DD_RC_FAST_LANE_ENABLED=false, "
+        "true here because client_policy=fastlane models the feature switched on",
+        env=("DD_RC_FAST_LANE_ENABLED",),
+    )
+    fast_lane_interval_ms: float = setting(
+        _POLICY.fast_lane_interval_ms,
+        "fast lane poll interval (A6: 1000)",
+        env=("DD_RC_FAST_LANE_INTERVAL_MS",),
+    )
+    fast_lane_initial_interval_ms: float = setting(
+        _POLICY.fast_lane_initial_interval_ms,
+        "delay of the first fast lane poll (A6: 0 = immediate)",
+        env=("DD_RC_FAST_LANE_INITIAL_INTERVAL_MS",),
+    )
+    max_backoff_s: float = setting(_POLICY.max_backoff_s, "backoff cap (A5: 30 s)")
+    backoff_max_exponent: int = setting(
+        _POLICY.backoff_max_exponent, "backoff exponent cap (A5: 2**min(errors, 3))"
+    )
+    standard_permits: int = setting(
+        _POLICY.standard_permits, "MultiTargetFetcher standard permits (DEFAULT_CLIENTS_LIMIT 100)"
+    )
+    fast_lane_permits: int = setting(
+        _POLICY.fast_lane_permits, "MultiTargetFetcher fast lane permits (A3: 20)"
+    )
+    shared_multitarget: bool = setting(
+        False, "all tracers of this process under one MultiTargetFetcher (PHP sidecar)"
+    )
+    wire_bytes: Literal["array", "base64"] = setting(
+        "array", "bytes fields in requests: array (libdatadog) | base64 (Go, JS)"
+    )
+    http_keepalive: bool = setting(True, "keep the agent connection open between polls")
+    report_errors: bool = setting(
+        False, "report apply errors in client.state.has_error (libdatadog agent mode: no)"
+    )
+    service: str = setting("rc-stub", "DD_SERVICE of the simulated tracers", env=("DD_SERVICE",))
+    service_suffix_index: bool = setting(
+        True, "append -<tracer index> to the service of each tracer"
+    )
+    env: str = setting("prod", "DD_ENV of the simulated tracers", env=("DD_ENV",))
+    version: str = setting(
+        "1.0.0", "DD_VERSION (app_version) of the simulated tracers", env=("DD_VERSION",)
+    )
+    language: str = setting("go", "client_tracer.language")
+    tracer_version: str = setting(
+        "v2.5.0", "client_tracer.tracer_version (dd-trace-go v2.5.0 ran the proposal's test)"
+    )
+    provider_mode: Literal["event", "wait"] = setting(
+        "event", "event (non-blocking set_provider) | wait (set_provider_and_wait)"
+    )
+    provider_init_timeout_s: float = setting(
+        30.0, "provider init timeout (dd-trace-go defaultInitTimeout: 30 s)"
+    )
+    flag_key: str = setting("rc-fastlane-flag", "the flag each tracer evaluates once ready")
+    flag_default: bool = setting(False, "default value of that (boolean) flag")
+    tracer_start_cost_ms: float = setting(0.0, "simulated extra cost of tracer start-up")
+    seed: int | None = setting(None, "seed of the jitter RNG (unset = random)")
+    log_level: str = setting("INFO", "logging level")
 
     def __post_init__(self) -> None:
         for name, kind in (
@@ -164,11 +167,7 @@ class Settings:
                 try:
                     object.__setattr__(self, name, kind(value))
                 except ValueError:
-                    choices = "|".join(m.value for m in kind)
-                    raise SettingsError(
-                        f"setting {name} = {value!r} is invalid: expected {choices} "
-                        f"(env {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')})"
-                    ) from None
+                    raise self.invalid(name, value, "|".join(m.value for m in kind)) from None
         checks: list[tuple[bool, str, str]] = [
             (self.tracers >= 1, "tracers", "an integer >= 1"),
             (self.tracer_index_base >= 0, "tracer_index_base", "an integer >= 0"),
@@ -185,7 +184,8 @@ class Settings:
             (self.wire_bytes in ("array", "base64"), "wire_bytes", "array|base64"),
             (self.provider_mode in ("event", "wait"), "provider_mode", "event|wait"),
             (self.provider_init_timeout_s > 0, "provider_init_timeout_s", "a number > 0"),
-            (bool(self.product_list), "products", "a non-empty comma-separated list"),
+            (self.tracer_start_cost_ms >= 0, "tracer_start_cost_ms", "a number >= 0"),
+            (bool(self.products), "products", "a non-empty comma-separated list"),
             (
                 self.log_level.upper() in logging.getLevelNamesMapping(),
                 "log_level",
@@ -201,64 +201,12 @@ class Settings:
             )
         )
         for ok, name, expected in checks:
-            if not ok:
-                raise SettingsError(
-                    f"setting {name} = {getattr(self, name)!r} is invalid: expected {expected} "
-                    f"(env {ENV_PREFIX}{name.upper()} or --{name.replace('_', '-')})"
-                )
-
-    @property
-    def product_list(self) -> tuple[str, ...]:
-        return tuple(p.strip() for p in self.products.split(",") if p.strip())
+            self.require(ok, name, expected)
 
     def policy_settings(self) -> PolicySettings:
         """The client policy's view of these settings (its fields, same names, plus the policy)."""
         shared = {name: getattr(self, name) for name in _POLICY_FIELDS}
         return PolicySettings(policy=self.client_policy, **shared)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Self:
-        """Build settings from ``RC_STUB_*`` variables (and their ``DD_*`` aliases)."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
-            source = ENV_PREFIX + f.name.upper()
-            if raw is None and f.name in ALIASES:
-                raw = environ.get(ALIASES[f.name])
-                source = ALIASES[f.name]
-            if raw is not None:
-                values[f.name] = _convert(f.name, _field_type(f), raw, source)
-        values.update(overrides)
-        return cls(**values)
-
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Add one ``--flag`` per field (default None: unset flags leave env/defaults alone)."""
-        for f in fields(cls):
-            default = f.default
-            shown = "unset" if default is None else str(getattr(default, "value", default))
-            env = ENV_PREFIX + f.name.upper()
-            alias = f" or {ALIASES[f.name]}" if f.name in ALIASES else ""
-            parser.add_argument(
-                "--" + f.name.replace("_", "-"),
-                dest=f.name,
-                default=None,
-                metavar=_field_type(f).__name__.upper(),
-                help=f"{HELP.get(f.name, '')} [default: {shown}; env {env}{alias}]",
-            )
-
-    @classmethod
-    def from_env_and_args(cls, environ: Mapping[str, str], args: argparse.Namespace) -> Self:
-        overrides: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = getattr(args, f.name, None)
-            if raw is not None:
-                flag = "--" + f.name.replace("_", "-")
-                overrides[f.name] = _convert(f.name, _field_type(f), raw, flag)
-        return cls.from_env(environ, **overrides)
-
-    def replace(self, **changes: Any) -> Self:
-        return dataclasses.replace(self, **changes)
 
 
 def _port_ok(url: SplitResult) -> bool:
@@ -266,38 +214,3 @@ def _port_ok(url: SplitResult) -> bool:
         return url.port is None or 0 < url.port < 65536
     except ValueError:
         return False
-
-
-def _field_type(f: dataclasses.Field[Any]) -> type:
-    hints = typing.get_type_hints(Settings)
-    tp = hints[f.name]
-    if isinstance(tp, types.UnionType):
-        args: Sequence[type] = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0]
-    assert isinstance(tp, type)
-    return tp
-
-
-def _convert(name: str, tp: type, raw: str, source: str) -> Any:
-    text = raw.strip()
-    try:
-        if tp is bool:
-            low = text.lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError("expected true or false")
-        if tp is int:
-            return int(text)
-        if tp is float:
-            return None if text == "" and name == "start_at" else float(text)
-        if issubclass(tp, enum.Enum):
-            choices = "|".join(str(m.value) for m in tp)
-            try:
-                return tp(text)
-            except ValueError:
-                raise ValueError(f"expected {choices}") from None
-        return text
-    except ValueError as exc:
-        raise SettingsError(f"{source}={raw!r} is invalid for setting {name}: {exc}") from None

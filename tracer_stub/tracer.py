@@ -152,7 +152,7 @@ class SimulatedTracer:
         self.times.start = t0
         self.times.start_wall = self.clock.time()
         self.metrics.set_start(self.label, self.times.start_wall)
-        products = list(self.settings.product_list)
+        products = list(self.settings.products)
         if self.settings.ffe_subscription == "provider":
             products = [p for p in products if p != Product.FFE_FLAGS]
         self.rc.start(products)

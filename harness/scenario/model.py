@@ -1,16 +1,18 @@
 """Scenarios: a typed description of everything a run depends on.
 
-A scenario is a YAML (or TOML) file with the sections below. Every field has the real default
-from the reference docs (``docs/contracts.md`` lists the minimum; the agent's constants come
-from datadog-agent ``pkg/config/remote/service/service.go``). Unknown keys are errors that name
+A scenario is a YAML (or TOML) file with the sections below. Unknown keys are errors that name
 the key. ``harness run`` writes the resolved scenario (every default filled in) as
 ``scenario.yaml`` in the results folder; loading that file back reproduces the run.
 
-Sections map to service environment variables (``docs/contracts.md``): ``backend.<field>`` →
-``RC_BACKEND_<FIELD>``, ``agent.<field>`` → ``RC_AGENT_<FIELD>``, ``client.<field>`` →
+``fleet`` and ``timeouts`` are the harness's own. ``client``, ``provider``, ``agent`` and
+``backend`` are derived from the services' settings (:mod:`harness.scenario.sections`): their
+keys, types, defaults (the real ones, see each service's ``settings.py``) and validation rules
+are the services', minus the fields the harness sets for each process itself (host, port, run
+id, ...). They map to service environment variables (``docs/contracts.md``): ``backend.<field>``
+→ ``RC_BACKEND_<FIELD>``, ``agent.<field>`` → ``RC_AGENT_<FIELD>``, ``client.<field>`` →
 ``RC_STUB_<FIELD>``, ``provider.<field>`` → ``RC_STUB_PROVIDER_<FIELD>`` (the stub's settings
-are ``provider_mode`` and ``provider_init_timeout_s``). Unset (``null``) values are not passed,
-so the service applies its own rule (e.g. the agent's refresh interval: 60 s, and the backend may
+``provider_mode`` and ``provider_init_timeout_s``). Unset (``null``) values are not passed, so
+the service applies its own rule (e.g. the agent's refresh interval: 60 s, and the backend may
 override it).
 """
 
@@ -20,19 +22,19 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from agent.settings import Settings as AgentSettings
+from fake_backend.settings import Settings as BackendSettings
 from harness.errors import ScenarioError
+from harness.scenario.sections import Section, ServiceSection, derive
+from tracer_stub.settings import Settings as StubSettings
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Fleet(_Section):
+class Fleet(Section):
     """How many tracers and how they boot."""
 
     tracers: int = Field(default=100, ge=1, description="simulated tracers in the fleet")
@@ -45,101 +47,65 @@ class Fleet(_Section):
     )
 
 
-class Client(_Section):
-    """The simulated tracer (stub settings, ``RC_STUB_<FIELD>``); defaults are the stub's
-    (libdatadog's client, see ``tracer_stub.settings``)."""
+#: Stub fields the harness sets for each process itself (contracts: "The harness itself sets").
+STUB_PROCESS_FIELDS = (
+    "host",
+    "port",
+    "tracers",
+    "tracer_index_base",
+    "start_at",
+    "boot_stagger_ms",
+    "run_id",
+    "agent_url",
+    "log_level",
+)
+#: The stub's provider fields, and their keys in the ``provider`` section.
+PROVIDER_KEYS = {"provider_mode": "mode", "provider_init_timeout_s": "init_timeout_s"}
+AGENT_PROCESS_FIELDS = ("host", "port", "backend_url", "api_key", "run_id", "log_level")
+BACKEND_PROCESS_FIELDS = ("host", "port", "run_id", "api_key", "log_level")
 
-    client_policy: Literal["legacy", "phase1", "fastlane"] = "legacy"
-    products: list[str] = Field(default_factory=lambda: ["APM_TRACING", "FFE_FLAGS"])
-    poll_interval_s: float = Field(default=5.0, gt=0)
-    first_poll: Literal["immediate", "after_interval"] = "immediate"
-    poll_scheduling: Literal["fixed_delay", "fixed_rate"] = "fixed_delay"
-    ffe_subscription: Literal["start", "provider"] = "start"
-    request_timeout_s: float = Field(default=3.0, gt=0)
-    fast_lane_enabled: bool = True
-    fast_lane_interval_ms: float = Field(default=1000.0, gt=0)
-    fast_lane_initial_interval_ms: float = Field(default=0.0, ge=0)
-    max_backoff_s: float = Field(default=30.0, gt=0)
-    backoff_max_exponent: int = Field(default=3, ge=0)
-    standard_permits: int = Field(default=100, ge=1)
-    fast_lane_permits: int = Field(default=20, ge=1)
-    shared_multitarget: bool = False
-    wire_bytes: Literal["array", "base64"] = "array"
-    http_keepalive: bool = True
-    report_errors: bool = False
-    service: str = "rc-stub"
-    service_suffix_index: bool = True
-    env: str = "prod"
-    version: str = "1.0.0"
-    language: str = "go"
-    tracer_version: str = "v2.5.0"
-    flag_key: str = "rc-fastlane-flag"
-    flag_default: bool = False
-    tracer_start_cost_ms: float = Field(default=0.0, ge=0)
-    seed: int | None = None
-
-
-class Provider(_Section):
-    """The OpenFeature provider (``RC_STUB_PROVIDER_<FIELD>``)."""
-
-    mode: Literal["event", "wait"] = "event"
-    init_timeout_s: float = Field(default=30.0, gt=0)
-
-
-class Agent(_Section):
-    """The agent's RC service (``RC_AGENT_<FIELD>``); defaults from datadog-agent service.go."""
-
-    policy: Literal["legacy", "fastlane"] = "legacy"
-    refresh_interval_s: float | None = None
-    clients_ttl_s: float = 30.0
-    cache_bypass_limit: int = 5
-    new_client_block_ttl_s: float = 2.0
-    refresh_spacing_s: float = 1.0
-    max_backoff_interval_s: float = 300.0
-    fast_lane_cache_bypass_limit: int = 50
-    fast_lane_block_ttl_ms: float = 500.0
-    max_body_bytes: int = 5 * 1024 * 1024
-    backend_timeout_s: float = 30.0
-    hostname: str = "rc-agent-model"
-    agent_version: str = "7.70.0"
-    trace_agent_env: str = ""
-    seed: int | None = None
-    serve_cost_ms: float = Field(
-        default=0.0, ge=0, description="diagnostic, not a real constant (agent.settings)"
+if TYPE_CHECKING:  # made at run time, from the services' settings
+    Client = ServiceSection
+    Provider = ServiceSection
+    Agent = ServiceSection
+    Backend = ServiceSection
+else:
+    Client = derive(
+        "Client",
+        StubSettings,
+        module=__name__,
+        exclude=(*STUB_PROCESS_FIELDS, *PROVIDER_KEYS),
+        doc="The simulated tracer (``tracer_stub.settings``, ``RC_STUB_<FIELD>``); defaults are "
+        "the stub's (libdatadog's client).",
     )
-    rc_unavailable_s: float = Field(
-        default=0.0, ge=0, description="diagnostic, not a real constant (agent.settings)"
+    Provider = derive(
+        "Provider",
+        StubSettings,
+        module=__name__,
+        only=PROVIDER_KEYS,
+        rename=PROVIDER_KEYS,
+        doc="The OpenFeature provider (the stub's ``provider_*`` settings, "
+        "``RC_STUB_PROVIDER_<FIELD>``).",
     )
-    prefetch_products: str = Field(
-        default="", description="calibration only, not a real setting (agent.settings)"
+    Agent = derive(
+        "Agent",
+        AgentSettings,
+        module=__name__,
+        exclude=AGENT_PROCESS_FIELDS,
+        doc="The agent's RC service (``agent.settings``, ``RC_AGENT_<FIELD>``); defaults from "
+        "datadog-agent service.go.",
+    )
+    Backend = derive(
+        "Backend",
+        BackendSettings,
+        module=__name__,
+        exclude=BACKEND_PROCESS_FIELDS,
+        doc="The RC backend (``fake_backend.settings``, ``RC_BACKEND_<FIELD>``); defaults are "
+        "the fake backend's.",
     )
 
 
-class Backend(_Section):
-    """The RC backend (``RC_BACKEND_<FIELD>``); defaults are the fake backend's."""
-
-    org_id: int = Field(default=2, gt=0)
-    org_uuid: str = "8f7ad9a1-7e3b-4c1c-9f4e-000000000002"
-    rc_enabled: bool = True
-    rc_authorized: bool = True
-    products: list[str] = Field(default_factory=lambda: ["FFE_FLAGS"])
-    flag_key: str = "rc-fastlane-flag"
-    flag_environment: str = "prod"
-    asm_data_bytes: int = Field(default=300 * 1024, gt=0)
-    agent_refresh_interval_s: int | None = None
-    target_files: Literal["changed", "all"] = "changed"
-    targets_expires_s: int = Field(default=5 * 365 * 24 * 3600, gt=0)
-    latency_ms: int = Field(default=0, ge=0)
-    latency_spread_ms: int = Field(default=0, ge=0)
-    error_rate: float = Field(default=0.0, ge=0, le=1)
-    error_status: Literal[500, 503] = 500
-    seed: int = 0
-    rate_limit_windows: str = ""
-    outage_windows: str = ""
-    outage_status: int = Field(default=503, ge=400, le=599)
-
-
-class Timeouts(_Section):
+class Timeouts(Section):
     """How long the harness waits."""
 
     run_s: float = Field(
@@ -150,7 +116,7 @@ class Timeouts(_Section):
     )
 
 
-class Scenario(_Section):
+class Scenario(Section):
     """Everything one run depends on."""
 
     name: str
@@ -176,37 +142,23 @@ class Scenario(_Section):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
     def backend_env(self) -> dict[str, str]:
-        return _env("RC_BACKEND_", self.backend.model_dump(mode="json"))
+        """``RC_BACKEND_*`` for the backend section's values that are set."""
+        return self.backend.to_env()
 
     def agent_env(self) -> dict[str, str]:
-        return _env("RC_AGENT_", self.agent.model_dump(mode="json"))
+        """``RC_AGENT_*`` for the agent section's values that are set."""
+        return self.agent.to_env()
 
     def stub_env(self) -> dict[str, str]:
-        env = _env("RC_STUB_", self.client.model_dump(mode="json"))
-        env.update(_env("RC_STUB_PROVIDER_", self.provider.model_dump(mode="json")))
-        return env
-
-
-def _env(prefix: str, fields: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if isinstance(value, list):
-            text = ",".join(str(v) for v in value)
-        elif isinstance(value, bool):
-            text = "true" if value else "false"
-        else:
-            text = str(value)
-        out[prefix + key.upper()] = text
-    return out
+        """``RC_STUB_*`` for the client and provider sections' values that are set."""
+        return {**self.client.to_env(), **self.provider.to_env()}
 
 
 def valid_keys(model: type[BaseModel] = Scenario, prefix: str = "") -> Iterator[str]:
     """Every dotted key a scenario accepts (``fleet.tracers``, ``agent.policy``, ...)."""
     for name, info in model.model_fields.items():
         annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, _Section):
+        if isinstance(annotation, type) and issubclass(annotation, Section):
             yield from valid_keys(annotation, f"{prefix}{name}.")
         else:
             yield f"{prefix}{name}"

@@ -17,6 +17,21 @@ def test_defaults_are_the_real_agents() -> None:
     assert (s.fast_lane_cache_bypass_limit, s.fast_lane_block_ttl_ms) == (50, 500.0)
 
 
+def test_every_field_reads_rc_agent_and_the_real_aliases() -> None:
+    aliases = {spec.name: spec.env[1:] for spec in Settings.specs() if spec.env[1:]}
+    assert aliases == {
+        "api_key": ("DD_API_KEY",),
+        "refresh_interval_s": ("DD_REMOTE_CONFIGURATION_REFRESH_INTERVAL",),
+        "clients_ttl_s": ("DD_REMOTE_CONFIGURATION_CLIENTS_TTL_SECONDS",),
+        "cache_bypass_limit": ("DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT",),
+        "max_backoff_interval_s": ("DD_REMOTE_CONFIGURATION_MAX_BACKOFF_INTERVAL",),
+        "fast_lane_cache_bypass_limit": ("DD_REMOTE_CONFIGURATION_FAST_LANE_CACHE_BYPASS_LIMIT",),
+        "fast_lane_block_ttl_ms": ("DD_REMOTE_CONFIGURATION_FAST_LANE_BLOCK_TTL_MS",),
+        "hostname": ("DD_HOSTNAME",),
+    }
+    assert all(spec.env[0] == "RC_AGENT_" + spec.name.upper() for spec in Settings.specs())
+
+
 def test_rc_agent_wins_over_alias() -> None:
     env = {
         "DD_REMOTE_CONFIGURATION_CLIENTS_CACHE_BYPASS_LIMIT": "3",

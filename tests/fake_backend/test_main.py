@@ -25,37 +25,41 @@ def test_help_lists_every_setting_with_default() -> None:
     text = build_parser({}).format_help()
     for flag in ("--org-id", "--products", "--asm-data-bytes", "--error-rate", "--seed"):
         assert flag in text
-    assert "RC_BACKEND_ORG_ID" in text
-    assert "(default: 2)" in text
+    assert "(default: 2; env RC_BACKEND_ORG_ID)" in " ".join(text.split())
     env = {"RC_BACKEND_SEED": "9", "DD_API_KEY": "hidden"}
     with_env = " ".join(build_parser(env).format_help().split())
     assert "now '9' from RC_BACKEND_SEED" in with_env
+    assert "env RC_BACKEND_API_KEY or DD_API_KEY; the value is never shown" in with_env
     assert "hidden" not in with_env
 
 
 def test_flags_override_env() -> None:
-    settings, _ = settings_from(
+    settings = settings_from(
         ["--port", "9999", "--products", "FFE_FLAGS,ASM_DATA"], {"RC_BACKEND_PORT": "1"}
     )
     assert settings.port == 9999
     assert settings.products == ("FFE_FLAGS", "ASM_DATA")
 
 
-def test_bad_log_level_is_a_settings_error() -> None:
-    with pytest.raises(SettingsError, match="--log-level='nope' is not one of"):
+def test_log_level_is_a_setting() -> None:
+    with pytest.raises(SettingsError, match=r"log_level='nope' is invalid: expected critical\|"):
         settings_from(["--log-level", "nope"], {})
-    assert settings_from(["--log-level", "DEBUG"], {})[1] == "debug"
+    assert settings_from(["--log-level", "DEBUG"], {}).log_level == "DEBUG"
+    assert settings_from([], {"RC_BACKEND_LOG_LEVEL": "warning"}).log_level == "warning"
 
 
-def test_bad_setting_exits_1_with_a_message() -> None:
+def test_bad_setting_exits_2_with_a_message() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "fake_backend", "--error-rate", "7"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 1
-    assert "error_rate" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr == (
+        "fake_backend: setting error_rate=7.0 is invalid: expected in [0, 1] "
+        "(env RC_BACKEND_ERROR_RATE, or --error-rate)\n"
+    )
 
 
 @pytest.mark.e2e

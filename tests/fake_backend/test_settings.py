@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from fake_backend.app import create_app
 from fake_backend.errors import SettingsError
 from fake_backend.settings import Settings
 
@@ -35,6 +36,12 @@ def test_reads_prefixed_env_and_api_key() -> None:
     assert settings.api_key == "secret"
 
 
+def test_every_field_reads_rc_backend_and_api_key_dd_api_key() -> None:
+    aliases = {spec.name: spec.env[1:] for spec in Settings.specs() if spec.env[1:]}
+    assert aliases == {"api_key": ("DD_API_KEY",)}
+    assert all(spec.env[0] == "RC_BACKEND_" + spec.name.upper() for spec in Settings.specs())
+
+
 def test_overrides_win_over_env() -> None:
     settings = Settings.from_env({"RC_BACKEND_PORT": "1234"}, port=4321)
     assert settings.port == 4321
@@ -45,13 +52,24 @@ def test_optional_can_be_unset_explicitly() -> None:
     assert settings.agent_refresh_interval_s is None
 
 
+def test_api_key_is_never_in_the_repr() -> None:
+    assert "secret" not in repr(Settings.from_env({"DD_API_KEY": "secret"}))
+
+
+def test_bad_fault_window_names_where_it_is_set() -> None:
+    with pytest.raises(SettingsError, match="RC_BACKEND_OUTAGE_WINDOWS, or --outage-windows"):
+        create_app(Settings(outage_windows="soon"))
+
+
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
         ({"RC_BACKEND_ORG_ID": "two"}, "RC_BACKEND_ORG_ID"),
         ({"RC_BACKEND_ERROR_RATE": "1.5"}, "error_rate"),
         ({"RC_BACKEND_ERROR_STATUS": "404"}, "error_status"),
-        ({"RC_BACKEND_TARGET_FILES": "some"}, "target_files"),
+        ({"RC_BACKEND_TARGET_FILES": "some"}, "RC_BACKEND_TARGET_FILES='some'.*changed|all"),
+        ({"RC_BACKEND_PRODUCTS": " , "}, "RC_BACKEND_PRODUCTS"),
+        ({"RC_BACKEND_SEED": ""}, "RC_BACKEND_SEED=''"),
         ({"RC_BACKEND_RC_ENABLED": "maybe"}, "RC_BACKEND_RC_ENABLED"),
     ],
 )

@@ -1,11 +1,15 @@
 import dataclasses
-import importlib
+import enum
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
+from agent.settings import Settings as AgentSettings
+from fake_backend.settings import Settings as BackendSettings
 from harness.errors import ScenarioError
 from harness.scenario.model import (
     Scenario,
@@ -14,6 +18,9 @@ from harness.scenario.model import (
     load_scenario,
     valid_keys,
 )
+from harness.scenario.sections import derive
+from rc_protocol.settings import EnvSettings, setting
+from tracer_stub.settings import Settings as TracerStubSettings
 
 
 def test_builtins_are_the_proposals_phases_plus_calibration() -> None:
@@ -79,6 +86,11 @@ def test_bad_value_names_the_key() -> None:
         load_scenario("baseline", ["fleet.tracers=0"])
     with pytest.raises(ScenarioError, match=r"provider\.mode"):
         load_scenario("baseline", ["provider.mode=blocking"])
+    # the service's own rules, from its settings' __post_init__
+    with pytest.raises(ScenarioError, match=r"client\.poll_interval_s: .*expected a number > 0"):
+        load_scenario("baseline", ["client.poll_interval_s=0"])
+    with pytest.raises(ScenarioError, match=r"backend\.error_status: .*expected 500 or 503"):
+        load_scenario("baseline", ["backend.error_status=404"])
 
 
 def test_unknown_section_key_in_a_file_is_named(tmp_path: Path) -> None:
@@ -121,6 +133,25 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
     assert s.backend_env()["RC_BACKEND_PRODUCTS"] == "FFE_FLAGS"
 
 
+#: Captured from the code before the scenario sections were derived from the services' settings:
+#: the env every built-in passes to each service, and its resolved scenario.yaml.
+PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_builtin_env_and_resolved_yaml_are_pinned(name: str) -> None:
+    s = load_scenario(name)
+    pinned = PINNED[name]
+    assert s.backend_env() == pinned["backend_env"]
+    assert s.agent_env() == pinned["agent_env"]
+    assert s.stub_env() == pinned["stub_env"]
+    assert s.to_yaml() == pinned["resolved_yaml"]
+
+
+def test_every_builtin_is_pinned() -> None:
+    assert sorted(PINNED) == sorted(builtin_names())
+
+
 def test_flag_keys_must_agree() -> None:
     with pytest.raises(ScenarioError, match="flag_key"):
         load_scenario("baseline", ["client.flag_key=other"])
@@ -131,34 +162,91 @@ def test_every_key_is_listed() -> None:
     assert "fleet.tracers" in keys and "timeouts.run_s" in keys and "backend.seed" in keys
 
 
+#: The fields the harness sets for each process itself (docs/contracts.md, "The harness itself
+#: sets"), written here apart from the model: every other field of a service is a scenario key.
+PROCESS_FIELDS = {
+    "client": {"host", "port", "tracers", "tracer_index_base", "start_at", "boot_stagger_ms",
+               "run_id", "agent_url", "log_level", "provider_mode", "provider_init_timeout_s"},
+    "provider": None,
+    "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level"},
+    "backend": {"host", "port", "run_id", "api_key", "log_level"},
+}  # fmt: skip
 SERVICES = {
-    "client": ("tracer_stub.settings", ""),
-    "provider": ("tracer_stub.settings", "provider_"),
-    "agent": ("agent.settings", ""),
-    "backend": ("fake_backend.settings", ""),
+    "client": TracerStubSettings,
+    "provider": TracerStubSettings,
+    "agent": AgentSettings,
+    "backend": BackendSettings,
 }
 
 
 @pytest.mark.parametrize("section", list(SERVICES))
-def test_defaults_match_the_services_settings(section: str) -> None:
-    """Every scenario field is a real setting of its service, with the service's default (so a
-    resolved scenario never changes a service's behaviour by accident)."""
-    module_name, prefix = SERVICES[section]
-    settings = importlib.import_module(module_name).Settings
-    defaults: dict[str, Any] = {}
-    for f in dataclasses.fields(settings):
-        if f.default is not dataclasses.MISSING:
-            defaults[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            defaults[f.name] = f.default_factory()
-    ours = getattr(Scenario(name="x"), section).model_dump(mode="json")
-    for key, value in ours.items():
-        assert prefix + key in defaults, f"{section}.{key} is not a setting of {module_name}"
-        theirs = defaults[prefix + key]
-        if isinstance(theirs, tuple):
-            theirs = list(theirs)
-        elif isinstance(theirs, str) and isinstance(value, list):
-            theirs = theirs.split(",")
-        elif hasattr(theirs, "value"):
-            theirs = theirs.value
-        assert value == theirs, f"{section}.{key}: ours {value!r}, {module_name} {theirs!r}"
+def test_a_service_section_holds_every_setting_but_the_process_ones(section: str) -> None:
+    model = type(getattr(Scenario(name="x"), section))
+    ours = {model.field_map[key] for key in model.model_fields}
+    theirs = {f.name for f in dataclasses.fields(SERVICES[section])}
+    process = PROCESS_FIELDS[section]
+    expected = {"provider_mode", "provider_init_timeout_s"} if process is None else theirs - process
+    assert ours == expected
+
+
+@pytest.mark.parametrize("section", list(SERVICES))
+def test_a_service_section_rejects_an_unknown_key(section: str) -> None:
+    model = type(getattr(Scenario(name="x"), section))
+    with pytest.raises(ValidationError, match="polcy"):
+        model.model_validate({"polcy": 1})
+
+
+class Tint(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclass(frozen=True)
+class Toy(EnvSettings):
+    """A service's settings, to derive a section from."""
+
+    env_prefix = "RC_TOY_"
+
+    port: int = setting(1, "process-level")
+    tint: Tint = setting(Tint.RED, "an enum")
+    tags: tuple[str, ...] = setting(("a", "b"), "a comma list")
+    limit: int | None = setting(None, "optional")
+    ratio: float = setting(0.5, "a share")
+
+    def __post_init__(self) -> None:
+        self.require(0 <= self.ratio <= 1, "ratio", "a share in [0, 1]")
+
+
+def test_a_derived_section_takes_its_keys_types_defaults_and_rules_from_the_dataclass() -> None:
+    section = derive("ToySection", Toy, exclude=("port",), doc="toy")
+    assert list(section.model_fields) == ["tint", "tags", "limit", "ratio"]
+    default = section()
+    assert default.model_dump(mode="json") == {
+        "tint": "red",
+        "tags": ["a", "b"],
+        "limit": None,
+        "ratio": 0.5,
+    }
+    assert section.model_fields["ratio"].description == "a share"
+    assert default.to_env() == {"RC_TOY_TINT": "red", "RC_TOY_TAGS": "a,b", "RC_TOY_RATIO": "0.5"}
+    assert section(tags=["x"], limit=3).settings_values() == {
+        "tint": "red",
+        "tags": ("x",),
+        "limit": 3,
+        "ratio": 0.5,
+    }
+    with pytest.raises(ValidationError, match=r"ratio\n.*expected a share in \[0, 1\]"):
+        section(ratio=2)
+    with pytest.raises(ValidationError, match="tint"):
+        section(tint="green")
+    with pytest.raises(ValidationError, match="port"):
+        section(port=2)
+
+
+def test_a_derived_section_renames_and_checks_what_it_is_given() -> None:
+    section = derive("Sub", Toy, only=("ratio",), rename={"ratio": "share"}, doc="sub")
+    assert section(share=0.25).to_env() == {"RC_TOY_RATIO": "0.25"}
+    with pytest.raises(TypeError, match="nope"):
+        derive("Bad", Toy, exclude=("nope",), doc="bad")
+    with pytest.raises(TypeError, match="shadow"):
+        derive("Bad", Toy, only=("ratio",), rename={"ratio": "to_env"}, doc="bad")

@@ -11,6 +11,8 @@ MODULES = [
     "rc_protocol.capabilities",
     "rc_protocol.paths",
     "rc_protocol.products",
+    "rc_protocol.setting_values",
+    "rc_protocol.settings",
     "rc_protocol.targets",
     "rc_protocol.ufc",
 ]

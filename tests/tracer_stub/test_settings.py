@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import fields
 
 import pytest
 
-from tracer_stub.__main__ import parse_args
+from tracer_stub.__main__ import build_parser, main, settings_from
 from tracer_stub.client.policy import ClientPolicy, FirstPoll, PolicySettings
 from tracer_stub.errors import SettingsError
 from tracer_stub.settings import Settings
@@ -40,6 +39,21 @@ def test_env_prefix_and_types() -> None:
     assert s.first_poll is FirstPoll.AFTER_INTERVAL
 
 
+def test_every_field_reads_rc_stub_and_the_real_aliases() -> None:
+    aliases = {spec.name: spec.env[1:] for spec in Settings.specs() if spec.env[1:]}
+    assert aliases == {
+        "agent_url": ("DD_TRACE_AGENT_URL",),
+        "poll_interval_s": ("DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS",),
+        "fast_lane_enabled": ("DD_RC_FAST_LANE_ENABLED",),
+        "fast_lane_interval_ms": ("DD_RC_FAST_LANE_INTERVAL_MS",),
+        "fast_lane_initial_interval_ms": ("DD_RC_FAST_LANE_INITIAL_INTERVAL_MS",),
+        "service": ("DD_SERVICE",),
+        "env": ("DD_ENV",),
+        "version": ("DD_VERSION",),
+    }
+    assert all(spec.env[0] == "RC_STUB_" + spec.name.upper() for spec in Settings.specs())
+
+
 def test_dd_aliases_and_rc_stub_wins() -> None:
     env = {
         "DD_TRACE_AGENT_URL": "http://127.0.0.1:9999",
@@ -63,6 +77,9 @@ def test_dd_aliases_and_rc_stub_wins() -> None:
         ({"RC_STUB_TRACERS": "0"}, "tracers"),
         ({"RC_STUB_CLIENT_POLICY": "turbo"}, "legacy|phase1|fastlane"),
         ({"RC_STUB_PROVIDER_MODE": "block"}, "event|wait"),
+        ({"RC_STUB_PRODUCTS": ","}, "RC_STUB_PRODUCTS"),
+        ({"RC_STUB_TRACER_START_COST_MS": "-1"}, "tracer_start_cost_ms=-1.0"),
+        ({"RC_STUB_FIRST_POLL": "later"}, "RC_STUB_FIRST_POLL='later'.*immediate|after_interval"),
         ({"DD_RC_FAST_LANE_ENABLED": "maybe"}, "DD_RC_FAST_LANE_ENABLED"),
         ({"RC_STUB_LOG_LEVEL": "loud"}, "RC_STUB_LOG_LEVEL"),
     ],
@@ -72,19 +89,32 @@ def test_invalid_values_name_the_setting(env: dict[str, str], needle: str) -> No
         Settings.from_env(env)
 
 
-def test_flags_override_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RC_STUB_TRACERS", "5")
-    s = parse_args(["--tracers", "7", "--client-policy", "phase1", "--port", "0"])
-    assert s.tracers == 7 and s.client_policy is ClientPolicy.PHASE1
+def test_flags_override_env() -> None:
+    env = {"RC_STUB_TRACERS": "5", "RC_STUB_SEED": "3"}
+    s = settings_from(["--tracers", "7", "--client-policy", "phase1", "--seed", ""], env)
+    assert s.tracers == 7 and s.client_policy is ClientPolicy.PHASE1 and s.seed is None
 
 
-def test_help_lists_every_setting(capsys: pytest.CaptureFixture[str]) -> None:
-    parser = argparse.ArgumentParser()
-    Settings.add_arguments(parser)
-    text = parser.format_help()
+def test_products_are_a_comma_list() -> None:
+    s = Settings.from_env({"RC_STUB_PRODUCTS": " FFE_FLAGS, ,ASM_DD "})
+    assert s.products == ("FFE_FLAGS", "ASM_DD")
+    assert Settings().products == ("APM_TRACING", "FFE_FLAGS")
+
+
+def test_help_lists_every_setting() -> None:
+    text = " ".join(build_parser({"DD_ENV": "staging"}).format_help().split())
     for f in fields(Settings):
         assert "--" + f.name.replace("_", "-") in text
-    assert "DD_TRACE_AGENT_URL" in text
+    assert "env RC_STUB_AGENT_URL or DD_TRACE_AGENT_URL" in text
+    assert "(default: legacy; env RC_STUB_CLIENT_POLICY)" in text
+    assert "now 'staging' from DD_ENV" in text
+
+
+def test_bad_setting_exits_2_naming_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--tracers", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tracer_stub: setting tracers=0 is invalid: expected an integer >= 1")
+    assert "RC_STUB_TRACERS" in err and "--tracers" in err
 
 
 @pytest.mark.parametrize(
