@@ -1,13 +1,5 @@
-import doctest
-
-from harness.report import reference
 from harness.report.reference import comparable, versus_proposal
 from harness.scenario.model import load_scenario
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(reference)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def test_only_the_shipped_baseline_with_100_tracers_is_comparable() -> None:

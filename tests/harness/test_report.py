@@ -1,5 +1,3 @@
-import doctest
-
 from harness.report import text as report
 from harness.report.text import render_text
 
@@ -48,11 +46,6 @@ def summary(**changes: object) -> dict[str, object]:
     }
     base.update(changes)
     return base
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(report)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def test_reproduces_the_proposals_report_character_for_character() -> None:

@@ -1,4 +1,3 @@
-import doctest
 import json
 from pathlib import Path
 
@@ -7,15 +6,9 @@ import pytest
 from harness.errors import ResultsError
 from harness.report.html import run_page as html_report
 from harness.report.text import render_text
-from harness.results import folder as results
 from harness.results.folder import RunFacts, build_summary, load_summary, write_results
 from harness.run.collect import CRASHED, READY, TIMEOUT, TracerSample
 from harness.scenario.model import load_scenario
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(results)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def rows() -> list[TracerSample]:

@@ -1,5 +1,4 @@
 import csv
-import doctest
 import json
 from pathlib import Path
 
@@ -48,12 +47,6 @@ def run(tmp_path: Path, *overrides: str, per_process: int = 4) -> runner.RunResu
     scenario = load_scenario("baseline", ["fleet.tracers=10", "timeouts.run_s=4", *overrides])
     with LocalRuntime("testrun", log_dir=tmp_path / "logs") as rt:
         return run_scenario(scenario, rt, tmp_path, tracers_per_process=per_process, modules=FAKE)
-
-
-def test_doctests(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.undo()  # the real boot_margin_s, whose doctest the fixture's stand-in would hide
-    result = doctest.testmod(runner)
-    assert result.failed == 0 and result.attempted == 2
 
 
 def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None:
