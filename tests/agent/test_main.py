@@ -29,6 +29,7 @@ def test_bad_value_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--port" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_help_runs_as_a_module() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "agent", "--help"], capture_output=True, text=True, timeout=60

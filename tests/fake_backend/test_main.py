@@ -47,6 +47,7 @@ def test_bad_log_level_is_a_settings_error() -> None:
     assert settings_from(["--log-level", "DEBUG"], {})[1] == "debug"
 
 
+@pytest.mark.e2e
 def test_bad_setting_exits_1_with_a_message() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "fake_backend", "--error-rate", "7"],

@@ -80,6 +80,7 @@ def test_build_command_names_non_default_options() -> None:
     )
 
 
+@pytest.mark.e2e
 def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(tmp_path: Path) -> None:
     """A failed ``docker import`` stops reading, so tar dies of the closed pipe: the error
     raised must still be the import's, which says what failed."""

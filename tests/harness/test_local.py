@@ -82,6 +82,7 @@ def test_child_environment_drops_inherited_rc_and_dd_vars(monkeypatch: pytest.Mo
     assert env[RUN_ID_ENV] == "run9"
 
 
+@pytest.mark.e2e
 def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
     signals = RecordingSignals()
     rt = LocalRuntime("rt1", log_dir=tmp_path, signal_group=signals)
@@ -106,6 +107,7 @@ def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
     assert (tmp_path / "backend.log").exists()
 
 
+@pytest.mark.e2e
 def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> None:
     with LocalRuntime("rt2", log_dir=tmp_path) as rt:
         [h] = rt.start([spec(FAKE_EXIT_AT_START="backend")])
@@ -119,6 +121,7 @@ def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> 
         assert "exiting on purpose" in h.log_tail()
 
 
+@pytest.mark.e2e
 def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None:
     signals = RecordingSignals()
     with LocalRuntime("rt3", log_dir=tmp_path, signal_group=signals) as rt:
@@ -134,6 +137,7 @@ def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None
         assert "ignoring SIGTERM" in h.log_tail()  # still readable after stop
 
 
+@pytest.mark.e2e
 def test_stop_sends_sigterm_once_then_sigkill(tmp_path: Path) -> None:
     """A second SIGTERM would force uvicorn's exit, cutting a service's clean shutdown short."""
     signals = RecordingSignals()
@@ -145,6 +149,7 @@ def test_stop_sends_sigterm_once_then_sigkill(tmp_path: Path) -> None:
     assert [sig for sig, _ in signals.sent] == [signal.SIGTERM, signal.SIGKILL]
 
 
+@pytest.mark.e2e
 def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
     with LocalRuntime("rt4") as rt:
         [h] = rt.start([spec()])
@@ -155,6 +160,7 @@ def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
     assert not own.exists()  # a temporary log folder is removed on close
 
 
+@pytest.mark.e2e
 def test_a_second_ctrl_c_during_close_waits_for_the_clean_up(tmp_path: Path) -> None:
     signals = RecordingSignals()
 
