@@ -1,8 +1,9 @@
 """Shared Remote Configuration protocol package: written once, used by the three services.
 
 Modules: `clock` (System/Manual clocks, `wait_for`), `wait` (`poll_until`), `products`,
-`capabilities`, `paths`, `wire` (`/v0.7/config` models), `targets` (signed TUF targets), `ufc`
-(FFE_FLAGS payloads), `proto.remoteconfig_pb2` (datadog-agent's protobuf messages), `errors`.
+`capabilities`, `paths`, `wire` (`/v0.7/config` models), `targets` (signed TUF targets), `tuf`
+(signing; root, snapshot and timestamp), `cjson` (canonical JSON), `ufc` (FFE_FLAGS payloads),
+`proto.remoteconfig_pb2` (datadog-agent's protobuf messages), `errors`.
 The most used names are re-exported here.
 """
 
