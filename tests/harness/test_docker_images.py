@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ImageError
+from harness.errors import ImageError, ImageMissingError
 from harness.runtime.images import bootstrap_base, build_command, find_debian_mirror
 
 DEB822 = """\
@@ -78,6 +78,13 @@ def test_build_command_names_non_default_options() -> None:
         build_command("rc-fastlane:dev", "rc-fastlane-base:bookworm")
         == "harness image build --base-image rc-fastlane-base:bookworm"
     )
+
+
+def test_missing_image_error_names_the_build_command() -> None:
+    message = str(ImageMissingError("rc-fastlane:xyz", build_command("rc-fastlane:xyz")))
+    assert "harness image build --tag rc-fastlane:xyz" in message
+    assert "harness image bootstrap-base" in message
+    assert "--base-image python:3.11-slim" in message
 
 
 @pytest.mark.e2e
