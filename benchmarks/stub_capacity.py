@@ -44,7 +44,7 @@ from typing import Any
 
 def _ffe_response() -> bytes:
     from rc_protocol.targets import build_signed_targets, file_meta
-    from rc_protocol.ufc import FlagSpec, ufc_bytes
+    from rc_protocol.ufc_build import FlagSpec, ufc_bytes
     from rc_protocol.wire import ClientGetConfigsResponse, TargetFile
 
     path = "datadog/2/FFE_FLAGS/bench/config"

@@ -37,7 +37,8 @@ from fake_backend.catalogue import Catalogue, ConfigEntry
 from fake_backend.director import Director, SignedTargets
 from fake_backend.settings import Settings
 from rc_protocol.proto import remoteconfig_pb2 as pb
-from rc_protocol.targets import build_root, build_signed_targets, build_snapshot, build_timestamp
+from rc_protocol.targets import build_signed_targets
+from rc_protocol.tuf import build_root, build_snapshot, build_timestamp
 
 ROOT_VERSION = 1
 

@@ -34,7 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from fake_backend.catalogue import ConfigEntry
-from rc_protocol.targets import build_signed_targets, canonical_json
+from rc_protocol.cjson import canonical_json
+from rc_protocol.targets import build_signed_targets
 
 
 def next_version(now: float, previous: int) -> int:

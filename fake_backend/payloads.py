@@ -1,6 +1,6 @@
 """Default config payloads per product, each a function of a `revision` (bumped by the admin API).
 
-- `FFE_FLAGS`: a Universal Flag Configuration with one boolean flag (`rc_protocol.ufc`): 355
+- `FFE_FLAGS`: a Universal Flag Configuration with one boolean flag (`rc_protocol.ufc_build`): 355
   bytes with the default flag key, the size of the reference UFC example (347 bytes compact),
   not the proposal's round "200-byte payload". A new revision changes `createdAt`.
 - `ASM_DATA`: `{"rules_data": [...]}` as the tracers' AppSec clients read it (an
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rc_protocol.products import Product
-from rc_protocol.ufc import FlagSpec, ufc_bytes
+from rc_protocol.ufc_build import FlagSpec, ufc_bytes
 
 PayloadBuilder = Callable[[int], bytes]
 

@@ -1,9 +1,11 @@
 """Shared Remote Configuration protocol package: written once, used by the three services.
 
 Modules: `clock` (System/Manual clocks, `wait_for`), `wait` (`poll_until`), `products`,
-`capabilities`, `paths`, `wire` (`/v0.7/config` models), `targets` (signed TUF targets), `ufc`
-(FFE_FLAGS payloads), `proto.remoteconfig_pb2` (datadog-agent's protobuf messages), `settings`
-(the services' settings machinery, with `setting_values`), `errors`.
+`capabilities`, `paths`, `wire` (`/v0.7/config` models), `targets` (signed TUF targets), `tuf`
+(signing; root, snapshot and timestamp), `cjson` (canonical JSON), `ufc` (FFE_FLAGS payloads),
+`ufc_build` and `ufc_eval` (building them, evaluating flags), `proto.remoteconfig_pb2`
+(datadog-agent's protobuf messages), `settings` (the services' settings machinery, with
+`setting_values`), `errors`.
 The most used names are re-exported here.
 """
 

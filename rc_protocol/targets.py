@@ -15,10 +15,8 @@ TUF targets document (datadog-agent `pkg/config/remote/service`, go-tuf)::
 ``version``, ``custom.opaque_backend_state``, every target's ``custom``, ``hashes`` and
 ``length`` are required, and ``custom.v`` must be an integer.
 
-Signatures are real ed25519 signatures (`cryptography`) over the canonical JSON of ``signed``,
-made by a deterministic key (seed of 32 zero bytes) unless another is given; key ids are TUF key
-ids (sha256 of the canonical public-key object). Clients in agent mode parse but do not verify
-them (libdatadog); the agent verifies with its embedded roots, which this model does not do.
+Signing, canonical JSON and the other director documents (root, snapshot, timestamp) are
+`rc_protocol.tuf` and `rc_protocol.cjson`.
 """
 
 from __future__ import annotations
@@ -26,123 +24,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from rc_protocol.errors import TargetsError
+from rc_protocol.tuf import DEFAULT_EXPIRES, default_signing_key, expires_iso, sign
 
 __all__ = [
-    "DEFAULT_EXPIRES",
     "SignedTargets",
     "TargetMeta",
     "TargetsError",
-    "build_root",
     "build_signed_targets",
-    "build_snapshot",
-    "build_timestamp",
-    "canonical_json",
-    "default_signing_key",
     "file_meta",
-    "key_id",
     "parse_signed_targets",
-    "verify_signatures",
 ]
 
-#: The far-future expiry of the reference doc's example director targets.
-DEFAULT_EXPIRES = datetime(2032, 10, 24, 15, 10, 45, tzinfo=UTC)
-
 _UINT32_MAX = 2**32 - 1
-
-
-# ---------------------------------------------------------------------------- canonical JSON
-
-
-def _canonical(obj: object, out: list[str]) -> None:
-    if obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, int):
-        out.append(str(int(obj)))
-    elif isinstance(obj, str):
-        out.append('"' + obj.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    elif isinstance(obj, Mapping):
-        out.append("{")
-        for i, key in enumerate(sorted(obj)):
-            if not isinstance(key, str):
-                raise TargetsError(f"canonical JSON: object key {key!r} is not a string")
-            if i:
-                out.append(",")
-            _canonical(key, out)
-            out.append(":")
-            _canonical(obj[key], out)
-        out.append("}")
-    elif isinstance(obj, (list, tuple)):
-        out.append("[")
-        for i, item in enumerate(obj):
-            if i:
-                out.append(",")
-            _canonical(item, out)
-        out.append("]")
-    else:
-        raise TargetsError(
-            f"canonical JSON: {type(obj).__name__} {obj!r} is not allowed "
-            "(only null, bools, integers, strings, arrays and objects)"
-        )
-
-
-def canonical_json(obj: object) -> bytes:
-    """Canonical JSON as securesystemslib / go-securesystemslib ``cjson`` write it.
-
-    Keys sorted, no whitespace, strings escape only ``\\`` and ``"``, no floats.
-
-    >>> canonical_json({"b": 1, "a": [True, None, "x\\"y"]})
-    b'{"a":[true,null,"x\\\\"y"],"b":1}'
-    """
-    out: list[str] = []
-    _canonical(obj, out)
-    return "".join(out).encode("utf-8")
-
-
-# ---------------------------------------------------------------------------- keys
-
-
-def default_signing_key() -> Ed25519PrivateKey:
-    """The project's deterministic ed25519 key: the seed is 32 zero bytes."""
-    return Ed25519PrivateKey.from_private_bytes(bytes(32))
-
-
-def _public_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-
-
-def _key_object(key: Ed25519PrivateKey | Ed25519PublicKey) -> dict[str, Any]:
-    return {"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": _public_hex(key)}}
-
-
-def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
-    """TUF key id: hex sha256 of the canonical JSON of the public key object."""
-    return hashlib.sha256(canonical_json(_key_object(key))).hexdigest()
-
-
-def _sign(signed: Mapping[str, Any], key: Ed25519PrivateKey) -> bytes:
-    signature = {"keyid": key_id(key), "sig": key.sign(canonical_json(signed)).hex()}
-    return canonical_json({"signed": signed, "signatures": [signature]})
-
-
-def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise TargetsError(f"expires {moment!r} must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---------------------------------------------------------------------------- targets
@@ -202,12 +103,6 @@ def file_meta(
     )
 
 
-def _expires_iso(expires: datetime | int | float) -> str:
-    if isinstance(expires, datetime):
-        return _iso(expires)
-    return _iso(datetime.fromtimestamp(expires, UTC))
-
-
 def build_signed_targets(
     targets: Mapping[str, TargetMeta],
     *,
@@ -243,79 +138,12 @@ def build_signed_targets(
     signed = {
         "_type": "targets",
         "custom": signed_custom,
-        "expires": _expires_iso(expires),
+        "expires": expires_iso(expires),
         "spec_version": spec_version,
         "targets": {path: meta.to_json() for path, meta in targets.items()},
         "version": version,
     }
-    return _sign(signed, key or default_signing_key())
-
-
-def build_snapshot(
-    version: int,
-    expires: datetime | int = DEFAULT_EXPIRES,
-    *,
-    targets_version: int | None = None,
-    key: Ed25519PrivateKey | None = None,
-) -> bytes:
-    """A signed TUF ``snapshot.json`` naming ``targets.json`` at `targets_version` (default
-    `version`: the real director moves snapshot and targets versions together)."""
-    signed = {
-        "_type": "snapshot",
-        "expires": _expires_iso(expires),
-        "meta": {
-            "targets.json": {"version": version if targets_version is None else targets_version}
-        },
-        "spec_version": "1.0",
-        "version": version,
-    }
-    return _sign(signed, key or default_signing_key())
-
-
-def build_timestamp(
-    version: int,
-    expires: datetime | int = DEFAULT_EXPIRES,
-    *,
-    snapshot: bytes | None = None,
-    snapshot_version: int | None = None,
-    key: Ed25519PrivateKey | None = None,
-) -> bytes:
-    """A signed TUF ``timestamp.json`` naming ``snapshot.json`` (with its length and sha256
-    when the `snapshot` bytes are given)."""
-    meta: dict[str, Any] = {"version": version if snapshot_version is None else snapshot_version}
-    if snapshot is not None:
-        meta["length"] = len(snapshot)
-        meta["hashes"] = {"sha256": hashlib.sha256(snapshot).hexdigest()}
-    signed = {
-        "_type": "timestamp",
-        "expires": _expires_iso(expires),
-        "meta": {"snapshot.json": meta},
-        "spec_version": "1.0",
-        "version": version,
-    }
-    return _sign(signed, key or default_signing_key())
-
-
-def build_root(
-    version: int = 1,
-    *,
-    expires: datetime | int = DEFAULT_EXPIRES,
-    key: Ed25519PrivateKey | None = None,
-) -> bytes:
-    """A minimal signed director ``root.json``: one ed25519 key for every role, threshold 1."""
-    signing_key = key or default_signing_key()
-    kid = key_id(signing_key)
-    role = {"keyids": [kid], "threshold": 1}
-    signed = {
-        "_type": "root",
-        "consistent_snapshot": True,
-        "expires": _expires_iso(expires),
-        "keys": {kid: _key_object(signing_key)},
-        "roles": {"root": role, "snapshot": role, "targets": role, "timestamp": role},
-        "spec_version": "1.0",
-        "version": version,
-    }
-    return _sign(signed, signing_key)
+    return sign(signed, key or default_signing_key())
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -455,26 +283,3 @@ def parse_signed_targets(raw: bytes | str) -> SignedTargets:
         signatures=tuple(sigs),
         raw=data,
     )
-
-
-def verify_signatures(
-    raw: bytes, keys: Iterable[Ed25519PublicKey] | None = None, *, threshold: int = 1
-) -> bool:
-    """True when at least `threshold` signatures of `raw` verify with `keys`.
-
-    `keys` defaults to the public half of `default_signing_key`.
-    """
-    doc = json.loads(raw)
-    message = canonical_json(doc["signed"])
-    by_id = {key_id(k): k for k in (keys or [default_signing_key().public_key()])}
-    good = set()
-    for sig in doc.get("signatures", []):
-        public = by_id.get(sig.get("keyid", ""))
-        if public is None:
-            continue
-        try:
-            public.verify(bytes.fromhex(sig.get("sig", "")), message)
-        except (InvalidSignature, ValueError):
-            continue
-        good.add(sig["keyid"])
-    return len(good) >= threshold

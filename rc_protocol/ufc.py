@@ -1,5 +1,4 @@
-"""FFE_FLAGS payloads: the Universal Flag Configuration (UFC) JSON, a builder, a strict parser,
-and an evaluator.
+"""FFE_FLAGS payloads: the Universal Flag Configuration (UFC) JSON, its model and a strict parser.
 
 Shape (tracer-rc-clients.md; dd-trace-go `openfeature`, libdatadog `datadog-ffe`)::
 
@@ -15,23 +14,14 @@ INTEGER, NUMERIC, JSON, every split naming a defined variation, and shards with 
 ``totalShards > 0`` and integer range bounds. Anything malformed raises `UfcError`, never a
 bare `KeyError`/`TypeError`, so a client reports it as an apply error.
 
-`evaluate` follows the UFC rules: a disabled flag gives the default (DISABLED); a missing flag
-gives the default (FLAG_NOT_FOUND); the first allocation whose time window, rules and a split
-all match wins; an allocation with no rules matches everyone; rules are OR'd, a rule's conditions
-AND'd; a split matches when every shard matches, a shard when
-``int(md5(f"{salt}-{targetingKey}").hexdigest()[:8], 16) % totalShards`` falls in one of its
-``[start, end)`` ranges (Eppo/`datadog-ffe` sharder). Reasons: TARGETING_MATCH when the winning
-allocation has rules or a time window, SPLIT when its split has shards, else STATIC; DEFAULT
-when no allocation matches. (The reason rule is our reading of `datadog-ffe`, unconfirmed.)
+Building payloads is `rc_protocol.ufc_build`; evaluating flags, `rc_protocol.ufc_eval`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -42,25 +32,18 @@ __all__ = [
     "Allocation",
     "Condition",
     "Flag",
-    "FlagSpec",
-    "Resolution",
     "Rule",
     "Shard",
     "Split",
     "Ufc",
     "UfcError",
-    "build_ufc",
-    "evaluate",
+    "VariationType",
     "parse_ufc",
-    "shard_of",
-    "ufc_bytes",
+    "value_fits",
 ]
 
 VariationType = Literal["BOOLEAN", "STRING", "INTEGER", "NUMERIC", "JSON"]
 VARIATION_TYPES: frozenset[str] = frozenset({"BOOLEAN", "STRING", "INTEGER", "NUMERIC", "JSON"})
-
-#: `createdAt` of built payloads: the reference example's timestamp, so payloads are stable.
-DEFAULT_CREATED_AT = "2024-04-17T19:40:53.716Z"
 
 
 # ---------------------------------------------------------------------------- model
@@ -131,103 +114,6 @@ class Ufc:
     flags: Mapping[str, Flag]
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """The result of `evaluate`: `value`, `reason`, `variant` (``None`` when defaulted) and, on
-    errors, an OpenFeature error code (``FLAG_NOT_FOUND``, ``TYPE_MISMATCH``)."""
-
-    value: Any
-    reason: str
-    variant: str | None = None
-    error_code: str | None = None
-
-
-# ---------------------------------------------------------------------------- builder
-
-
-@dataclass(frozen=True)
-class FlagSpec:
-    """A flag to build: its variations and the one served to everyone.
-
-    >>> FlagSpec.boolean("my-bool-flag").serve
-    'on'
-    """
-
-    key: str
-    variation_type: VariationType
-    variations: Mapping[str, Any]
-    serve: str
-    enabled: bool = True
-    rules: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
-
-    @classmethod
-    def boolean(cls, key: str, value: bool = True, *, enabled: bool = True) -> FlagSpec:
-        """A BOOLEAN flag with variations ``on``/``off`` serving `value` to everyone."""
-        return cls(key, "BOOLEAN", {"on": True, "off": False}, "on" if value else "off", enabled)
-
-    @classmethod
-    def string(
-        cls,
-        key: str,
-        value: str,
-        *,
-        others: Iterable[str] = (),
-        enabled: bool = True,
-    ) -> FlagSpec:
-        """A STRING flag serving `value` to everyone; `others` are extra variations."""
-        variations = {v: v for v in (value, *others)}
-        return cls(key, "STRING", variations, value, enabled)
-
-    def to_json(self) -> dict[str, Any]:
-        if self.serve not in self.variations:
-            raise UfcError(f"flag {self.key!r}: served variation {self.serve!r} is not defined")
-        return {
-            "key": self.key,
-            "enabled": self.enabled,
-            "variationType": self.variation_type,
-            "variations": {k: {"key": k, "value": v} for k, v in self.variations.items()},
-            "allocations": [
-                {
-                    "key": "default",
-                    "rules": [dict(r) for r in self.rules],
-                    "splits": [{"variationKey": self.serve, "shards": []}],
-                }
-            ],
-        }
-
-
-def build_ufc(
-    flags: Iterable[FlagSpec],
-    *,
-    environment: str = "test",
-    created_at: str = DEFAULT_CREATED_AT,
-) -> dict[str, Any]:
-    """Build a UFC document (a dict) for `flags`."""
-    out: dict[str, Any] = {}
-    for spec in flags:
-        if spec.key in out:
-            raise UfcError(f"flag {spec.key!r} is defined twice")
-        out[spec.key] = spec.to_json()
-    return {
-        "createdAt": created_at,
-        "format": "SERVER",
-        "environment": {"name": environment},
-        "flags": out,
-    }
-
-
-def ufc_bytes(
-    flags: Iterable[FlagSpec] | None = None,
-    *,
-    environment: str = "test",
-    created_at: str = DEFAULT_CREATED_AT,
-) -> bytes:
-    """Compact JSON bytes of a UFC document. Default: one boolean flag ``my-bool-flag``."""
-    specs = list(flags) if flags is not None else [FlagSpec.boolean("my-bool-flag")]
-    doc = build_ufc(specs, environment=environment, created_at=created_at)
-    return json.dumps(doc, separators=(",", ":")).encode()
-
-
 # ---------------------------------------------------------------------------- parser
 
 
@@ -268,7 +154,8 @@ def _time(value: object, where: str) -> datetime | None:
     return moment
 
 
-def _value_ok(variation_type: str, value: object) -> bool:
+def value_fits(variation_type: str, value: object) -> bool:
+    """Whether `value` is of `variation_type` (JSON: anything; a bool is never a number)."""
     if variation_type == "BOOLEAN":
         return isinstance(value, bool)
     if variation_type == "STRING":
@@ -315,7 +202,7 @@ def _parse_flag(key: str, raw: object) -> Flag:
     for vkey, variation in _need(raw, "variations", dict, where).items():
         if not isinstance(variation, dict) or "value" not in variation:
             raise UfcError(f"UFC: {where}variations[{vkey!r}] needs a value")
-        if not _value_ok(variation_type, variation["value"]):
+        if not value_fits(variation_type, variation["value"]):
             raise UfcError(
                 f"UFC: {where}variations[{vkey!r}] value {variation['value']!r} "
                 f"is not {variation_type}"
@@ -385,124 +272,3 @@ def parse_ufc(raw: bytes | str | Mapping[str, Any]) -> Ufc:
     flags_raw = _need(doc, "flags", dict, "")
     flags = {key: _parse_flag(key, value) for key, value in flags_raw.items()}
     return Ufc(created_at, fmt, str(env.get("name", "")), flags)
-
-
-# ---------------------------------------------------------------------------- evaluation
-
-
-def shard_of(salt: str, targeting_key: str, total_shards: int) -> int:
-    """The shard of a subject: first 4 bytes of md5(``salt-targetingKey``) mod `total_shards`."""
-    digest = hashlib.md5(f"{salt}-{targeting_key}".encode(), usedforsecurity=False).digest()
-    return int.from_bytes(digest[:4], "big") % total_shards
-
-
-def _as_number(value: object) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _as_string(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-_NUMERIC_OPS = {
-    "GT": lambda a, b: a > b,
-    "GTE": lambda a, b: a >= b,
-    "LT": lambda a, b: a < b,
-    "LTE": lambda a, b: a <= b,
-}
-
-
-def _condition_matches(cond: Condition, attributes: Mapping[str, Any], targeting_key: str) -> bool:
-    value = attributes.get(cond.attribute)
-    if value is None and cond.attribute == "id":
-        value = targeting_key
-    op = cond.operator
-    if op == "IS_NULL":
-        return (value is None) == bool(cond.value)
-    if value is None:
-        return False
-    if op in _NUMERIC_OPS:
-        left, right = _as_number(value), _as_number(cond.value)
-        return left is not None and right is not None and bool(_NUMERIC_OPS[op](left, right))
-    if op in ("MATCHES", "NOT_MATCHES"):
-        try:
-            found = re.search(str(cond.value), _as_string(value)) is not None
-        except re.error:
-            return False
-        return found if op == "MATCHES" else not found
-    if op in ("ONE_OF", "NOT_ONE_OF"):
-        options = cond.value if isinstance(cond.value, list) else []
-        inside = _as_string(value) in {_as_string(o) for o in options}
-        return inside if op == "ONE_OF" else not inside
-    return False  # unknown operator: the condition cannot match
-
-
-def _split_matches(split: Split, targeting_key: str) -> bool:
-    for shard in split.shards:
-        bucket = shard_of(shard.salt, targeting_key, shard.total_shards)
-        if not any(start <= bucket < end for start, end in shard.ranges):
-            return False
-    return True
-
-
-def evaluate(
-    ufc: Ufc | None,
-    flag_key: str,
-    default: Any,
-    targeting_key: str = "",
-    attributes: Mapping[str, Any] | None = None,
-    *,
-    now: datetime | None = None,
-) -> Resolution:
-    """Evaluate `flag_key` for a subject. `now` (aware) is only needed for allocation windows.
-
-    With no configuration (`ufc` is ``None``) the reason is PROVIDER_NOT_READY.
-    """
-    if ufc is None:
-        return Resolution(default, "PROVIDER_NOT_READY", None, "PROVIDER_NOT_READY")
-    flag = ufc.flags.get(flag_key)
-    if flag is None:
-        return Resolution(default, "FLAG_NOT_FOUND", None, "FLAG_NOT_FOUND")
-    if default is not None and not _value_ok(flag.variation_type, default):
-        return Resolution(default, "ERROR", None, "TYPE_MISMATCH")
-    if not flag.enabled:
-        return Resolution(default, "DISABLED")
-    attrs = attributes or {}
-    for alloc in flag.allocations:
-        if alloc.start_at is not None or alloc.end_at is not None:
-            if now is None:
-                raise UfcError(
-                    f"flag {flag_key!r}: allocation {alloc.key!r} has a time window; pass now="
-                )
-            if alloc.start_at is not None and now < alloc.start_at:
-                continue
-            if alloc.end_at is not None and now >= alloc.end_at:
-                continue
-        if alloc.rules and not any(
-            all(_condition_matches(c, attrs, targeting_key) for c in rule.conditions)
-            for rule in alloc.rules
-        ):
-            continue
-        for split in alloc.splits:
-            if _split_matches(split, targeting_key):
-                if alloc.rules or alloc.start_at is not None or alloc.end_at is not None:
-                    reason = "TARGETING_MATCH"
-                elif split.shards:
-                    reason = "SPLIT"
-                else:
-                    reason = "STATIC"
-                return Resolution(flag.variations[split.variation_key], reason, split.variation_key)
-    return Resolution(default, "DEFAULT")

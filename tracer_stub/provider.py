@@ -4,7 +4,7 @@ Modelled on dd-trace-go ``openfeature/provider.go`` (``DatadogProvider``): ``Ini
 first configuration, up to ``defaultInitTimeout`` = 30 s, and returns ``DeadlineExceeded`` when
 it does not come; the provider stays registered, keeps receiving RC updates and turns ready
 when the configuration arrives (the proposal's "30 s cliff"). Flags resolve from the Universal
-Flag Configuration through ``rc_protocol.ufc.evaluate``.
+Flag Configuration through ``rc_protocol.ufc_eval.evaluate``.
 
 How it runs under openfeature-sdk 0.10 (``provider/_registry.py``):
 
@@ -47,7 +47,8 @@ from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Re
 from openfeature.provider import AbstractProvider, Metadata
 
 from rc_protocol.errors import UfcError
-from rc_protocol.ufc import Ufc, evaluate, parse_ufc
+from rc_protocol.ufc import Ufc, parse_ufc
+from rc_protocol.ufc_eval import evaluate
 
 __all__ = ["InitState", "StubProvider"]
 

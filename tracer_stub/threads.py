@@ -25,9 +25,14 @@ log = logging.getLogger(__name__)
 Runner = Callable[[Callable[[], None]], None]
 
 
-def new_thread(call: Callable[[], None]) -> None:
-    """A `Runner` that starts a fresh daemon thread per call (tests, one-off tracers)."""
-    threading.Thread(target=_guarded, args=(call,), daemon=True, name="rc-stub-provider").start()
+def new_thread(
+    call: Callable[[], None], thread: Callable[..., threading.Thread] = threading.Thread
+) -> None:
+    """A `Runner` that starts a fresh daemon thread per call (tests, one-off tracers).
+
+    ``thread`` makes the thread (``threading.Thread``'s arguments); tests pass one that records
+    what escapes its target."""
+    thread(target=_guarded, args=(call,), daemon=True, name="rc-stub-provider").start()
 
 
 def _guarded(call: Callable[[], None]) -> None:

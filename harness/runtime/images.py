@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,16 @@ def _run(command: list[str], what: str) -> None:
         raise ImageError(f"{what} failed with exit code {exc.returncode}: {command}") from exc
 
 
+def _docker_import(stream: Any, tag: str) -> None:
+    """``docker import - TAG`` reading the root file system tarball from ``stream``."""
+    try:
+        subprocess.run(["docker", "import", "-", tag], stdin=stream, check=True)
+    except FileNotFoundError as exc:
+        raise ImageError("docker import: the docker client is not installed") from exc
+    except subprocess.CalledProcessError as exc:
+        raise ImageError(f"docker import - {tag} failed with exit code {exc.returncode}") from exc
+
+
 @dataclass(frozen=True)
 class BuildResult:
     """What a build made and how long it took."""
@@ -170,16 +180,20 @@ def bootstrap_base(
     mirror: str | None = None,
     suite: str = SUITE,
     workdir: Path | None = None,
+    *,
+    run: Callable[[list[str], str], None] = _run,
+    docker_import: Callable[[Any, str], None] = _docker_import,
 ) -> BuildResult:
     """Make a minimal Debian with Python 3 and import it into the engine as ``tag``.
 
     ``client`` is a ``docker.DockerClient``. Needs root (debootstrap) and the Debian mirror.
+    ``run`` runs debootstrap and ``docker_import`` the import of the tarball (tests pass fakes).
     """
     mirror = mirror or find_debian_mirror(suite=suite)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rcfl-rootfs-", dir=workdir) as tmp:
         rootfs = Path(tmp) / "rootfs"
-        _run(
+        run(
             [
                 "debootstrap",
                 "--variant=minbase",
@@ -196,7 +210,7 @@ def bootstrap_base(
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         assert tar.stdout is not None
         try:
-            _docker_import(tar.stdout, tag)
+            docker_import(tar.stdout, tag)
         finally:
             # Waited for on every path; its exit code is only reported when the import
             # succeeded: after a failed import tar dies of the closed pipe, and a "tar failed"
@@ -206,16 +220,6 @@ def bootstrap_base(
         if tar.returncode != 0:
             raise ImageError(f"tar of {rootfs} failed with exit code {tar.returncode}")
     return BuildResult(tag, time.monotonic() - started, _image_size(client, tag))
-
-
-def _docker_import(stream: Any, tag: str) -> None:
-    """``docker import - TAG`` reading the root file system tarball from ``stream``."""
-    try:
-        subprocess.run(["docker", "import", "-", tag], stdin=stream, check=True)
-    except FileNotFoundError as exc:
-        raise ImageError("docker import: the docker client is not installed") from exc
-    except subprocess.CalledProcessError as exc:
-        raise ImageError(f"docker import - {tag} failed with exit code {exc.returncode}") from exc
 
 
 def build_log_tail(exc: Any, chars: int = 3000) -> str:

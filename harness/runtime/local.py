@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -34,6 +34,9 @@ from harness.runtime.base import (
 
 RUN_ID_ENV = "HARNESS_RUN_ID"
 """Environment variable carrying the run id in every process the harness starts."""
+
+SignalGroup = Callable[[int, signal.Signals], None]
+"""Sends a signal to a process group (``os.killpg``, a group already gone ignored)."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -76,8 +79,10 @@ class LocalComponent:
         port: int,
         log_path: Path,
         log_file: IO[bytes],
+        signal_group: SignalGroup | None = None,
     ) -> None:
         self._spec = spec
+        self._signal_group = signal_group or _signal_group
         self.popen = popen
         self.port = port
         self.log_path = log_path
@@ -122,7 +127,7 @@ class LocalComponent:
         shutdown short (uvicorn, for one, treats it as a forced exit)."""
         if not self._terminated and not self._stopped and self.popen.poll() is None:
             self._terminated = True
-            _signal_group(self.popen.pid, signal.SIGTERM)
+            self._signal_group(self.popen.pid, signal.SIGTERM)
 
     def stop(self, timeout: float) -> None:
         """SIGTERM the process group (unless :meth:`terminate` already did), wait up to
@@ -136,7 +141,7 @@ class LocalComponent:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout)
         # The group may hold children of the component even after the leader exited.
-        _signal_group(self.popen.pid, signal.SIGKILL)
+        self._signal_group(self.popen.pid, signal.SIGKILL)
         if self.popen.poll() is None:
             self.popen.wait()
         if not self._log_file.closed:
@@ -174,8 +179,13 @@ class LocalRuntime(ClosesOnExit):
     name = "local"
     start_cost_s = 0.0
 
-    def __init__(self, run_id: str, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, run_id: str, log_dir: Path | None = None, *, signal_group: SignalGroup | None = None
+    ) -> None:
+        """``signal_group`` replaces ``os.killpg`` for stopping components (tests record the
+        signals through it)."""
         self.run_id = run_id
+        self._signal_group = signal_group
         self._own_log_dir = log_dir is None
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="harness-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -216,7 +226,7 @@ class LocalRuntime(ClosesOnExit):
         except OSError as exc:
             log_file.close()
             raise ComponentStartError(spec.name, f"cannot run {argv[0]}: {exc}") from exc
-        component = LocalComponent(spec, popen, port, log_path, log_file)
+        component = LocalComponent(spec, popen, port, log_path, log_file, self._signal_group)
         self._components.append(component)
         return component
 

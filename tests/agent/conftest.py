@@ -17,13 +17,8 @@ from agent.service import RcService
 from agent.settings import Settings
 from rc_protocol.clock import ManualClock
 from rc_protocol.proto import remoteconfig_pb2 as pb
-from rc_protocol.targets import (
-    TargetMeta,
-    build_root,
-    build_signed_targets,
-    build_timestamp,
-    file_meta,
-)
+from rc_protocol.targets import TargetMeta, build_signed_targets, file_meta
+from rc_protocol.tuf import build_root, build_timestamp
 from rc_protocol.wire import ClientGetConfigsRequest, TargetFileHash, TargetFileMeta, tracer_request
 
 #: A wall time aligned on a 60 s window (since the epoch and since Go's zero time).

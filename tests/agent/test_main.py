@@ -38,6 +38,7 @@ def test_durations_accept_go_strings_from_flags_and_aliases() -> None:
     assert (s.clients_ttl_s, s.backend_timeout_s, s.max_backoff_interval_s) == (90.0, 0.5, 240.0)
 
 
+@pytest.mark.e2e
 def test_help_runs_as_a_module() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "agent", "--help"], capture_output=True, text=True, timeout=60

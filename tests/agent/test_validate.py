@@ -121,6 +121,21 @@ def test_agent_client_with_tracer_info_is_invalid() -> None:
         validate_request(req)
 
 
-def test_a_valid_tracer_request_passes() -> None:
-    validate_request(request(0))
-    validate_request(request(0, cached={"datadog/2/FFE_FLAGS/flags-1/config": b"x"}))
+@pytest.mark.parametrize(
+    "req",
+    [
+        request(0),
+        request(1, ("FFE_FLAGS", "APM_TRACING"), targets_version=7),
+        request(0, cached={"datadog/2/FFE_FLAGS/flags-1/config": b"x"}),
+    ],
+    ids=["first poll", "two products", "cached file"],
+)
+def test_a_valid_tracer_request_passes(req: ClientGetConfigsRequest) -> None:
+    """The request every invalid case above starts from is itself valid, and validation only
+    reads it (the service goes on to use the same object)."""
+    before = req.model_copy(deep=True)
+    try:
+        validate_request(req)
+    except InvalidRequest as exc:
+        pytest.fail(f"a valid request was refused: {exc}")
+    assert req == before

@@ -24,6 +24,7 @@ def test_both_configs_exist() -> None:
     assert [p.name for p in CONFIGS] == ["prometheus.yml", "review.yml"]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
 def test_promtool_accepts_config(config: Path) -> None:
     result = subprocess.run(
@@ -61,6 +62,7 @@ def metrics_server() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.e2e
 def test_file_sd_targets_are_scraped_with_their_labels(
     prometheus: Prometheus, metrics_server: str
 ) -> None:

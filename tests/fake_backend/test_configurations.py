@@ -8,7 +8,8 @@ from fake_backend.configurations import agent_key, answer_configurations, select
 from fake_backend.director import Director
 from fake_backend.settings import Settings
 from rc_protocol.proto import remoteconfig_pb2 as pb
-from rc_protocol.targets import parse_signed_targets, verify_signatures
+from rc_protocol.targets import parse_signed_targets
+from rc_protocol.tuf import verify_signatures
 
 T0 = 1_700_000_000.0
 

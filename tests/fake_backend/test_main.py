@@ -48,6 +48,7 @@ def test_log_level_is_a_setting() -> None:
     assert settings_from([], {"RC_BACKEND_LOG_LEVEL": "warning"}).log_level == "warning"
 
 
+@pytest.mark.e2e
 def test_bad_setting_exits_2_with_a_message() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "fake_backend", "--error-rate", "7"],

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from fake_backend.payloads import apm_tracing, asm_data, ffe_flags
-from rc_protocol.ufc import evaluate, parse_ufc
+from rc_protocol.ufc import parse_ufc
+from rc_protocol.ufc_eval import evaluate
 
 
 def test_ffe_flags_is_a_small_valid_ufc_whose_flag_evaluates_true() -> None:

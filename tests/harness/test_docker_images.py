@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ImageError
-from harness.runtime.images import build_command, find_debian_mirror
+from harness.errors import ImageError, ImageMissingError
+from harness.runtime.images import bootstrap_base, build_command, find_debian_mirror
 
 DEB822 = """\
 Types: deb
@@ -80,12 +80,17 @@ def test_build_command_names_non_default_options() -> None:
     )
 
 
-def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_missing_image_error_names_the_build_command() -> None:
+    message = str(ImageMissingError("rc-fastlane:xyz", build_command("rc-fastlane:xyz")))
+    assert "harness image build --tag rc-fastlane:xyz" in message
+    assert "harness image bootstrap-base" in message
+    assert "--base-image python:3.11-slim" in message
+
+
+@pytest.mark.e2e
+def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(tmp_path: Path) -> None:
     """A failed ``docker import`` stops reading, so tar dies of the closed pipe: the error
     raised must still be the import's, which says what failed."""
-    import harness.runtime.images as images
 
     def fake_debootstrap(command: list[str], what: str) -> None:
         rootfs = Path(command[-2])
@@ -95,10 +100,15 @@ def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(
     def failing_import(stream: object, tag: str) -> None:
         raise ImageError(f"docker import - {tag} failed with exit code 1")
 
-    monkeypatch.setattr(images, "_run", fake_debootstrap)
-    monkeypatch.setattr(images, "_docker_import", failing_import)
     with pytest.raises(ImageError, match="docker import - base:test failed"):
-        images.bootstrap_base(object(), tag="base:test", mirror="http://m", workdir=tmp_path)
+        bootstrap_base(
+            object(),
+            tag="base:test",
+            mirror="http://m",
+            workdir=tmp_path,
+            run=fake_debootstrap,
+            docker_import=failing_import,
+        )
 
 
 def test_build_log_tail_keeps_the_end_of_the_streamed_output() -> None:

@@ -31,6 +31,7 @@ def run_docker_test(tmp_path: Path, require: bool) -> subprocess.CompletedProces
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("require", [False, True])
 def test_docker_tests_skip_or_fail_without_an_engine(tmp_path: Path, require: bool) -> None:
     result = run_docker_test(tmp_path, require)

@@ -1,8 +1,9 @@
-"""harness.runtime.docker: pure helpers, then the runtime against a real engine (``docker``).
+"""harness.runtime.docker: the runtime on fakes, then against a real engine (``docker``).
 
 The engine tests run a stand-in service from the harness image: ``python -m uvicorn --factory
 prometheus_client:make_asgi_app`` accepts the runtime's ``--host/--port`` and answers every path
 (``/health`` included) with 200, so the runtime is tested apart from the services' own code.
+The pure helpers and engine calls are test_docker_engine.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -17,154 +19,19 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli.app import app
-from harness.errors import (
-    ComponentStartError,
-    DockerUnavailableError,
-    HarnessError,
-    ImageMissingError,
-)
-from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
-from harness.runtime.docker import (
-    LABEL_COMPONENT,
+from harness.errors import ComponentStartError, HarnessError, ImageMissingError
+from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus
+from harness.runtime.docker import DockerRuntime
+from harness.runtime.docker_engine import (
     LABEL_ROLE,
     LABEL_RUN_ID,
-    DockerRuntime,
     SweepResult,
-    command_for,
     connect,
-    container_name,
-    host_port_from_attrs,
-    labels_for,
     leftovers,
-    network_name,
-    stale_image_warning,
-    state_from_attrs,
     sweep,
 )
-from harness.runtime.docker_engine import parallel
-from harness.runtime.images import SOURCE_DIGEST_LABEL, build_command, source_digest
+from harness.runtime.images import SOURCE_DIGEST_LABEL, source_digest
 from rc_protocol.wait import WaitTimeout, poll_until
-
-# --- pure helpers -----------------------------------------------------------------------------
-
-
-def test_names_and_labels_carry_the_run_id() -> None:
-    spec = ComponentSpec("tracers-003", "tracer", "tracer_stub", tracers=4)
-    assert network_name("ab12") == "rcfl-ab12"
-    assert container_name("ab12", "tracers-003") == "rcfl-ab12-tracers-003"
-    assert labels_for("ab12") == {LABEL_RUN_ID: "ab12"}
-    assert labels_for("ab12", spec) == {
-        LABEL_RUN_ID: "ab12",
-        LABEL_ROLE: "tracer",
-        LABEL_COMPONENT: "tracers-003",
-        "harness.tracers": "4",
-    }
-
-
-def test_command_appends_listen_address_after_the_spec_args() -> None:
-    spec = ComponentSpec("agent", "agent", "agent", args=("--log-level", "info"))
-    assert command_for(spec) == [
-        "agent",
-        "--log-level",
-        "info",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "8000",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("state", "status", "exit_code", "crashed"),
-    [
-        ({"Status": "running", "ExitCode": 0}, ComponentStatus.RUNNING, None, False),
-        ({"Status": "created", "ExitCode": 0}, ComponentStatus.CREATED, None, False),
-        ({"Status": "restarting", "ExitCode": 1}, ComponentStatus.RESTARTING, 1, False),
-        ({"Status": "exited", "ExitCode": 0}, ComponentStatus.EXITED, 0, False),
-        ({"Status": "exited", "ExitCode": 2}, ComponentStatus.EXITED, 2, True),
-        ({"Status": "dead", "ExitCode": 137}, ComponentStatus.EXITED, 137, True),
-        (
-            {"Status": "exited", "ExitCode": 137, "OOMKilled": True},
-            ComponentStatus.EXITED,
-            137,
-            True,
-        ),
-    ],
-)
-def test_state_from_docker_inspect(
-    state: dict[str, Any], status: ComponentStatus, exit_code: int | None, crashed: bool
-) -> None:
-    result = state_from_attrs({"State": state})
-    assert (result.status, result.exit_code, result.crashed) == (status, exit_code, crashed)
-
-
-def test_oom_killed_running_container_counts_as_crashed() -> None:
-    assert state_from_attrs({"State": {"Status": "running", "OOMKilled": True}}).crashed
-
-
-def test_host_port_from_docker_inspect() -> None:
-    attrs = {
-        "NetworkSettings": {"Ports": {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32781"}]}}
-    }
-    assert host_port_from_attrs(attrs) == 32781
-    assert host_port_from_attrs({"NetworkSettings": {"Ports": {"8000/tcp": None}}}) is None
-    assert host_port_from_attrs({}) is None
-
-
-def test_parallel_returns_results_and_exceptions_in_order() -> None:
-    def half(n: int) -> int:
-        if n % 2:
-            raise ValueError(n)
-        return n // 2
-
-    results = parallel(half, range(5), workers=3)
-    assert [r if isinstance(r, int) else str(r) for r in results] == [0, "1", 1, "3", 2]
-
-
-class _UnreachableClient:
-    def ping(self) -> bool:
-        import docker.errors
-
-        raise docker.errors.DockerException("Error while fetching server API version")
-
-
-def test_no_engine_error_says_how_to_start_one() -> None:
-    with pytest.raises(DockerUnavailableError, match=r"compose/start-dockerd\.sh") as info:
-        connect(_UnreachableClient())
-    assert isinstance(info.value, HarnessError)
-
-
-def test_missing_image_error_names_the_build_command() -> None:
-    message = str(ImageMissingError("rc-fastlane:xyz", build_command("rc-fastlane:xyz")))
-    assert "harness image build --tag rc-fastlane:xyz" in message
-    assert "harness image bootstrap-base" in message
-    assert "--base-image python:3.11-slim" in message
-
-
-class _Image:
-    def __init__(self, labels: dict[str, str] | None) -> None:
-        self.attrs = {"Config": {"Labels": labels}}
-
-
-class _Images:
-    def __init__(self, labels: dict[str, str] | None) -> None:
-        self.labels = labels
-
-    def get(self, tag: str) -> _Image:
-        return _Image(self.labels)
-
-
-class _ImageClient:
-    def __init__(self, labels: dict[str, str] | None) -> None:
-        self.images = _Images(labels)
-
-
-def test_an_image_built_from_other_sources_is_flagged() -> None:
-    current = _ImageClient({SOURCE_DIGEST_LABEL: source_digest()})
-    assert stale_image_warning(current, "rc-fastlane:dev") is None
-    for labels in ({SOURCE_DIGEST_LABEL: "0123456789abcdef"}, None):
-        warning = stale_image_warning(_ImageClient(labels), "rc-fastlane:dev")
-        assert warning and "rebuild it with `harness image build`" in warning
 
 
 class _Networks:
@@ -179,10 +46,17 @@ class _Networks:
         return []
 
 
-class _NoPoolClient(_ImageClient):
-    def __init__(self) -> None:
-        super().__init__({SOURCE_DIGEST_LABEL: source_digest()})
-        self.networks = _Networks()
+class _CurrentImages:
+    def get(self, tag: str) -> Any:
+        labels = {SOURCE_DIGEST_LABEL: source_digest()}
+        return SimpleNamespace(attrs={"Config": {"Labels": labels}})
+
+
+class _NoPoolClient:
+    """An engine with an up-to-date image whose network address pools are used up."""
+
+    images = _CurrentImages()
+    networks = _Networks()
 
 
 def test_network_that_cannot_be_created_is_a_clear_error() -> None:
@@ -190,22 +64,6 @@ def test_network_that_cannot_be_created_is_a_clear_error() -> None:
     with pytest.raises(HarnessError, match="address pool") as info:
         runtime.start([standin("backend", "backend")])
     assert "`harness down` removes them" in str(info.value)
-
-
-class _GoneContainers:
-    def list(self, **filters: Any) -> list[Any]:
-        import docker.errors
-
-        raise docker.errors.DockerException("Connection aborted")
-
-
-class _GoneClient:
-    containers = _GoneContainers()
-
-
-def test_sweep_without_an_engine_says_how_to_finish_the_job() -> None:
-    with pytest.raises(HarnessError, match=r"run `harness down --run-id r9` once the engine"):
-        sweep(_GoneClient(), "r9")
 
 
 def test_close_says_so_when_a_container_start_outlasts_its_wait() -> None:
@@ -218,11 +76,11 @@ def test_close_says_so_when_a_container_start_outlasts_its_wait() -> None:
     assert "harness down --run-id slow" in out.getvalue()
 
 
-def test_docker_runtime_satisfies_the_protocol() -> None:
-    runtime: Runtime = DockerRuntime("proto")
-    assert runtime.name == "docker"
-    runtime.close()  # never connected: nothing to do, and idempotent
+def test_closing_a_runtime_that_never_started_anything_needs_no_engine() -> None:
+    runtime = DockerRuntime("idle")
     runtime.close()
+    runtime.close()  # idempotent
+    assert runtime._client is None  # closing did not connect to an engine to sweep nothing
 
 
 # --- against a real engine --------------------------------------------------------------------

@@ -279,6 +279,7 @@ def colour_rows(rows: list[bytes], colours: list[str], tolerance: int = 40) -> C
     return counts
 
 
+@pytest.mark.e2e
 @pytest.mark.chromium
 def test_chromium_draws_the_run_plots(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
@@ -301,6 +302,7 @@ def test_chromium_draws_the_run_plots(tmp_path: Path) -> None:
     assert colour_rows(empty_rows, [PALETTE[0]])[PALETTE[0]] < 40
 
 
+@pytest.mark.e2e
 @pytest.mark.chromium
 def test_chromium_draws_every_scenario_of_a_compare(tmp_path: Path) -> None:
     page = make_compare(tmp_path / "cmp", repeat=2)

@@ -1,14 +1,13 @@
+import contextlib
 import os
 import signal
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from harness.errors import HarnessError
-from harness.runtime import choose_runtime, local, make_runtime
+from harness.runtime import choose_runtime, make_runtime
 from harness.runtime.base import ComponentSpec, ComponentStatus
 from harness.runtime.local import RUN_ID_ENV, LocalRuntime, child_environment
 from rc_protocol.wait import poll_until
@@ -28,6 +27,31 @@ def alive(pid: int) -> bool:
         return False
     # a zombie is dead for our purposes
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+class RecordingSignals:
+    """The runtime's ``signal_group`` seam: records each signal with whether the group's leader
+    was still alive when it went out, then sends it for real."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[signal.Signals, bool]] = []
+
+    def __call__(self, pgid: int, sig: signal.Signals) -> None:
+        self.sent.append((sig, alive(pgid)))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+
+
+def stubborn_spec() -> ComponentSpec:
+    return ComponentSpec("stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT})
 
 
 def healthy(url: str) -> bool:
@@ -58,8 +82,10 @@ def test_child_environment_drops_inherited_rc_and_dd_vars(monkeypatch: pytest.Mo
     assert env[RUN_ID_ENV] == "run9"
 
 
+@pytest.mark.e2e
 def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
-    rt = LocalRuntime("rt1", log_dir=tmp_path)
+    signals = RecordingSignals()
+    rt = LocalRuntime("rt1", log_dir=tmp_path, signal_group=signals)
     with rt:
         [a, b] = rt.start([spec("backend"), spec("agent", RC_AGENT_BACKEND_URL="x")])
         poll_until(
@@ -72,13 +98,16 @@ def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
         assert a.state().status is ComponentStatus.RUNNING
         assert "fake backend serving" in a.log_tail()
         pids = rt.pids()
-    assert not any(alive(p) for p in pids)
+    assert not any(alive(p) for p in pids) and all(group_gone(p) for p in pids)
     assert [h.state().status for h in rt.handles()] == [ComponentStatus.EXITED] * 2
     assert not rt.handles()[0].state().crashed  # SIGTERM: clean exit 0
+    # Both exited on SIGTERM within the grace period; SIGKILL only swept their groups.
+    assert signals.sent == [(signal.SIGTERM, True)] * 2 + [(signal.SIGKILL, False)] * 2
     rt.close()  # idempotent
     assert (tmp_path / "backend.log").exists()
 
 
+@pytest.mark.e2e
 def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> None:
     with LocalRuntime("rt2", log_dir=tmp_path) as rt:
         [h] = rt.start([spec(FAKE_EXIT_AT_START="backend")])
@@ -92,45 +121,35 @@ def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> 
         assert "exiting on purpose" in h.log_tail()
 
 
+@pytest.mark.e2e
 def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None:
-    with LocalRuntime("rt3", log_dir=tmp_path) as rt:
-        stubborn = ComponentSpec(
-            "stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT}
-        )
-        [h] = rt.start([stubborn])
+    signals = RecordingSignals()
+    with LocalRuntime("rt3", log_dir=tmp_path, signal_group=signals) as rt:
+        [h] = rt.start([stubborn_spec()])
         poll_until(
             lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="stubborn started"
         )
-        started = time.monotonic()
         rt.stop([h], timeout=0.5)
-        assert time.monotonic() - started < 5
+        # SIGTERM was ignored: the grace period ran out with the process alive, then SIGKILL.
+        assert signals.sent == [(signal.SIGTERM, True), (signal.SIGKILL, True)]
         assert h.state().exit_code == -signal.SIGKILL
+        assert group_gone(h.pid)  # type: ignore[attr-defined]
         assert "ignoring SIGTERM" in h.log_tail()  # still readable after stop
 
 
-def test_stop_sends_sigterm_once_then_sigkill(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.e2e
+def test_stop_sends_sigterm_once_then_sigkill(tmp_path: Path) -> None:
     """A second SIGTERM would force uvicorn's exit, cutting a service's clean shutdown short."""
-    sent: list[signal.Signals] = []
-    real = local._signal_group
-
-    def recording(pgid: int, sig: signal.Signals) -> None:
-        sent.append(sig)
-        real(pgid, sig)
-
-    monkeypatch.setattr(local, "_signal_group", recording)
-    with LocalRuntime("rt6", log_dir=tmp_path) as rt:
-        stubborn = ComponentSpec(
-            "stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT}
-        )
-        [h] = rt.start([stubborn])
+    signals = RecordingSignals()
+    with LocalRuntime("rt6", log_dir=tmp_path, signal_group=signals) as rt:
+        [h] = rt.start([stubborn_spec()])
         poll_until(lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="started")
         rt.stop([h], timeout=0.3)
         rt.stop([h], timeout=0.3)  # a stopped component is not signalled again
-    assert sent == [signal.SIGTERM, signal.SIGKILL]
+    assert [sig for sig, _ in signals.sent] == [signal.SIGTERM, signal.SIGKILL]
 
 
+@pytest.mark.e2e
 def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
     with LocalRuntime("rt4") as rt:
         [h] = rt.start([spec()])
@@ -141,15 +160,24 @@ def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
     assert not own.exists()  # a temporary log folder is removed on close
 
 
+@pytest.mark.e2e
 def test_a_second_ctrl_c_during_close_waits_for_the_clean_up(tmp_path: Path) -> None:
-    rt = LocalRuntime("rt5", log_dir=tmp_path)
-    stubborn = ComponentSpec("stubborn", "agent", "tests.harness.stubborn", {"PYTHONPATH": ROOT})
-    [h] = rt.start([stubborn])
+    signals = RecordingSignals()
+
+    def ctrl_c_on_sigterm(pgid: int, sig: signal.Signals) -> None:
+        if sig is signal.SIGTERM:  # a Ctrl-C arrives while close() is stopping the run
+            os.kill(os.getpid(), signal.SIGINT)
+        signals(pgid, sig)
+
+    rt = LocalRuntime("rt5", log_dir=tmp_path, signal_group=ctrl_c_on_sigterm)
+    [h] = rt.start([stubborn_spec()])
     poll_until(lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="started")
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        rt.close()  # SIGTERM is ignored: close waits its 5 s before SIGKILL, Ctrl-C held
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rt.close()  # SIGTERM is ignored: close waits its 5 s before SIGKILL, Ctrl-C held
+    finally:  # a close() cut short would leave the stubborn process running
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(h.pid, signal.SIGKILL)  # type: ignore[attr-defined]
+    assert signals.sent == [(signal.SIGTERM, True), (signal.SIGKILL, True)]
     assert not alive(h.pid)  # type: ignore[attr-defined]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

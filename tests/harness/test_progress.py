@@ -1,16 +1,9 @@
-import doctest
 import io
 
 from rich.console import Console
 
-from harness.cli import progress
 from harness.cli.progress import make_progress
 from harness.run.events import Progress, Tick
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(progress)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def test_plain_lines_when_not_a_terminal_print_phases_and_changes_only() -> None:

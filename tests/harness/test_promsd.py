@@ -19,7 +19,7 @@ from harness.run.promsd import (
     sd_dir_from_env,
     target_address,
 )
-from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentState, ComponentStatus
+from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
 
 
 @dataclass
@@ -44,10 +44,6 @@ def handles() -> list[FakeHandle]:
             "http://127.0.0.1:9003",
         ),
     ]
-
-
-def test_fake_handle_is_a_component_handle() -> None:
-    assert isinstance(handles()[0], ComponentHandle)
 
 
 def test_target_address_strips_scheme() -> None:

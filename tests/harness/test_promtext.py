@@ -1,9 +1,6 @@
-import doctest
-
 import pytest
 
 from harness.errors import MetricsParseError
-from harness.run import promtext
 from harness.run.promtext import flatten, parse
 
 TEXT = """\
@@ -20,11 +17,6 @@ agent_rc_lock_wait_seconds_count{lane="fast"} 5.0
 # TYPE process_cpu_seconds_total counter
 process_cpu_seconds_total 1.5
 """
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(promtext)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def test_flatten_keeps_counters_sums_and_counts_of_the_prefix_only() -> None:

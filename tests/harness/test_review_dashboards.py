@@ -91,17 +91,6 @@ def test_load_dashboard_names_the_bad_file(tmp_path: Path) -> None:
         load_dashboard(bad)
 
 
-def test_doctests() -> None:
-    import doctest
-
-    import harness.review.dashboards
-    import harness.run.promsd
-
-    for module in (harness.review.dashboards, harness.run.promsd):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
-
-
 def test_query_result_last_and_max_per_series() -> None:
     query = PanelQuery(1, "p", "A", "x")
     result = QueryResult(query, "x", [({"lane": "fast"}, [1.0, 3.0, 2.0]), ({}, [])])

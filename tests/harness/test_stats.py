@@ -1,16 +1,8 @@
-import doctest
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.results import stats
 from harness.results.stats import percentile, rank, summarize
-
-
-def test_doctests() -> None:
-    result = doctest.testmod(stats)
-    assert result.failed == 0 and result.attempted > 0  # the examples were found and ran
 
 
 def test_p99_of_100_samples_is_the_max_as_in_the_proposal() -> None:

@@ -67,11 +67,13 @@ def nightly_script(tracers: str = "100", repeat: str = "3", out: str = "results/
     return done.stdout + done.stderr
 
 
+@pytest.mark.e2e
 def test_actionlint_passes() -> None:
     done = actionlint(WORKFLOW)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.e2e
 def test_actionlint_catches_a_broken_copy(tmp_path: Path) -> None:
     broken_dir = tmp_path / ".github" / "workflows"
     broken_dir.mkdir(parents=True)
@@ -108,6 +110,7 @@ def test_steps_are_just_recipes_then_artifact_and_junit() -> None:
     assert workflow()["permissions"]["checks"] == "write"
 
 
+@pytest.mark.e2e
 def test_just_nightly_runs_the_compare_with_valid_thresholds() -> None:
     script = nightly_script("100", "3", "results/nightly")
     assert "compose/start-dockerd.sh" in script
@@ -127,6 +130,7 @@ def test_just_nightly_runs_the_compare_with_valid_thresholds() -> None:
     assert all(t.scenario in (None, *SCENARIOS) for t in thresholds)
 
 
+@pytest.mark.e2e
 def test_the_workflow_results_folder_is_the_one_nightly_writes() -> None:
     env = workflow()["jobs"]["compare"]["env"]
     script = nightly_script(out=env["RESULTS"])

@@ -88,6 +88,7 @@ def _serialized_descriptor(generated_py: str) -> bytes:
     return value
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not _grpc_tools_available(), reason="grpc_tools not importable")
 def test_committed_module_is_up_to_date(tmp_path: Path) -> None:
     """Regenerate from the .proto and compare with what is committed (run `just proto`).

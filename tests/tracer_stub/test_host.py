@@ -69,6 +69,7 @@ async def test_each_tracer_has_its_own_identity_and_pools_unless_shared(
     assert shared.tracers[0].rc.permits is shared.tracers[1].rc.permits
 
 
+@pytest.mark.e2e
 async def test_metrics_and_health_are_served(hosts: list[Host]) -> None:
     clock = ManualClock()
     agent = Agent(clock)

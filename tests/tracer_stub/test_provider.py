@@ -11,7 +11,7 @@ from openfeature.exception import ErrorCode, GeneralError
 from openfeature.flag_evaluation import Reason
 from openfeature.provider import FeatureProvider
 
-from rc_protocol.ufc import FlagSpec, ufc_bytes
+from rc_protocol.ufc_build import FlagSpec, ufc_bytes
 from tracer_stub.provider import InitState, StubProvider
 
 UFC = ufc_bytes(

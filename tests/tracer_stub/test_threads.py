@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -36,21 +37,33 @@ def test_bank_threads_exit_after_close() -> None:
         assert not t.is_alive()
 
 
-def test_a_failing_call_does_not_escape(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    escaped: list[BaseException | None] = []
-    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
-    ran = threading.Event()
+class WatchedThread(threading.Thread):
+    """A thread that records what escapes its target (passed to `new_thread` as its maker)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.escaped: list[BaseException] = []
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except BaseException as exc:
+            self.escaped.append(exc)
+
+
+def test_a_failing_call_does_not_escape(caplog: pytest.LogCaptureFixture) -> None:
+    made: list[WatchedThread] = []
+
+    def watched(**kwargs: Any) -> WatchedThread:
+        made.append(WatchedThread(**kwargs))
+        return made[-1]
 
     def boom() -> None:
-        ran.set()
         raise RuntimeError("boom")
 
-    new_thread(boom)
-    assert ran.wait(5)
-    for t in threading.enumerate():
-        if t.name == "rc-stub-provider":
-            t.join(5)
-    assert escaped == []  # caught by the runner, not the thread's excepthook
+    new_thread(boom, watched)
+    [thread] = made
+    thread.join(5)
+    assert not thread.is_alive() and thread.daemon and thread.name == "rc-stub-provider"
+    assert thread.escaped == []  # caught by the runner, not left to the thread's excepthook
     assert "blocking provider call failed" in caplog.text and "boom" in caplog.text

@@ -11,7 +11,7 @@ from openfeature import api
 
 from rc_protocol.clock import ManualClock
 from rc_protocol.targets import build_signed_targets, file_meta
-from rc_protocol.ufc import FlagSpec, ufc_bytes
+from rc_protocol.ufc_build import FlagSpec, ufc_bytes
 from rc_protocol.wait import apoll_until
 from rc_protocol.wire import ClientGetConfigsResponse, TargetFile, decode_request
 from tracer_stub.client.driver import LanePermits

@@ -67,6 +67,7 @@ def ok(body: bytes, extra: bytes = b"") -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
 
 
+@pytest.mark.e2e
 async def test_keepalive_reuses_one_connection(serve: Callable[[Reply], Awaitable[Server]]) -> None:
     async def reply(body: bytes) -> bytes:
         return ok(b"{}")
@@ -81,6 +82,7 @@ async def test_keepalive_reuses_one_connection(serve: Callable[[Reply], Awaitabl
     await t.aclose()
 
 
+@pytest.mark.e2e
 async def test_without_keepalive_each_request_has_its_own_connection(
     serve: Callable[[Reply], Awaitable[Server]],
 ) -> None:
@@ -94,6 +96,7 @@ async def test_without_keepalive_each_request_has_its_own_connection(
     assert server.connections == 2
 
 
+@pytest.mark.e2e
 async def test_chunked_body_headers_and_status(serve: Callable[[Reply], Awaitable[Server]]) -> None:
     async def reply(body: bytes) -> bytes:
         return (
@@ -108,6 +111,7 @@ async def test_chunked_body_headers_and_status(serve: Callable[[Reply], Awaitabl
     await t.aclose()
 
 
+@pytest.mark.e2e
 async def test_idle_connection_closed_by_the_server_is_retried_once(
     serve: Callable[[Reply], Awaitable[Server]],
 ) -> None:
@@ -138,6 +142,7 @@ def test_bad_agent_url_names_the_setting(url: str) -> None:
         HttpTransport(url)
 
 
+@pytest.mark.e2e
 async def test_timeout_during_the_retry_drops_the_connection(
     serve: Callable[[Reply], Awaitable[Server]],
 ) -> None:
@@ -167,6 +172,7 @@ async def test_timeout_during_the_retry_drops_the_connection(
     await t.aclose()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "answer",
     [
