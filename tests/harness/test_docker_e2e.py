@@ -98,14 +98,15 @@ def test_twenty_tracer_run_reports_every_tracer_and_leaves_nothing(
 
 
 def test_failed_run_leaves_nothing(harness_image: str, client: Any, tmp_path: Path) -> None:
-    # An empty product list is a setting every tracer process rejects at start: they exit.
+    # No container answers /health within 10 ms: the run fails at its first component (a bad
+    # setting is refused when the scenario loads, before anything starts).
     result = subprocess.run(
         docker_run(
             harness_image,
             "--tracers",
             "3",
             "--set",
-            "client.products=[]",
+            "timeouts.startup_s=0.01",
             "--out",
             str(tmp_path / "run"),
         ),
@@ -115,9 +116,9 @@ def test_failed_run_leaves_nothing(harness_image: str, client: Any, tmp_path: Pa
         check=False,
     )
     assert result.returncode == 1, result.stderr[-3000:]
-    assert re.search(r"tracers-00[0-2] failed to start", result.stderr), result.stderr[-3000:]
-    assert "products" in result.stderr, "the failing component's last log lines are shown"
-    assert (tmp_path / "run" / "logs" / "tracers-000.log").is_file(), "logs saved on failure"
+    assert "backend failed to start: no healthy answer" in result.stderr, result.stderr[-3000:]
+    assert "raise timeouts.startup_s" in result.stderr, "the message says what to do"
+    assert (tmp_path / "run" / "logs" / "backend.log").is_file(), "logs saved on failure"
     assert_nothing_left(client, run_id_of(result.stderr))
 
 
