@@ -8,7 +8,6 @@ run, a failed run, or a SIGINT in the middle of a run.
 from __future__ import annotations
 
 import json
-import re
 import signal
 import subprocess
 import sys
