@@ -174,7 +174,13 @@ class EnvSettings:
                 values[spec.name] = spec.parse(environ[source], source, cls.settings_error)
         values.update(overrides)
         build: Callable[..., Self] = cls
-        return build(**values)
+        return build(**{**cls.presets(values), **values})
+
+    @classmethod
+    def presets(cls, explicit: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Values that stand beneath the explicit ones (a named preset they select, such as
+        the stub's client profile); none by default."""
+        return {}
 
     @classmethod
     def build_parser(

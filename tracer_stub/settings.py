@@ -26,8 +26,9 @@ model that client with its shipped default (it then behaves as ``phase1``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from rc_protocol.settings import EnvSettings, setting
@@ -38,6 +39,7 @@ from tracer_stub.client.policy import (
     PollScheduling,
 )
 from tracer_stub.errors import SettingsError
+from tracer_stub.profiles import PROFILES, profile_values
 
 __all__ = ["ENV_PREFIX", "Settings"]
 
@@ -73,6 +75,12 @@ class Settings(EnvSettings):
         "http://127.0.0.1:8126",
         "agent base URL (127.0.0.1 only in this project)",
         env=("DD_TRACE_AGENT_URL",),
+    )
+    profile: str = setting(
+        "",
+        "client profile (tracer_stub.profiles: "
+        + ", ".join(PROFILES)
+        + "): sets every client timing field not given explicitly; empty = none",
     )
     client_policy: ClientPolicy = setting(_POLICY.policy, "legacy | phase1 | fastlane")
     products: tuple[str, ...] = setting(
@@ -169,6 +177,7 @@ class Settings(EnvSettings):
                 except ValueError:
                     raise self.invalid(name, value, "|".join(m.value for m in kind)) from None
         checks: list[tuple[bool, str, str]] = [
+            (self.profile in ("", *PROFILES), "profile", "|".join(("", *PROFILES))),
             (self.tracers >= 1, "tracers", "an integer >= 1"),
             (self.tracer_index_base >= 0, "tracer_index_base", "an integer >= 0"),
             (self.boot_stagger_ms >= 0, "boot_stagger_ms", "a number >= 0"),
@@ -202,6 +211,14 @@ class Settings(EnvSettings):
         )
         for ok, name, expected in checks:
             self.require(ok, name, expected)
+
+    @classmethod
+    def presets(cls, explicit: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The client profile's values, beneath every explicit one."""
+        name = explicit.get("profile", "")
+        if name not in PROFILES:
+            return {}  # "" (no profile), or an unknown name that __post_init__ refuses
+        return profile_values(str(name))
 
     def policy_settings(self) -> PolicySettings:
         """The client policy's view of these settings (its fields, same names, plus the policy)."""

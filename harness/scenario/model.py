@@ -31,6 +31,7 @@ from agent.settings import Settings as AgentSettings
 from fake_backend.settings import Settings as BackendSettings
 from harness.errors import ScenarioError
 from harness.scenario.sections import Section, ServiceSection, derive
+from tracer_stub.profiles import PROFILES
 from tracer_stub.settings import Settings as StubSettings
 
 
@@ -224,10 +225,20 @@ def read_raw(name_or_path: str) -> tuple[dict[str, Any], str]:
     return data, str(path)
 
 
+def with_profile(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` with the values of its ``client.profile`` (:mod:`tracer_stub.profiles`) beneath
+    the client keys it gives explicitly; an unknown profile is left for validation to name."""
+    out = dict(raw)
+    client = out.get("client")
+    if isinstance(client, Mapping) and client.get("profile") in PROFILES:
+        out["client"] = {**PROFILES[client["profile"]].values, **client}
+    return out
+
+
 def validate(raw: Mapping[str, Any], source: str = "scenario") -> Scenario:
-    """Validate a raw mapping; errors name every bad key."""
+    """Validate a raw mapping (its client profile applied first); errors name every bad key."""
     try:
-        return Scenario.model_validate(raw)
+        return Scenario.model_validate(with_profile(raw))
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

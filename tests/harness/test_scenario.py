@@ -133,7 +133,8 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
     assert s.backend_env()["RC_BACKEND_PRODUCTS"] == "FFE_FLAGS"
 
 
-#: Captured from the code before the scenario sections were derived from the services' settings:
+#: Captured from the code before the scenario sections were derived from the services' settings
+#: (then `client.profile` was added, the only change since):
 #: the env every built-in passes to each service, and its resolved scenario.yaml.
 PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
 
@@ -250,3 +251,28 @@ def test_a_derived_section_renames_and_checks_what_it_is_given() -> None:
         derive("Bad", Toy, exclude=("nope",), doc="bad")
     with pytest.raises(TypeError, match="shadow"):
         derive("Bad", Toy, only=("ratio",), rename={"ratio": "to_env"}, doc="bad")
+
+
+def test_a_client_profile_fills_the_client_keys_not_given() -> None:
+    s = load_scenario("baseline", ["client.profile=ddtrace-py-4.16", "client.poll_interval_s=1"])
+    assert (s.client.request_timeout_s, s.client.first_poll, s.client.wire_bytes) == (
+        2.0,
+        "immediate",
+        "array",
+    )
+    assert s.client.poll_interval_s == 1.0  # explicit keys win over the profile
+    assert s.client.client_policy == "legacy"  # not a profile field: the scenario's
+
+
+@pytest.mark.parametrize("name", ["baseline", "phase1", "phase2", "phase3"])
+def test_the_proposals_scenarios_name_the_go_2_5_profile(name: str, tmp_path: Path) -> None:
+    s = load_scenario(name)
+    assert s.client.profile == "go-2.5" and s.client.first_poll == "after_interval"
+    resolved = tmp_path / "scenario.yaml"
+    resolved.write_text(s.to_yaml())
+    assert load_scenario(str(resolved)) == s
+
+
+def test_an_unknown_profile_is_named() -> None:
+    with pytest.raises(ScenarioError, match=r"client\.profile"):
+        load_scenario("baseline", ["client.profile=go-9"])
