@@ -30,6 +30,10 @@ bench:
     for f in benchmarks/*.py; do echo "== $f"; {{py}} "$f"; done
     {{venv}}/bin/harness run --tracers 100 --scenario instant --runtime local
 
+# Fuzz the agent, the backend and its admin API with hypothesis (real processes; 10,000 requests each by default, CI runs 300).
+fuzz examples="10000":
+    {{py}} benchmarks/fuzz_services.py --examples {{examples}}
+
 # Lint, type-check, and check the import contracts (layers, no cycles; pyproject.toml).
 lint:
     {{venv}}/bin/ruff check .

@@ -88,13 +88,14 @@ async def _read_body(request: Request, limit: int) -> bytes | None:
 
 
 def _lane_hint(body: bytes) -> Lane:
-    """Best-effort lane of a body that failed to decode (for metric labels only)."""
+    """Best-effort lane of a body that failed to decode (for metric labels only); any body,
+    however malformed (nested past the recursion limit, not UTF-8), gives a lane."""
     try:
         doc = json.loads(body)
         products = doc["client"]["products"]
         if isinstance(products, list) and all(isinstance(p, str) for p in products):
             return lane_of(products)
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         pass
     return "standard"
 

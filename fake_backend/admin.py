@@ -14,10 +14,14 @@ All bodies and answers are JSON. Times are seconds relative to the moment of the
 | | `{"payload": {...}}` (any JSON) | new payload, new version |
 | | `{"raw_base64": "..."}` | new payload as raw bytes |
 
+With an admin token (setting `admin_token`, which `harness run` sets per run), every route needs
+`Authorization: Bearer <token>` and answers 401 without it; unset, the admin API is open.
+
 `config_id` may be added to a config change (default: the product's first config, or a new
 `rc-fastlane-<product>` config). A change to a product not yet in the catalogue adds it (a
-"new product appears" scenario). Bad input answers 400 with `{"error": "..."}`; the service
-keeps serving. Every config change moves the catalogue's snapshot version, so the next
+"new product appears" scenario). Bad input answers 400 (422 for a body of the wrong shape,
+non-finite or out-of-range numbers included) with the reason, never a 5xx; the service keeps
+serving. Every config change moves the catalogue's snapshot version, so the next
 `/api/v0.1/configurations` call from an agent that lists the product gets new director targets.
 """
 
@@ -27,11 +31,12 @@ import base64
 import binascii
 import json
 import logging
+import secrets
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from fake_backend.errors import BackendError, CatalogueError, FaultSpecError
 from fake_backend.faults import WindowKind, make_window
@@ -40,30 +45,42 @@ from fake_backend.state import BackendState
 log = logging.getLogger("fake_backend.admin")
 
 
-class LatencyBody(BaseModel):
+MAX_LATENCY_MS = 3_600_000
+"""An hour: any longer latency would hold every API call past any run (and a huge one
+overflows the event loop's timer)."""
+MAX_WINDOW_S = 7 * 24 * 3600.0
+"""Window times beyond a week from now are refused for the same reason."""
+
+
+class _Body(BaseModel):
+    # NaN and Infinity (which Python's JSON parser accepts) are refused with a 422.
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class LatencyBody(_Body):
     """Body of `POST /admin/faults/latency`."""
 
-    latency_ms: int = Field(ge=0)
-    latency_spread_ms: int = Field(default=0, ge=0)
+    latency_ms: int = Field(ge=0, le=MAX_LATENCY_MS)
+    latency_spread_ms: int = Field(default=0, ge=0, le=MAX_LATENCY_MS)
 
 
-class ErrorsBody(BaseModel):
+class ErrorsBody(_Body):
     """Body of `POST /admin/faults/errors`."""
 
     error_rate: float = Field(ge=0.0, le=1.0)
     error_status: Literal[500, 503] = 500
 
 
-class WindowBody(BaseModel):
+class WindowBody(_Body):
     """Body of `POST /admin/faults/windows`: `start_s`/`end_s` from now, or `for_s` from now."""
 
     kind: Literal["rate_limit", "outage"]
-    start_s: float | None = None
-    end_s: float | None = None
-    for_s: float | None = Field(default=None, gt=0)
+    start_s: float | None = Field(default=None, ge=-MAX_WINDOW_S, le=MAX_WINDOW_S)
+    end_s: float | None = Field(default=None, ge=-MAX_WINDOW_S, le=MAX_WINDOW_S)
+    for_s: float | None = Field(default=None, gt=0, le=MAX_WINDOW_S)
 
 
-class ConfigBody(BaseModel):
+class ConfigBody(_Body):
     """Body of `POST /admin/configs/<PRODUCT>`: exactly one of bump, payload, raw_base64."""
 
     bump: bool = False
@@ -76,9 +93,30 @@ def _error(exc: BackendError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=400)
 
 
-def build_admin_router(state: BackendState) -> APIRouter:
-    """The `/admin` routes bound to `state`."""
-    router = APIRouter(prefix="/admin")
+def token_check(token: str | None) -> Any:
+    """A FastAPI dependency that refuses (401) a request without `Bearer <token>`; with no
+    token, it lets every request through."""
+
+    async def check(request: Request) -> None:
+        if token is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            given.strip().encode(), token.encode()
+        ):
+            raise HTTPException(
+                status_code=401,
+                detail="the admin API needs 'Authorization: Bearer <admin token>' (the "
+                "backend's RC_BACKEND_ADMIN_TOKEN)",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return check
+
+
+def build_admin_router(state: BackendState, token: str | None = None) -> APIRouter:
+    """The `/admin` routes bound to `state`, behind `token` when one is given."""
+    router = APIRouter(prefix="/admin", dependencies=[Depends(token_check(token))])
 
     @router.get("/state")
     async def get_state() -> dict[str, object]:
@@ -162,9 +200,15 @@ def build_admin_router(state: BackendState) -> APIRouter:
 async def _json(request: Request) -> Any:
     body = await request.body()
     try:
-        return json.loads(body or b"{}")
-    except ValueError:
+        return json.loads(body or b"{}", parse_constant=_not_json)
+    except ValueError:  # UnicodeDecodeError included
         raise CatalogueError("admin body is not valid JSON") from None
+    except RecursionError:
+        raise CatalogueError("admin body is JSON nested too deeply") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _raw(product: str, body: ConfigBody) -> bytes:

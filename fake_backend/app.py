@@ -9,10 +9,12 @@ Routes (the real backend's, as the agent calls them, datadog-agent `pkg/config/r
 - `GET /metrics` (Prometheus text), `GET /health` (`{"status": "ok"}`), `/admin/...` (JSON,
   see `fake_backend.admin`).
 
-Every `/api/v0.1/*` call goes through the same steps: the fault decision (latency, then outage /
-429 / random error), then the `DD-Api-Key` check (401 with a plain message when missing, or
-when it differs from `DD_API_KEY` if one is set), then the handler. An undecodable body answers
-400 with a message; the service keeps serving after any bad input.
+Every `/api/v0.1/*` call goes through the same steps: the `DD-Api-Key` check first (401 with a
+plain message when missing, or when it differs from `DD_API_KEY` if one is set), so that a
+keyless call consumes nothing of the seeded fault sequence and counts no fault; then the fault
+decision (latency, then outage / 429 / random error); then the handler. A body larger than
+`max_body_bytes` answers 413 on every route before anything reads it (`fake_backend.limits`),
+an undecodable body 400 with a message; the service keeps serving after any bad input.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from fake_backend.admin import build_admin_router
 from fake_backend.configurations import answer_configurations
+from fake_backend.limits import BodyLimit
 from fake_backend.settings import Settings
 from fake_backend.state import BackendState
 from rc_protocol.clock import Clock, SystemClock
@@ -50,6 +54,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     async def api_call(endpoint: str, request: Request, handler: Handler) -> Response:
         started = clock.monotonic()
+        refused = _check_api_key(settings, request)
+        if refused is not None:
+            metrics.observe(
+                endpoint, refused.status_code, clock.monotonic() - started, len(refused.body)
+            )
+            return refused
         decision = state.faults.decide(started)
         for kind in decision.kinds:
             metrics.fault(kind)
@@ -64,7 +74,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             )
         else:
             try:
-                response = _check_api_key(settings, request) or await handler(request)
+                response = await handler(request)
             except Exception as exc:  # a bug here must not take the backend down mid-run
                 log.exception("fake backend failed to answer %s", request.url.path)
                 response = PlainTextResponse(
@@ -136,7 +146,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         metrics.duration.labels(endpoint="admin").observe(clock.monotonic() - started)
         return response
 
-    app.include_router(build_admin_router(state))
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input back, and fails (a 500) on a NaN in it.
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        return JSONResponse({"error": problems}, status_code=422)
+
+    app.include_router(build_admin_router(state, settings.admin_token))
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
 

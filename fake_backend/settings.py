@@ -47,6 +47,20 @@ class Settings(EnvSettings):
         env=(API_KEY_ENV,),
         secret=True,
     )
+    admin_token: str | None = setting(
+        None,
+        "Bearer token the admin API (`/admin/*`) requires (`Authorization: Bearer <token>`; "
+        "401 without it). Unset: the admin API is open (a backend run by hand). `harness run` "
+        "sets a fresh one per run.",
+        secret=True,
+    )
+    max_body_bytes: int = setting(
+        16 * 1024 * 1024,
+        "Model-only guard, not a real constant: the largest request body accepted on any route "
+        "(larger: 413 before any handler). An agent's LatestConfigsRequest is about 190 bytes "
+        "per active client (1.9 MB for 10,000; `agent.backend_client`), so 16 MiB leaves room "
+        "for far larger fleets.",
+    )
     org_id: int = setting(
         2, "Org id in config paths `datadog/<org_id>/<PRODUCT>/<config_id>/config`."
     )
@@ -105,6 +119,7 @@ class Settings(EnvSettings):
         require = self.require
         require(0 <= self.port <= 65535, "port", "a port in 0..65535")
         require(self.org_id > 0, "org_id", "a positive integer")
+        require(self.max_body_bytes > 0, "max_body_bytes", "a positive number of bytes")
         require(len(self.products) > 0, "products", "at least one product")
         require(self.asm_data_bytes > 0, "asm_data_bytes", "> 0")
         require(

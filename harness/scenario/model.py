@@ -63,7 +63,7 @@ STUB_PROCESS_FIELDS = (
 #: The stub's provider fields, and their keys in the ``provider`` section.
 PROVIDER_KEYS = {"provider_mode": "mode", "provider_init_timeout_s": "init_timeout_s"}
 AGENT_PROCESS_FIELDS = ("host", "port", "backend_url", "api_key", "run_id", "log_level")
-BACKEND_PROCESS_FIELDS = ("host", "port", "run_id", "api_key", "log_level")
+BACKEND_PROCESS_FIELDS = ("host", "port", "run_id", "api_key", "admin_token", "log_level")
 
 if TYPE_CHECKING:  # made at run time, from the services' settings
     Client = ServiceSection

@@ -1,4 +1,8 @@
-"""Property: any body on /v0.7/config gives 200/400/413/500, never a crash; the app still serves."""
+"""Property: any body on /v0.7/config gives 200/400/413, or the real agent's 500 for a request
+that fails ``validateRequest``; never an internal error, and the app still serves.
+
+Bodies: the request's shape with wrong types, JSON nested past the recursion limit, invalid
+UTF-8, random bytes (the full-size fuzz against real processes: benchmarks/fuzz_services.py)."""
 
 from __future__ import annotations
 
@@ -82,7 +86,17 @@ CLIENT = st.fixed_dictionaries(
 REQUEST = st.fixed_dictionaries(
     {}, optional={"client": CLIENT | ANY, "cached_target_files": st.lists(CACHED, max_size=2) | ANY}
 )
-BODIES = (REQUEST | JSON).map(lambda doc: json.dumps(doc).encode()) | st.binary(max_size=64)
+DOCUMENTS = (REQUEST | JSON).map(lambda doc: json.dumps(doc).encode())
+DEEP = st.builds(
+    lambda n, opener: opener * n, st.integers(900, 5000), st.sampled_from([b"[", b'{"client":'])
+)
+NOT_UTF8 = st.builds(
+    lambda doc, bad, at: doc[: at % (len(doc) + 1)] + bad + doc[at % (len(doc) + 1) :],
+    DOCUMENTS,
+    st.sampled_from([b"\xff", b"\xc3\x28", b"\xed\xa0\x80"]),
+    st.integers(0, 200),
+)
+BODIES = DOCUMENTS | DEEP | NOT_UTF8 | st.binary(max_size=64)
 
 
 def test_any_body_gets_a_status_and_the_app_keeps_serving() -> None:
@@ -115,6 +129,15 @@ def test_any_body_gets_a_status_and_the_app_keeps_serving() -> None:
         health = loop.run_until_complete(client.get("/health"))
         assert health.status_code == 200
         assert seen.get(400, 0) > 0 and seen.get(500, 0) > 0  # both error paths exercised
+        metrics = loop.run_until_complete(client.get("/metrics")).text
+        counts = {
+            line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in metrics.splitlines()
+            if line.startswith("agent_rc_requests_total{")
+        }
+        internal = {k: v for k, v in counts.items() if 'outcome="error_internal"' in k and v}
+        assert internal == {}, "every 500 is validateRequest's, none an internal error"
+        assert any('outcome="error_invalid"' in k and v for k, v in counts.items())
     finally:
         loop.run_until_complete(client.aclose())
         loop.run_until_complete(lifespan.__aexit__(None, None, None))

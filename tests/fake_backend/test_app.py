@@ -205,3 +205,40 @@ async def test_a_failing_answer_is_a_500_and_the_service_keeps_serving(
         assert (await c.get("/health")).status_code == 200
         metrics = (await c.get("/metrics")).text
     assert 'backend_rc_requests_total{endpoint="configurations",status="500"} 1.0' in metrics
+
+
+async def test_a_keyless_call_is_refused_before_any_fault_logic(clock: ManualClock) -> None:
+    """401 without the key, and the seeded fault sequence and the fault counters untouched:
+    the keyed calls after keyless ones fail exactly as they would have without them."""
+
+    async def outcomes(keyless_first: int) -> tuple[list[int], str]:
+        async with make_client(Settings(error_rate=0.5, latency_spread_ms=0, seed=7), clock) as c:
+            for _ in range(keyless_first):
+                refused = await c.post("/api/v0.1/configurations", content=request_bytes())
+                assert refused.status_code == 401
+            statuses = [
+                (
+                    await c.post("/api/v0.1/configurations", content=request_bytes(), headers=PROTO)
+                ).status_code
+                for _ in range(12)
+            ]
+            return statuses, (await c.get("/metrics")).text
+
+    alone, alone_metrics = await outcomes(0)
+    after_keyless, metrics = await outcomes(5)
+    assert after_keyless == alone and 500 in alone and 200 in alone
+    faults = [x for x in metrics.splitlines() if x.startswith("backend_rc_faults_injected_total")]
+    assert faults == [
+        x for x in alone_metrics.splitlines() if x.startswith("backend_rc_faults_injected_total")
+    ]
+    assert 'backend_rc_requests_total{endpoint="configurations",status="401"} 5.0' in metrics
+
+
+async def test_a_body_over_the_limit_is_413_on_every_route(clock: ManualClock) -> None:
+    async with make_client(Settings(max_body_bytes=1000), clock) as c:
+        big = b"\x0a" + b"x" * 2000
+        api = await c.post("/api/v0.1/configurations", content=big, headers=PROTO)
+        admin = await c.post("/admin/configs/FFE_FLAGS", content=b"{" * 2000)
+        assert (api.status_code, admin.status_code) == (413, 413)
+        assert "max_body_bytes" in api.text
+        assert (await configurations(c, new_products=["FFE_FLAGS"])).target_files

@@ -56,6 +56,16 @@ def test_api_key_is_never_in_the_repr() -> None:
     assert "secret" not in repr(Settings.from_env({"DD_API_KEY": "secret"}))
 
 
+def test_admin_token_is_a_secret_read_from_its_variable() -> None:
+    settings = Settings.from_env({"RC_BACKEND_ADMIN_TOKEN": "tok3n"})
+    assert settings.admin_token == "tok3n" and "tok3n" not in repr(settings)
+    parser = Settings.build_parser(
+        prog="b", description="d", environ={"RC_BACKEND_ADMIN_TOKEN": "tok3n"}
+    )
+    assert "tok3n" not in parser.format_help()
+    assert Settings.from_env({"RC_BACKEND_ADMIN_TOKEN": ""}).admin_token is None
+
+
 def test_bad_fault_window_names_where_it_is_set() -> None:
     with pytest.raises(SettingsError, match="RC_BACKEND_OUTAGE_WINDOWS, or --outage-windows"):
         create_app(Settings(outage_windows="soon"))
@@ -65,6 +75,7 @@ def test_bad_fault_window_names_where_it_is_set() -> None:
     ("env", "needle"),
     [
         ({"RC_BACKEND_ORG_ID": "two"}, "RC_BACKEND_ORG_ID"),
+        ({"RC_BACKEND_MAX_BODY_BYTES": "0"}, "max_body_bytes"),
         ({"RC_BACKEND_ERROR_RATE": "1.5"}, "error_rate"),
         ({"RC_BACKEND_ERROR_STATUS": "404"}, "error_status"),
         ({"RC_BACKEND_TARGET_FILES": "some"}, "RC_BACKEND_TARGET_FILES='some'.*changed|all"),

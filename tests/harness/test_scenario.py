@@ -170,7 +170,7 @@ PROCESS_FIELDS = {
                "run_id", "agent_url", "log_level", "provider_mode", "provider_init_timeout_s"},
     "provider": None,
     "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level"},
-    "backend": {"host", "port", "run_id", "api_key", "log_level"},
+    "backend": {"host", "port", "run_id", "api_key", "admin_token", "log_level"},
 }  # fmt: skip
 SERVICES = {
     "client": TracerStubSettings,
