@@ -18,6 +18,7 @@ override it).
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from agent.settings import Settings as AgentSettings
 from fake_backend.settings import Settings as BackendSettings
@@ -117,10 +118,18 @@ class Timeouts(Section):
     )
 
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A scenario name: it becomes part of a results folder's name (``results/<time>-<name>-<id>``
+and ``<compare>/<name>/run-k``), so no path separator and no leading dot can escape it."""
+
+
 class Scenario(Section):
     """Everything one run depends on."""
 
-    name: str
+    name: str = Field(
+        description="letters, digits, '.', '_' and '-', starting with a letter or digit (at "
+        "most 64); part of the results folder's name",
+    )
     description: str = ""
     fleet: Fleet = Fleet()
     client: Client = Client()
@@ -128,6 +137,16 @@ class Scenario(Section):
     agent: Agent = Agent()
     backend: Backend = Backend()
     timeouts: Timeouts = Timeouts()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise ValueError(
+                f"{name!r} is not a scenario name: use letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit, at most 64 (it names the results folder)"
+            )
+        return name
 
     @model_validator(mode="after")
     def _same_flag(self) -> Scenario:

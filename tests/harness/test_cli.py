@@ -147,3 +147,24 @@ def test_run_with_an_unknown_runtime_fails_before_starting_anything(tmp_path: Pa
     assert result.exit_code == 1
     assert "unknown runtime 'dockr': choose one of auto, local, docker" in result.output
     assert "runtime: dockr" not in result.output and not (tmp_path / "r").exists()
+
+
+def test_a_scenario_name_that_would_escape_results_fails_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    scenario = tmp_path / "escape.yaml"
+    scenario.write_text("name: ../../x\n")
+    started: list[str] = []
+
+    def factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
+        def build(run_id: str, log_dir: Path) -> Runtime:
+            started.append(run_id)
+            return FakeRuntime(run_id, FastForwardClock())
+
+        return build
+
+    deps = CliDeps(choose=lambda requested, image: RuntimeChoice("fake", "test"), factory=factory)
+    result = cli.invoke(app, ["run", "--scenario", str(scenario)], obj=deps)
+    assert result.exit_code == 1
+    assert "'../../x' is not a scenario name" in result.output
+    assert started == [] and not (tmp_path.parent / "x").exists()

@@ -17,6 +17,7 @@ from harness.scenario.model import (
     builtin_names,
     load_scenario,
     valid_keys,
+    validate,
 )
 from harness.scenario.sections import derive
 from rc_protocol.settings import EnvSettings, setting
@@ -276,3 +277,16 @@ def test_the_proposals_scenarios_name_the_go_2_5_profile(name: str, tmp_path: Pa
 def test_an_unknown_profile_is_named() -> None:
     with pytest.raises(ScenarioError, match=r"client\.profile"):
         load_scenario("baseline", ["client.profile=go-9"])
+
+
+@pytest.mark.parametrize(
+    "name", ["../../x", "/etc", "a/b", "a\\b", ".hidden", "..", "", "a b", "x" * 65, "é"]
+)
+def test_a_name_that_is_not_a_plain_folder_name_is_refused(name: str) -> None:
+    with pytest.raises(ScenarioError, match="is not a scenario name"):
+        validate({"name": name})
+
+
+@pytest.mark.parametrize("name", ["baseline", "phase3", "my-run_2.1", "x" * 64])
+def test_plain_names_are_accepted(name: str) -> None:
+    assert validate({"name": name}).name == name
