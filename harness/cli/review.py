@@ -97,6 +97,11 @@ def up_command(
     for name, url in stack.components.items():
         typer.echo(f"{name + ':':<11} {url}")
     typer.echo(f"run id:     {stack.run_id}")
+    if "backend" in stack.components:
+        typer.echo(
+            f"admin API:  {stack.components['backend']}/admin/state "
+            f"(header 'Authorization: Bearer {stack.admin_token}')"
+        )
     typer.echo("")
     typer.echo("Feed it a run (its components become Prometheus targets while it runs):")
     typer.echo(f"  harness run --prometheus-sd {stack.sd_dir} --tracers 100")

@@ -35,8 +35,8 @@ import httpx
 
 from harness.errors import ReviewError
 from harness.review.dashboards import DASHBOARDS_DIR
+from harness.run.credentials import Credentials
 from harness.run.promsd import FileSD, component_groups
-from harness.run.runner import API_KEY
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus
 from harness.runtime.docker import (
     LABEL_COMPONENT,
@@ -91,6 +91,8 @@ class UpOptions:
     grafana_port: int = GRAFANA_PORT
     dashboards_dir: Path = DASHBOARDS_DIR
     startup_s: float = 60.0
+    credentials: Credentials = field(default_factory=Credentials.fresh)
+    """The stack's API key and the token of its backend's admin API (printed by ``up``)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ class ReviewStack:
     grafana_url: str | None
     components: dict[str, str] = field(default_factory=dict)
     """Component name -> host URL (backend, agent)."""
+    admin_token: str = field(default="", repr=False)
+    """The bearer token of the backend's admin API."""
 
     @property
     def dashboard_url(self) -> str | None:
@@ -162,11 +166,17 @@ def grafana_container(options: UpOptions) -> dict[str, Any]:
     }
 
 
-def service_specs(scenario: Scenario, run_id: str) -> tuple[ComponentSpec, ComponentSpec]:
-    """Backend and agent specs with the scenario's settings (the agent's backend URL is added
-    once the backend runs)."""
-    backend_env = {**scenario.backend_env(), "RC_BACKEND_RUN_ID": run_id, "DD_API_KEY": API_KEY}
-    agent_env = {**scenario.agent_env(), "RC_AGENT_RUN_ID": run_id, "DD_API_KEY": API_KEY}
+def service_specs(
+    scenario: Scenario, run_id: str, credentials: Credentials
+) -> tuple[ComponentSpec, ComponentSpec]:
+    """Backend and agent specs with the scenario's settings and the stack's credentials (the
+    agent's backend URL is added once the backend runs)."""
+    backend_env = {
+        **scenario.backend_env(),
+        "RC_BACKEND_RUN_ID": run_id,
+        **credentials.backend_env(),
+    }
+    agent_env = {**scenario.agent_env(), "RC_AGENT_RUN_ID": run_id, **credentials.agent_env()}
     return (
         ComponentSpec("backend", "backend", "fake_backend", backend_env),
         ComponentSpec("agent", "agent", "agent", agent_env),
@@ -305,7 +315,9 @@ def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> R
     runtime = DockerRuntime(options.run_id, image=options.image, client=client, keep=True,
                             out=io.StringIO())  # fmt: skip
     try:
-        backend_spec, agent_spec = service_specs(options.scenario, options.run_id)
+        backend_spec, agent_spec = service_specs(
+            options.scenario, options.run_id, options.credentials
+        )
         handles: list[ComponentHandle] = []
         [backend] = runtime.start([backend_spec])
         handles.append(backend)
@@ -355,4 +367,5 @@ def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> R
         prometheus_url,
         grafana_url,
         {h.spec.name: h.host_url for h in handles},
+        options.credentials.admin_token,
     )

@@ -29,6 +29,7 @@ from harness.results.folder import write_results
 from harness.results.samples import TracerSample
 from harness.results.summary import RunFacts, Summary, build_summary, tracer_health
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
+from harness.run.credentials import Credentials
 from harness.run.events import Progress, ProgressFn, ignore_progress
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
@@ -40,9 +41,6 @@ from rc_protocol.wait import apoll_until
 DEFAULT_TRACERS_PER_PROCESS = 25
 """Local packing when neither ``--tracers-per-process`` nor the scenario sets it; chosen by
 measurement (README, "Packing tracers into processes")."""
-
-API_KEY = "harness0000000000000000000000000"
-"""A fake ``DD_API_KEY`` shared by the backend and the agent of a run (never a real key)."""
 
 DEFAULT_MODULES: Mapping[str, str] = {
     "backend": "fake_backend",
@@ -186,6 +184,7 @@ def run_scenario(
     tracers_per_process: int | None = None,
     prometheus_sd: Path | None = None,
     modules: Mapping[str, str] | None = None,
+    credentials: Credentials | None = None,
 ) -> RunResult:
     """Run ``scenario`` on a runtime made by ``runtime_factory`` and write the results folder
     ``out_dir``; the runtime is closed on every exit path.
@@ -194,6 +193,7 @@ def run_scenario(
     prints), every component is published as a scrape target while the run is collected
     (:func:`harness.run.promsd.published_targets`). ``modules`` replaces the Python module run
     for a role (``backend``, ``agent``, ``tracer``); tests use it to run a stand-in service.
+    ``credentials`` are the run's API key and admin token (fresh ones by default).
     """
     per_process = (
         tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
@@ -215,6 +215,7 @@ def run_scenario(
         per_process,
         prometheus_sd,
         {**DEFAULT_MODULES, **(modules or {})},
+        credentials or Credentials.fresh(),
     )
     with runtime_factory(rid, out_dir / "logs") as runtime:
         result = asyncio.run(run.execute(runtime))
@@ -237,6 +238,7 @@ class _Run:
     per_process: int
     prometheus_sd: Path | None
     modules: Mapping[str, str]
+    credentials: Credentials
 
     def warn(self, warnings: list[str], text: str) -> None:
         warnings.append(text)
@@ -255,7 +257,7 @@ class _Run:
         backend_env = {
             **scenario.backend_env(),
             "RC_BACKEND_RUN_ID": run_id,
-            "DD_API_KEY": API_KEY,
+            **self.credentials.backend_env(),
         }
         self.say(Progress("starting fake_backend"))
         [backend] = runtime.start(
@@ -265,7 +267,7 @@ class _Run:
         agent_env = {
             **scenario.agent_env(),
             "RC_AGENT_RUN_ID": run_id,
-            "DD_API_KEY": API_KEY,
+            **self.credentials.agent_env(),
             "RC_AGENT_BACKEND_URL": backend.internal_url,
         }
         self.say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))

@@ -25,6 +25,7 @@ from harness.review.stack import (
     service_specs,
     up,
 )
+from harness.run.credentials import Credentials
 from harness.run.promsd import FileSD
 from harness.runtime.docker import LABEL_RUN_ID
 from harness.scenario.model import load_scenario
@@ -85,11 +86,14 @@ def test_grafana_reaches_the_provisioned_datasource(tmp_path: Path) -> None:
 
 
 def test_service_specs_carry_run_id_and_scenario_settings() -> None:
-    backend, agent = service_specs(load_scenario("phase3"), "r9")
+    credentials = Credentials.fresh()
+    backend, agent = service_specs(load_scenario("phase3"), "r9", credentials)
     assert backend.env["RC_BACKEND_RUN_ID"] == "r9"
     assert agent.env["RC_AGENT_RUN_ID"] == "r9"
     assert agent.env["RC_AGENT_POLICY"] == "fastlane"
-    assert backend.env["DD_API_KEY"] == agent.env["DD_API_KEY"]
+    assert backend.env["DD_API_KEY"] == agent.env["DD_API_KEY"] == credentials.api_key
+    assert backend.env["RC_BACKEND_ADMIN_TOKEN"] == credentials.admin_token
+    assert "RC_BACKEND_ADMIN_TOKEN" not in agent.env
 
 
 class FakeImages:

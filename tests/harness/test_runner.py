@@ -208,3 +208,23 @@ def test_a_run_of_real_processes_end_to_end(
     assert s.runtime == "local" and s.provider_ready_ms is not None
     assert s.provider_ready_ms.min >= 300
     assert "fake tracer serving on 127.0.0.1" in (tmp_path / "logs/tracers-002.log").read_text()
+
+
+def test_each_run_gets_its_own_key_and_token_and_tracers_get_neither(tmp_path: Path) -> None:
+    envs = []
+    for n in range(2):
+        fake = Fake()
+        run(tmp_path / f"run-{n}", fake=fake)
+        assert fake.runtime is not None
+        envs.append({c.spec.name: dict(c.spec.env) for c in fake.runtime.components})
+    first, second = envs
+    assert first["backend"]["DD_API_KEY"] != second["backend"]["DD_API_KEY"]
+    assert first["backend"]["RC_BACKEND_ADMIN_TOKEN"] != second["backend"]["RC_BACKEND_ADMIN_TOKEN"]
+    for env in envs:
+        assert env["agent"]["DD_API_KEY"] == env["backend"]["DD_API_KEY"]
+        assert "RC_BACKEND_ADMIN_TOKEN" not in env["agent"]
+        tracer = env["tracers-000"]
+        assert not {"DD_API_KEY", "RC_BACKEND_ADMIN_TOKEN"} & set(tracer)
+    secrets = [env["backend"][k] for env in envs for k in ("DD_API_KEY", "RC_BACKEND_ADMIN_TOKEN")]
+    written = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
+    assert not any(secret in written for secret in secrets), "no secret in the results"
