@@ -21,6 +21,7 @@ from harness.cli.docker import register as register_docker_commands
 from harness.cli.exit import EXIT_INTERRUPTED, fail
 from harness.cli.gate import gate_run
 from harness.cli.options import (
+    Force,
     Image,
     Junit,
     Overrides,
@@ -101,6 +102,7 @@ def run(
     ] = None,
     thresholds: Thresholds = None,
     junit: Junit = None,
+    force: Force = False,
 ) -> None:
     """Boot a fleet of tracers against an agent and a backend and report provider-ready times."""
     placement = Placement(
@@ -121,6 +123,7 @@ def run(
     )
     deps = deps_of(ctx)
     kept = False  # whether the runtime leaves the components up on exit (Docker, --keep)
+    out_dir: Path | None = None
     try:
         loaded = load_scenario(scenario, opts.overrides)
         try:
@@ -144,6 +147,7 @@ def run(
                 progress=progress,
                 tracers_per_process=placement.per_process(choice),
                 prometheus_sd=placement.prometheus_sd,
+                force=force,
             )
     except KeyboardInterrupt:
         done = (
@@ -151,14 +155,21 @@ def run(
             if kept
             else "every component of the run was stopped"
         )
-        fail(f"interrupted: {done}", EXIT_INTERRUPTED)
+        fail(f"interrupted: {done}{collected_note(out_dir)}", EXIT_INTERRUPTED)
     except HarnessError as exc:
-        fail(str(exc))
+        fail(f"{exc}{collected_note(out_dir)}")
     sys.stdout.write(result.report)
     if comparable(loaded):
         typer.echo("\n" + versus_proposal(result.summary))
     typer.echo(f"\nresults: {result.out_dir}")
     gate_run(result.summary, opts.thresholds, result.out_dir, opts.junit)  # exit 99 on a breach
+
+
+def collected_note(out_dir: Path | None) -> str:
+    """Where a run that did not complete left what it collected ("" when it left nothing)."""
+    if out_dir is None or not (out_dir / "summary.json").is_file():
+        return ""
+    return f"\nwhat the run collected until then is in {out_dir} (`harness report {out_dir}`)"
 
 
 @app.command()
@@ -184,6 +195,8 @@ def report(
         summary = load_summary(results)
     except HarnessError as exc:
         fail(str(exc))
+    if not summary.completed:
+        typer.echo(f"note: run {summary.run_id} did not complete ({summary.status})", err=True)
     if fmt == "json":
         sys.stdout.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:

@@ -18,6 +18,7 @@ from rich.console import Console
 from harness.cli.exit import EXIT_BREACHED, EXIT_INTERRUPTED, fail
 from harness.cli.gate import compare_cases, print_results, run_case
 from harness.cli.options import (
+    Force,
     Image,
     Junit,
     Overrides,
@@ -80,6 +81,7 @@ def compare(
     tracers_per_container: PerContainer = 1,
     image: Image = DEFAULT_IMAGE,
     junit: Junit = None,
+    force: Force = False,
 ) -> None:
     """Run several scenarios on the same fleet and runtime and compare them side by side."""
     names = [s.strip() for s in scenarios.split(",") if s.strip()]
@@ -125,6 +127,7 @@ def compare(
             clock=deps.clock,
             notify=err.print,
             progress_for=lambda s: make_progress(err, s.fleet.tracers),
+            force=force,
         )
     except (KeyboardInterrupt, Interrupted):
         fail("interrupted: every component of the current run was stopped", EXIT_INTERRUPTED)
@@ -164,6 +167,12 @@ def check(
             cases = compare_cases(comparison)
         else:
             summary = load_summary(results)
+            if not summary.completed:
+                fail(
+                    f"run {summary.run_id} in {results} did not complete ({summary.status}: "
+                    f"{(summary.failure or '').splitlines()[0] if summary.failure else 'no reason'}"
+                    "): thresholds are not checked on partial results"
+                )
             outcomes = evaluate(gates, summary)
             cases = [run_case(summary, results)]
     except HarnessError as exc:

@@ -97,6 +97,14 @@ Image = Annotated[
     typer.Option("--image", envvar="HARNESS_IMAGE", help="Docker runtime: the harness image."),
 ]
 Thresholds = Annotated[list[str] | None, typer.Option("--threshold", help=THRESHOLD_HELP)]
+Force = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace a non-empty --out (refused otherwise); the old results are removed only "
+        "once the new ones are in place.",
+    ),
+]
 Junit = Annotated[
     Path | None,
     typer.Option("--junit", help="Also write JUnit XML here (one testcase per run and threshold)."),

@@ -12,6 +12,8 @@ run byte for byte. Layout (reference/rc-fast-lane-proposal.md, "Load Test Result
 
 Health counts tracers (a process hosting K tracers counts K), like the proposal's one container
 per tracer. A ``Crashed: N`` field is appended to the Success line only when a tracer crashed.
+A run that did not complete (``status`` failed or interrupted) is said first, with why, so that
+a partial result is never read as a finished one.
 
 >>> line("p50", 11268)
 'p50:   11,268ms  (11.3s)'
@@ -43,11 +45,25 @@ def _block(title: str, stats: Latency | None, rows: Sequence[str]) -> list[str]:
     return out
 
 
+def not_completed(summary: Summary) -> list[str]:
+    """The lines that say a run did not complete, and why (none for a completed run)."""
+    if summary.completed:
+        return []
+    return [
+        f"=== RUN DID NOT COMPLETE ({summary.status.upper()}) ===",
+        *(summary.failure or "no reason recorded").splitlines(),
+        f"What follows is what was collected before it stopped ({summary.duration_s:g} s after "
+        "the boot instant); tracers not settled by then count as timeouts.",
+        "",
+    ]
+
+
 def render_text(summary: Summary) -> str:
     """The report for a summary; ends with a newline."""
     health = summary.health
     counts = summary.counts
     out = [
+        *not_completed(summary),
         "=== CONTAINER HEALTH ===",
         f"Running: {health.running}  |  Exited: {health.exited}  |  "
         f"Restarting: {health.restarting}  |  Crashes: {health.crashes}",

@@ -5,6 +5,11 @@ Every consumer (the text report, thresholds, compare, the HTML pages, JUnit, the
 names the file and the field. The JSON form (``docs/contracts.md``, "Results folder") is made
 only by :meth:`Summary.to_json` and read only by :meth:`Summary.from_json`.
 
+A run that did not finish says so: ``status`` is ``complete`` (the default, so that files
+written before the field existed load as what they were), ``failed`` (a component did not
+start, or the run broke) or ``interrupted`` (Ctrl-C, SIGTERM or SIGHUP), with ``failure``
+saying why; the counts and percentiles are then over what was collected until then.
+
 Schema versions: ``schema_version`` is :data:`SCHEMA_VERSION` in every file written now. Files
 written before the field existed (version 1, harness runs of 2026-11) have the same fields and
 are read as they are. A file from a newer harness (a higher version) is refused with a message
@@ -25,6 +30,9 @@ from harness.results.samples import READY, TracerSample
 from harness.results.stats import boot_buckets, summarize
 from harness.runtime.base import ComponentState, ComponentStatus
 from harness.scenario.model import Scenario
+
+RunStatus = Literal["complete", "failed", "interrupted"]
+"""How a run ended (see the module docstring)."""
 
 SCHEMA_VERSION = 2
 """The version of ``summary.json`` this harness writes (1: the same fields, no version key)."""
@@ -105,6 +113,14 @@ class Summary(_Part):
     backend: dict[str, float]
     timeline: tuple[tuple[float, int], ...]
     warnings: tuple[str, ...] = ()
+    status: RunStatus = "complete"
+    failure: str | None = None
+    """Why the run did not complete (``None`` when it did)."""
+
+    @property
+    def completed(self) -> bool:
+        """Whether the run ran to its end (``status == "complete"``)."""
+        return self.status == "complete"
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -197,8 +213,11 @@ def build_summary(
     backend: Mapping[str, float],
     timeline: Sequence[tuple[float, int]],
     warnings: Sequence[str] = (),
+    status: RunStatus = "complete",
+    failure: str | None = None,
 ) -> Summary:
-    """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
+    """The summary of a run: percentiles over the ready tracers, counts, health, counters;
+    ``status`` and ``failure`` for a run that did not complete."""
     scenario = facts.scenario
     ready = [r for r in rows if r.outcome == READY]
     boot_ms = [r.boot_total_ms for r in ready if r.boot_total_ms is not None]
@@ -225,4 +244,6 @@ def build_summary(
         backend=dict(backend),
         timeline=tuple((float(t), int(n)) for t, n in timeline),
         warnings=tuple(warnings),
+        status=status,
+        failure=failure,
     )

@@ -155,11 +155,13 @@ async def scrape_until_settled(
     deadline_wall: float,
     interval_s: float = 0.5,
     on_tick: Callable[[Tick], None] | None = None,
+    timeline: list[tuple[float, int]] | None = None,
 ) -> list[tuple[float, int]]:
     """From the boot instant ``t0_wall``, scrape every tracer process concurrently every
     ``interval_s`` until every tracer is settled or ``deadline_wall`` passes; return the
-    timeline ``[(s since t0, ready), ...]``. Times are ``clock``'s wall time."""
-    timeline: list[tuple[float, int]] = []
+    timeline ``[(s since t0, ready), ...]``, appended to ``timeline`` when given (so that a run
+    cut short keeps what it saw). Times are ``clock``'s wall time."""
+    timeline = [] if timeline is None else timeline
     await clock.sleep(max(0.0, t0_wall - clock.time()))  # nothing to see before the boot
     while True:
         started = clock.time()

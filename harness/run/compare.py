@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.errors import CompareError
 from harness.gates.thresholds import Threshold, check_scopes
 from harness.report.html.compare_page import write_compare_html
+from harness.results.folder import refuse_non_empty
 from harness.results.summary import Summary
 from harness.run.events import ProgressFn
 from harness.run.runner import RuntimeFactory, new_run_id, run_scenario
@@ -68,20 +69,29 @@ def compare_scenarios(
     clock: Clock | None = None,
     notify: Notify | None = None,
     progress_for: ProgressFor | None = None,
+    force: bool = False,
 ) -> CompareOutcome:
     """Run every scenario ``repeat`` times (interleaved rounds) into ``out_dir`` and compare.
 
-    A run that fails is recorded and the compare goes on; an interrupt stops it.
+    A run that fails is recorded and the compare goes on; an interrupt stops it. A non-empty
+    ``out_dir`` is refused before anything runs unless ``force`` (each run then replaces its
+    folder).
     """
     loaded = {s.name: s for s in distinct(scenarios)}
     check_scopes(thresholds, list(loaded))
+    refuse_non_empty(out_dir, force=force)
     say = notify or (lambda _m: None)
 
     def run_one(name: str, index: int, run_dir: Path) -> Summary:
         scenario = loaded[name]
         if progress_for is None:
             result = run_scenario(
-                scenario, run_dir, runtime_factory, clock=clock, tracers_per_process=per_process
+                scenario,
+                run_dir,
+                runtime_factory,
+                clock=clock,
+                tracers_per_process=per_process,
+                force=force,
             )
         else:
             with progress_for(scenario) as progress:
@@ -92,6 +102,7 @@ def compare_scenarios(
                     clock=clock,
                     progress=progress,
                     tracers_per_process=per_process,
+                    force=force,
                 )
         s = result.summary
         ready = s.provider_ready_ms

@@ -4,7 +4,10 @@ Order: backend, then agent (it needs the backend's URL), each healthy before the
 tracer processes, all given the same boot instant ``start_at`` (now + a margin sized to the
 number of processes), so that process start-up cost does not smear the herd; then collection
 until every tracer is settled or ``timeouts.run_s`` has passed since ``start_at``; then the
-agent's and backend's counters; then every component is stopped and the results are written.
+agent's and backend's counters; then the results are written, and only then every component
+is stopped and its log saved (:mod:`harness.run.finish`). A run that fails or is interrupted
+writes what it collected, with its status. The folder is staged beside ``out_dir`` and renamed
+into place at the end (:class:`~harness.results.folder.StagedFolder`).
 
 What the run depends on comes in as parameters: the runtime (built by ``runtime_factory`` and
 closed on every exit path), the clock, and the boot margin, so that tests drive a whole run on
@@ -24,13 +27,20 @@ import httpx
 
 from harness.errors import ComponentStartError
 from harness.report.html.run_page import write_html_if_available
-from harness.report.text import render_text
-from harness.results.folder import write_results
+from harness.results.folder import StagedFolder
 from harness.results.samples import TracerSample
-from harness.results.summary import RunFacts, Summary, build_summary, tracer_health
+from harness.results.summary import Summary
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.credentials import Credentials
 from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.finish import (
+    Collected,
+    close_after_failure,
+    close_quietly,
+    record_failure,
+    stop_and_save,
+    write_collected,
+)
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -185,9 +195,11 @@ def run_scenario(
     prometheus_sd: Path | None = None,
     modules: Mapping[str, str] | None = None,
     credentials: Credentials | None = None,
+    force: bool = False,
 ) -> RunResult:
     """Run ``scenario`` on a runtime made by ``runtime_factory`` and write the results folder
-    ``out_dir``; the runtime is closed on every exit path.
+    ``out_dir``; the runtime is closed on every exit path. A non-empty ``out_dir`` is refused
+    (:class:`~harness.errors.ResultsError`, before anything starts) unless ``force``.
 
     With ``prometheus_sd`` (a file-SD directory a Prometheus watches, e.g. the one ``harness up``
     prints), every component is published as a scrape target while the run is collected
@@ -202,12 +214,12 @@ def run_scenario(
         update={"fleet": scenario.fleet.model_copy(update={"tracers_per_process": per_process})}
     )
     rid = run_id or new_run_id()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "logs").mkdir(exist_ok=True)
-    (out_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
+    folder = StagedFolder.begin(out_dir, rid, force=force)
+    (folder.path / "logs").mkdir()
+    (folder.path / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
     run = _Run(
         scenario,
-        out_dir,
+        folder.path,
         rid,
         clock or SystemClock(),
         boot_margin,
@@ -217,12 +229,15 @@ def run_scenario(
         {**DEFAULT_MODULES, **(modules or {})},
         credentials or Credentials.fresh(),
     )
-    with runtime_factory(rid, out_dir / "logs") as runtime:
-        result = asyncio.run(run.execute(runtime))
-    html_warning = write_html_if_available(out_dir)
+    try:
+        result = run.run(runtime_factory)
+    except BaseException:
+        folder.commit()
+        raise
+    html_warning = write_html_if_available(folder.path)
     if html_warning:
         progress(Progress("warning: " + html_warning))
-    return result
+    return RunResult(rid, folder.commit(), result.summary, result.report, result.samples)
 
 
 @dataclass
@@ -239,10 +254,32 @@ class _Run:
     prometheus_sd: Path | None
     modules: Mapping[str, str]
     credentials: Credentials
+    collected: Collected | None = None
 
     def warn(self, warnings: list[str], text: str) -> None:
         warnings.append(text)
         self.say(Progress("warning: " + text))
+
+    def run(self, factory: RuntimeFactory) -> RunResult:
+        """Make the runtime, execute, and write what was collected on every exit path."""
+        runtime: Runtime | None = None
+        try:
+            runtime = factory(self.run_id, self.out_dir / "logs")
+            result = asyncio.run(self.execute(runtime))
+        except BaseException as exc:
+            collected = self.collected or Collected(
+                self.scenario, self.run_id, getattr(runtime, "name", "none"), self.clock.time()
+            )
+            record_failure(self.out_dir, collected, exc, self.clock.time(), self.say)
+            if runtime is not None:
+                close_after_failure(runtime, self.say)
+            raise
+        problem = close_quietly(runtime)
+        if problem is None or self.collected is None:
+            return result
+        self.warn(self.collected.warnings, problem)
+        summary, rows, text = write_collected(self.out_dir, self.collected, self.clock.time())
+        return RunResult(self.run_id, self.out_dir, summary, text, rows)
 
     async def execute(self, runtime: Runtime) -> RunResult:
         async with runtime.http_client(timeout=2.0) as client:
@@ -250,9 +287,9 @@ class _Run:
 
     async def _execute(self, runtime: Runtime, client: httpx.AsyncClient) -> RunResult:
         scenario, clock, run_id = self.scenario, self.clock, self.run_id
-        started_wall = clock.time()
+        collected = self.collected = Collected(scenario, run_id, runtime.name, clock.time())
         startup = scenario.timeouts.startup_s
-        warnings: list[str] = []
+        warnings = collected.warnings
 
         backend_env = {
             **scenario.backend_env(),
@@ -278,6 +315,7 @@ class _Run:
         start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
         if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
             start_at += DISCOVERY_DELAY_S
+        collected.start_at = start_at
         specs = tracer_specs(
             scenario,
             self.per_process,
@@ -293,7 +331,7 @@ class _Run:
                 f"{self.per_process} each), boot in {start_at - clock.time():.1f} s"
             )
         )
-        tracers = runtime.start(specs)
+        tracers = collected.tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
         late = clock.time() - start_at
         if late > 0:
@@ -305,14 +343,14 @@ class _Run:
         else:
             self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
-        ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
+        ledger = collected.ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
         with published_targets(
             self.prometheus_sd,
             [backend, agent, *tracers],
             run_id=run_id,
             scenario=scenario.name,
         ):
-            timeline = await scrape_until_settled(
+            await scrape_until_settled(
                 ledger,
                 tracers,
                 client,
@@ -320,10 +358,11 @@ class _Run:
                 t0_wall=start_at,
                 deadline_wall=start_at + scenario.timeouts.run_s,
                 on_tick=lambda tick: self.say(Progress("collecting", tick)),
+                timeline=collected.timeline,
             )
-            ended = clock.time()
-            states = {h.spec.name: h.state() for h in tracers}
-            counters: dict[str, dict[str, float]] = {}
+            collected.ended = clock.time()
+            collected.read_states()
+            counters = collected.counters
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)
                 if scraped is None:
@@ -335,27 +374,10 @@ class _Run:
                         f"none): see logs/{name}.log",
                     )
                 counters[prefix] = scraped or {}
+        write_collected(self.out_dir, collected, clock.time())  # before anything is stopped
+        collected.finished = True
         self.say(Progress("stopping components"))
-        runtime.stop(runtime.handles())
-        runtime.save_logs(self.out_dir / "logs")
-
-        rows = ledger.final()
-        if ledger.unexpected:
-            odd = ", ".join(f"{c}: {i}" for c, i in sorted(ledger.unexpected))
-            warnings.append(
-                f"tracer indexes reported by a process that does not host them were "
-                f"ignored ({odd}): check RC_STUB_TRACER_INDEX_BASE handling"
-            )
-        summary = build_summary(
-            RunFacts(run_id, scenario, runtime.name, started_wall, start_at, ended),
-            rows,
-            ledger.counts(),
-            tracer_health([(h.spec.tracers, states[h.spec.name]) for h in tracers]),
-            agent=counters["agent_rc_"],
-            backend=counters["backend_rc_"],
-            timeline=timeline,
-            warnings=warnings,
-        )
-        text = render_text(summary)
-        write_results(self.out_dir, summary, rows, text)
+        for problem in stop_and_save(runtime, self.out_dir / "logs"):
+            self.warn(warnings, problem)
+        summary, rows, text = write_collected(self.out_dir, collected, clock.time())
         return RunResult(run_id, self.out_dir, summary, text, rows)

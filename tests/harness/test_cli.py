@@ -1,4 +1,5 @@
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ from harness.report.text import render_text
 from harness.run.placement import Placement
 from harness.run.runner import RuntimeFactory
 from harness.runtime import RuntimeChoice
-from harness.runtime.base import Runtime
-from harness.runtime.fake import FakeRuntime
+from harness.runtime.base import ComponentHandle, ComponentSpec, Runtime
+from harness.runtime.fake import FakeRuntime, FakeScript
 from rc_protocol.clock import FastForwardClock
 from tests.harness.factories import make_summary
 
@@ -106,9 +107,9 @@ def test_run_with_a_breached_threshold_exits_99_and_writes_junit(tmp_path: Path)
 
 
 class InterruptedRuntime(FakeRuntime):
-    """A runtime whose run is interrupted at once (Ctrl-C), as Docker's would be."""
+    """A runtime whose run is interrupted (Ctrl-C) as its first component starts."""
 
-    def __enter__(self) -> "InterruptedRuntime":
+    def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
         raise KeyboardInterrupt
 
 
@@ -168,3 +169,39 @@ def test_a_scenario_name_that_would_escape_results_fails_before_anything_starts(
     assert result.exit_code == 1
     assert "'../../x' is not a scenario name" in result.output
     assert started == [] and not (tmp_path.parent / "x").exists()
+
+
+def test_run_refuses_a_non_empty_out_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert (
+        cli.invoke(app, ["run", "--tracers", "4", "--out", str(out)], obj=fake_deps()).exit_code
+        == 0
+    )
+    again = cli.invoke(app, ["run", "--tracers", "4", "--out", str(out)], obj=fake_deps())
+    assert again.exit_code == 1
+    assert f"--out {out} is not empty" in again.output and "--force" in again.output
+    forced = cli.invoke(
+        app, ["run", "--tracers", "4", "--out", str(out), "--force"], obj=fake_deps()
+    )
+    assert forced.exit_code == 0, forced.output
+
+
+def test_a_failed_run_says_where_its_partial_results_are_and_report_says_so(
+    tmp_path: Path,
+) -> None:
+    clock = FastForwardClock()
+
+    def factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
+        script = FakeScript(exit_at_start={"agent": 3})
+        return lambda run_id, log_dir: FakeRuntime(run_id, clock, script)
+
+    deps = CliDeps(choose=lambda r, i: RuntimeChoice("fake", "test"), factory=factory, clock=clock)
+    out = tmp_path / "r"
+    result = cli.invoke(app, ["run", "--tracers", "4", "--out", str(out)], obj=deps)
+    assert result.exit_code == 1
+    assert "agent failed to start" in result.output
+    assert f"what the run collected until then is in {out}" in result.output
+    report = cli.invoke(app, ["report", str(out)])
+    assert report.exit_code == 0
+    assert report.stdout.startswith("=== RUN DID NOT COMPLETE (FAILED) ===\n")
+    assert "did not complete (failed)" in report.stderr

@@ -172,3 +172,14 @@ def test_compare_end_to_end(tmp_path: Path) -> None:
     )  # fmt: skip
     assert check.returncode == 99, check.stdout + check.stderr
     assert "✗ instant: provider_ready.max < 1ms  breached: observed" in check.stdout
+
+
+def test_check_refuses_a_run_that_did_not_complete(tmp_path: Path) -> None:
+    make_run(tmp_path, "phase3", [300, 500], tracers=2)
+    data = json.loads((tmp_path / "summary.json").read_text())
+    data.update(status="interrupted", failure="interrupted (Ctrl-C, SIGTERM or SIGHUP)")
+    (tmp_path / "summary.json").write_text(json.dumps(data))
+    code, out = invoke("check", str(tmp_path), "--threshold", "provider_ready.p99 < 1s")
+    assert code == 1
+    assert "did not complete (interrupted: interrupted (Ctrl-C" in flat(out)
+    assert "thresholds are not checked on partial results" in flat(out)

@@ -42,6 +42,8 @@ SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "timeline",
     "boot_at",
     "warnings",
+    "status",
+    "failure",
 }
 
 
