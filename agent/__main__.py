@@ -21,6 +21,8 @@ import uvicorn
 from agent.app import create_app
 from agent.errors import SettingsError
 from agent.settings import Settings
+from rc_protocol.fdlimit import raise_open_files_limit
+from rc_protocol.lifeline import tie_to_parent
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 
 
@@ -46,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"agent: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    tie_to_parent()  # die with the harness that started us, however it ends (SIGHUP too)
+    raise_open_files_limit()  # as the real (Go) agent and tracers do at start
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -20,6 +20,8 @@ import uvicorn
 from fake_backend.app import create_app
 from fake_backend.errors import BackendError, SettingsError
 from fake_backend.settings import Settings
+from rc_protocol.fdlimit import raise_open_files_limit
+from rc_protocol.lifeline import tie_to_parent
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 
 
@@ -42,7 +44,7 @@ def _ignore_reraised_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the server until SIGTERM/SIGINT; 0 on a clean stop, 2 on a bad setting, else 1."""
+    """Run the server until SIGTERM/SIGINT/SIGHUP; 0 on a clean stop, 2 on a bad setting, else 1."""
     try:
         settings = settings_from(sys.argv[1:] if argv is None else argv, os.environ)
         app = create_app(settings)
@@ -52,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BackendError as exc:
         print(f"fake_backend: {exc}", file=sys.stderr)
         return 1
+    tie_to_parent()  # die with the harness that started us, however it ends (SIGHUP too)
+    raise_open_files_limit()  # as the real (Go) agent and tracers do at start
     log_level = settings.log_level.lower()
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     config = uvicorn.Config(

@@ -1,4 +1,4 @@
-"""``python -m tracer_stub``: host simulated tracers until SIGTERM/SIGINT (exit 0).
+"""``python -m tracer_stub``: host simulated tracers until SIGTERM/SIGINT/SIGHUP (exit 0).
 
 With no arguments: one tracer against ``DD_TRACE_AGENT_URL`` (default
 ``http://127.0.0.1:8126``). Every setting is a flag and an ``RC_STUB_*`` variable (``--help``);
@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 
 from openfeature import api
 
+from rc_protocol.fdlimit import raise_open_files_limit
+from rc_protocol.lifeline import tie_to_parent
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 from tracer_stub.errors import SettingsError, StubError
 from tracer_stub.host import Host
@@ -60,7 +62,7 @@ async def run(settings: Settings) -> None:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     starter = host.begin()
     stopping = asyncio.ensure_future(stop.wait())
@@ -75,11 +77,14 @@ async def run(settings: Settings) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Host the tracers until SIGTERM, SIGINT or SIGHUP; 0 on a clean stop, 2 on a bad setting."""
     try:
         settings = settings_from(sys.argv[1:] if argv is None else argv, os.environ)
     except SettingsError as exc:
         print(f"tracer_stub: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    tie_to_parent()  # die with the harness that started us, however it ends (SIGHUP too)
+    raise_open_files_limit()  # as the real (Go) agent and tracers do at start
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -208,12 +208,14 @@ register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM takes the same clean-up path as Ctrl-C: the runtime's close() runs.
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM and SIGHUP (a closed terminal or ssh session) take the same clean-up path as
+    # Ctrl-C: the run writes what it collected and the runtime's close() runs.
     raise KeyboardInterrupt
 
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     app()

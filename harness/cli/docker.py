@@ -17,7 +17,8 @@ import typer
 
 from harness.cli.exit import fail
 from harness.errors import HarnessError
-from harness.runtime.docker import connect, sweep
+from harness.runtime import cleanup
+from harness.runtime.docker import connect
 from harness.runtime.images import (
     DEFAULT_BASE_TAG,
     DEFAULT_IMAGE,
@@ -86,16 +87,34 @@ def build_command(
 def down(
     run_id: Annotated[
         str | None,
-        typer.Option(help="Remove only this run's containers and network (default: every run)."),
+        typer.Option(
+            help="Remove this run's processes, containers and network, whatever it is "
+            "(default: every run whose harness is gone)."
+        ),
     ] = None,
+    review: Annotated[
+        bool,
+        typer.Option("--review", help="Without --run-id, remove `harness up` review stacks too."),
+    ] = False,
 ) -> None:
-    """Remove the containers and networks left by harness runs (by the harness.run_id label)."""
+    """Remove what harness runs left: local processes (by HARNESS_RUN_ID) and containers and
+    networks (by the harness.run_id label), of runs whose harness is gone."""
     with one_line_errors():
-        result = sweep(connect(), run_id)
-    runs = ", ".join(result.run_ids) or "none"
+        result = cleanup.down(run_id, review=review)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    runs = ", ".join(result.removed) or "none"
     typer.echo(
-        f"removed {result.containers} containers and {result.networks} networks (runs: {runs})"
+        f"removed {result.processes} processes, {result.containers} containers and "
+        f"{result.networks} networks (runs: {runs})"
     )
+    for label, runs_left, how in (
+        ("still running (their harness is alive)", result.alive, "--run-id ID"),
+        ("review stacks of `harness up`", result.review, "--review, or --run-id ID"),
+        ("of another user or machine", result.foreign, "--run-id ID"),
+    ):
+        if runs_left:
+            typer.echo(f"left alone, {label}: {', '.join(runs_left)} (remove with {how})")
 
 
 def register(app: typer.Typer) -> None:

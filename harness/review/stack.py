@@ -40,13 +40,16 @@ from harness.run.promsd import FileSD, component_groups
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus
 from harness.runtime.docker import (
     LABEL_COMPONENT,
+    LABEL_OWNER,
     LABEL_ROLE,
     LABEL_RUN_ID,
+    LABEL_STACK,
     DockerRuntime,
     container_name,
     sweep,
 )
 from harness.runtime.images import DEFAULT_BASE_TAG, DEFAULT_IMAGE, build_log_tail
+from harness.runtime.ownership import owner
 from harness.scenario.model import Scenario
 from rc_protocol.wait import WaitTimeout, poll_until
 
@@ -113,8 +116,19 @@ class ReviewStack:
         return f"{self.grafana_url}/d/{DASHBOARD_UID}" if self.grafana_url else None
 
 
+REVIEW_LABELS = {LABEL_STACK: "review"}
+"""On every object of the stack: ``harness down`` without ``--run-id`` leaves it alone unless
+asked (``--review``)."""
+
+
 def _labels(run_id: str, role: str) -> dict[str, str]:
-    return {LABEL_RUN_ID: run_id, LABEL_ROLE: role, LABEL_COMPONENT: role}
+    return {
+        LABEL_RUN_ID: run_id,
+        LABEL_ROLE: role,
+        LABEL_COMPONENT: role,
+        LABEL_OWNER: owner(),
+        **REVIEW_LABELS,
+    }
 
 
 def prometheus_container(options: UpOptions) -> dict[str, Any]:
@@ -312,8 +326,10 @@ def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> R
             f"cannot prepare the file-SD directory {options.sd_dir}: {exc}; pass a directory "
             "of yours with --sd-dir"
         ) from None
+    # keep: the stack stays up when this command ends; close() then only ends the runtime's
+    # reaper (which removes the stack if this command dies while bringing it up).
     runtime = DockerRuntime(options.run_id, image=options.image, client=client, keep=True,
-                            out=io.StringIO())  # fmt: skip
+                            out=io.StringIO(), labels=REVIEW_LABELS)  # fmt: skip
     try:
         backend_spec, agent_spec = service_specs(
             options.scenario, options.run_id, options.credentials
@@ -361,6 +377,8 @@ def up(options: UpOptions, client: Any, say: Callable[[str], None] = print) -> R
         sweep(client, options.run_id)
         FileSD(options.sd_dir).remove_run(options.run_id)
         raise
+    finally:
+        runtime.close()
     return ReviewStack(
         options.run_id,
         options.sd_dir,

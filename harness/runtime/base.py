@@ -30,6 +30,9 @@ import httpx
 
 Role = Literal["backend", "agent", "tracer"]
 
+RUN_ID_ENV = "HARNESS_RUN_ID"
+"""Environment variable carrying the run id in every process the harness starts."""
+
 
 @dataclass(frozen=True)
 class ComponentSpec:

@@ -4,14 +4,18 @@ Built on the Docker SDK (``docker`` package), the way DataDog/system-tests drive
 (``utils/_context/containers.py``): one container per component, named after the run, started
 from one image whose entry point is ``python -m`` (``compose/Dockerfile``).
 
-- A bridge network per run (``rcfl-<run_id>``); components reach each other by container name
-  (``internal_url``), the harness through a port published on 127.0.0.1 with a random host port
-  (``host_url``), which also works on Docker Desktop.
+- A bridge network per run (``rcfl-<run_id>``), ``internal`` where the host can route to it;
+  components reach each other by container name (``internal_url``), the harness at the
+  container's address (``host_url``), or, on Docker Desktop and remote engines, through a port
+  published on 127.0.0.1. Containers drop every capability, cannot gain privileges, and have
+  pids and memory limits (:mod:`harness.runtime.docker_config`).
 - Containers are created and started in parallel (a thread pool), like system-tests' per-container
   start threads (PR #2732).
-- Every container and network carries ``harness.run_id=<id>`` plus role and component labels;
-  :meth:`DockerRuntime.close` removes by label, so whatever a crashed start left behind goes too
-  (testcontainers' Ryuk idea, without a reaper container). :func:`sweep` is ``harness down``.
+- Every container and network carries ``harness.run_id=<id>`` plus role, component and owner
+  labels; :meth:`DockerRuntime.close` removes by label, so whatever a crashed start left behind
+  goes too. If the harness dies without closing (SIGKILL, the OOM killer), the run's reaper
+  process removes them by the same label (:mod:`harness.runtime.reaper`, testcontainers' Ryuk
+  idea); ``harness down`` sweeps what is left (:mod:`harness.runtime.cleanup`).
 - Health comes from Docker's own state (running, exited, restarting, exit code, OOM killed).
 - Engine-side helpers (names, labels, states, sweep, the thread pool) live in
   :mod:`harness.runtime.docker_engine` and are re-exported here.
@@ -22,10 +26,10 @@ from one image whose entry point is ``python -m`` (``compose/Dockerfile``).
 from __future__ import annotations
 
 import contextlib
-import signal
+import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,11 +47,20 @@ from harness.runtime.base import (
     ComponentState,
     ComponentStatus,
 )
+from harness.runtime.docker_config import (
+    NETWORK_ENV,
+    choose_network,
+    container_options,
+    host_url_from_attrs,
+    network_options,
+)
 from harness.runtime.docker_engine import (
     CONTAINER_PORT,
     LABEL_COMPONENT,
+    LABEL_OWNER,
     LABEL_ROLE,
     LABEL_RUN_ID,
+    LABEL_STACK,
     LABEL_TRACERS,
     SweepResult,
     auto_choice,
@@ -66,12 +79,17 @@ from harness.runtime.docker_engine import (
     sweep,
 )
 from harness.runtime.images import DEFAULT_IMAGE, build_command
+from harness.runtime.ownership import owner
+from harness.runtime.reaper import RunGuard
+from harness.runtime.signals import interrupts_noted
 
 __all__ = [
     "CONTAINER_PORT",
     "LABEL_COMPONENT",
+    "LABEL_OWNER",
     "LABEL_ROLE",
     "LABEL_RUN_ID",
+    "LABEL_STACK",
     "LABEL_TRACERS",
     "DockerHandle",
     "DockerRuntime",
@@ -101,7 +119,7 @@ class DockerHandle:
 
     _spec: ComponentSpec
     container: Any
-    host_port: int
+    _host_url: str
     name: str
 
     @property
@@ -110,7 +128,7 @@ class DockerHandle:
 
     @property
     def host_url(self) -> str:
-        return f"http://127.0.0.1:{self.host_port}"
+        return self._host_url
 
     @property
     def internal_url(self) -> str:
@@ -171,10 +189,21 @@ class DockerRuntime(ClosesOnExit):
         mem_limit: str | None = None,
         log_dir: Path | None = None,
         out: TextIO | None = None,
+        labels: Mapping[str, str] | None = None,
+        guard: RunGuard | None = None,
+        network: str | None = None,
     ) -> None:
         """``log_dir``: where :meth:`close` saves every container's log if :meth:`save_logs`
-        was not called (a failed or interrupted run), before the containers are removed."""
+        was not called (a failed or interrupted run), before the containers are removed.
+        ``labels`` are added to every object (the review stack marks its own). ``guard`` holds
+        the run's lock and reaper from the first start to :meth:`close`. ``network`` is
+        ``auto`` (default: ``$HARNESS_DOCKER_NETWORK``, else auto), ``internal`` or
+        ``published`` (:mod:`harness.runtime.docker_config`)."""
         self.run_id = run_id
+        self.labels = {LABEL_OWNER: owner(), **(labels or {})}
+        self.network_requested = network or os.environ.get(NETWORK_ENV) or "auto"
+        self.network_mode = ""
+        self.guard = guard or RunGuard(run_id, docker=True)
         self.log_dir = log_dir
         self._logs_saved = False
         self.image = image
@@ -211,12 +240,19 @@ class DockerRuntime(ClosesOnExit):
             raise ImageMissingError(self.image, build_command(self.image)) from None
         if stale:
             print(f"warning: {stale}", file=self._out)
+        self.network_mode = choose_network(
+            self.network_requested,
+            base_url=str(getattr(client.api, "base_url", "")),
+            operating_system=str(client.info().get("OperatingSystem", "")),
+        )
+        self.guard.arm()  # before the first object: a dead harness's objects are reaped
         try:
             self._network = client.networks.create(
-                network_name(self.run_id),
-                driver="bridge",
-                labels=labels_for(self.run_id),
-                check_duplicate=True,
+                **network_options(
+                    network_name(self.run_id),
+                    self.network_mode,
+                    {**labels_for(self.run_id), **self.labels},
+                )
             )
         except docker.errors.APIError as exc:
             raise RuntimeErrorBase(
@@ -241,20 +277,18 @@ class DockerRuntime(ClosesOnExit):
         import docker.errors
 
         name = container_name(self.run_id, spec.name)
+        network = network_name(self.run_id)
         try:
             container = self.client.containers.create(
-                self.image,
-                command=command_for(spec),
-                name=name,
-                hostname=spec.name,
-                environment=dict(spec.env),
-                labels=labels_for(self.run_id, spec),
-                network=network_name(self.run_id),
-                ports={f"{CONTAINER_PORT}/tcp": ("127.0.0.1", None)},
-                dns=["127.0.0.1"],
-                mem_limit=self.mem_limit,
-                init=True,
-                detach=True,
+                **container_options(
+                    spec,
+                    image=self.image,
+                    name=name,
+                    network=network,
+                    mode=self.network_mode,
+                    labels={**labels_for(self.run_id, spec), **self.labels},
+                    mem_limit=self.mem_limit,
+                )
             )
         except docker.errors.APIError as exc:
             raise ComponentStartError(spec.name, f"docker create {name}: {exc}") from None
@@ -266,14 +300,14 @@ class DockerRuntime(ClosesOnExit):
                 spec.name, f"docker start {name}: {exc}", _logs(container, 30)
             ) from None
         state = state_from_attrs(container.attrs)
-        port = host_port_from_attrs(container.attrs)
-        if state.status is ComponentStatus.EXITED or port is None:
+        url = host_url_from_attrs(container.attrs, self.network_mode, network)
+        if state.status is ComponentStatus.EXITED or url is None:
             raise ComponentStartError(
                 spec.name,
                 f"container {name} is {state.status.value} (exit code {state.exit_code})",
                 _logs(container, 30),
             )
-        return DockerHandle(spec, container, port, name)
+        return DockerHandle(spec, container, url, name)
 
     # -- Runtime interface --
 
@@ -330,8 +364,13 @@ class DockerRuntime(ClosesOnExit):
         self._closed = True
         if self._client is None:
             return
-        with _interrupts_deferred(self._out):
-            self._close()
+        with interrupts_noted(self._out):
+            try:
+                self._close()
+            except BaseException:
+                self.guard.abandon()  # the reaper tries again
+                raise
+            self.guard.disarm()
 
     def _close(self) -> None:
         with self._lock:  # a create/start still running would add a container after the sweep
@@ -358,22 +397,3 @@ class DockerRuntime(ClosesOnExit):
             )
             return
         sweep(self._client, self.run_id, workers=self.workers)
-
-
-@contextlib.contextmanager
-def _interrupts_deferred(out: TextIO) -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM print a note instead of interrupting (main thread
-    only: elsewhere signals are not delivered to Python code anyway)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def note(signum: int, frame: object) -> None:
-        print("removing the run's containers and network; one moment", file=out)
-
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

@@ -27,6 +27,11 @@ LABEL_RUN_ID = "harness.run_id"
 LABEL_ROLE = "harness.role"
 LABEL_COMPONENT = "harness.component"
 LABEL_TRACERS = "harness.tracers"
+LABEL_OWNER = "harness.owner"
+"""``<user>@<host>`` of the harness that made the object (``ownership.owner``)."""
+LABEL_STACK = "harness.stack"
+"""``review`` on the objects of ``harness up``'s stack, which ``harness down`` leaves alone
+unless asked."""
 NAME_PREFIX = "rcfl"
 CONTAINER_PORT = 8000
 """Every component listens on this port inside its container (``--port``)."""
@@ -208,12 +213,24 @@ def _sweep(client: Any, run_id: str | None, workers: int) -> SweepResult:
 
 
 def leftovers(client: Any, run_id: str | None = None) -> tuple[list[Any], list[Any]]:
-    """Containers and networks still labelled with ``run_id`` (any run when None)."""
+    """Containers and networks still labelled with ``run_id`` (any run when None).
+
+    The SDK lists, then inspects each container: one removed in between (by a concurrent
+    sweep, the reaper's or ``harness down``'s) is a ``NotFound``, and the listing is redone.
+    """
+    import docker.errors
+
     label = LABEL_RUN_ID if run_id is None else f"{LABEL_RUN_ID}={run_id}"
-    return (
-        client.containers.list(all=True, filters={"label": label}),
-        client.networks.list(filters={"label": label}),
-    )
+    for attempt in range(5):
+        try:
+            return (
+                client.containers.list(all=True, filters={"label": label}),
+                client.networks.list(filters={"label": label}),
+            )
+        except docker.errors.NotFound:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- parallel map that survives Ctrl-C --------------------------------------------------------

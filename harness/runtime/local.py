@@ -4,7 +4,10 @@ Each component runs as ``sys.executable -m <module> ... --host 127.0.0.1 --port 
 its own process group (so a Ctrl-C in the terminal reaches only the harness, which then stops
 them in order), with stdout and stderr in ``<log_dir>/<component>.log``. The inherited
 environment is stripped of ``RC_*`` and ``DD_*`` variables so that only the scenario decides, and
-every process carries ``HARNESS_RUN_ID`` so that leftovers can be found by run id.
+every process carries ``HARNESS_RUN_ID`` so that leftovers can be found by run id, and
+``HARNESS_PARENT_PID`` so that it dies with the harness however the harness ends (each service
+calls ``rc_protocol.lifeline.tie_to_parent``). Components are started from the thread that runs
+the run (the main thread): the kernel's parent-death signal follows that thread.
 """
 
 from __future__ import annotations
@@ -17,23 +20,23 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
 from harness.errors import ComponentStartError
 from harness.runtime.base import (
+    RUN_ID_ENV,
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
     ComponentState,
     ComponentStatus,
 )
-
-RUN_ID_ENV = "HARNESS_RUN_ID"
-"""Environment variable carrying the run id in every process the harness starts."""
+from harness.runtime.reaper import RunGuard
+from harness.runtime.signals import signals_held
+from rc_protocol.lifeline import PARENT_PID_ENV
 
 SignalGroup = Callable[[int, signal.Signals], None]
 """Sends a signal to a process group (``os.killpg``, a group already gone ignored)."""
@@ -65,6 +68,7 @@ def child_environment(extra: dict[str, str], run_id: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "DD_"))}
     env.update(extra)
     env[RUN_ID_ENV] = run_id
+    env[PARENT_PID_ENV] = str(os.getpid())
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -148,26 +152,6 @@ class LocalComponent:
             self._log_file.close()
 
 
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM for the duration (main thread only), so that an impatient second
-    Ctrl-C cannot cut a clean-up short; raise ``KeyboardInterrupt`` afterwards if one came."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, lambda signum, _frame: received.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
-    if received:
-        raise KeyboardInterrupt
-
-
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
@@ -180,11 +164,18 @@ class LocalRuntime(ClosesOnExit):
     start_cost_s = 0.0
 
     def __init__(
-        self, run_id: str, log_dir: Path | None = None, *, signal_group: SignalGroup | None = None
+        self,
+        run_id: str,
+        log_dir: Path | None = None,
+        *,
+        signal_group: SignalGroup | None = None,
+        guard: RunGuard | None = None,
     ) -> None:
         """``signal_group`` replaces ``os.killpg`` for stopping components (tests record the
-        signals through it)."""
+        signals through it). ``guard`` holds the run's lock and its reaper from the first
+        start to a clean close (:class:`~harness.runtime.reaper.RunGuard`)."""
         self.run_id = run_id
+        self.guard = guard or RunGuard(run_id, docker=False)
         self._signal_group = signal_group
         self._own_log_dir = log_dir is None
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="harness-"))
@@ -193,6 +184,7 @@ class LocalRuntime(ClosesOnExit):
         self._closed = False
 
     def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
+        self.guard.arm()
         started: list[ComponentHandle] = []
         for spec in specs:
             started.append(self._start_one(spec))
@@ -254,8 +246,13 @@ class LocalRuntime(ClosesOnExit):
         if self._closed:
             return
         with signals_held():
-            self.stop(self._components, timeout=5.0)
+            try:
+                self.stop(self._components, timeout=5.0)
+            except BaseException:
+                self.guard.abandon()  # the reaper stops what is left
+                raise
             self._closed = True
+            self.guard.disarm()
         if self._own_log_dir:
             shutil.rmtree(self.log_dir, ignore_errors=True)
 

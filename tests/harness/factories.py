@@ -138,3 +138,11 @@ def make_run(
         encoding="utf-8",
     )
     return summary
+
+
+def fake_proc(root: Path, pid: int, environ: dict[str, str], state: str = "S") -> None:
+    """A process in a fake ``/proc`` tree: its environment and its state (``Z``: zombie)."""
+    entry = root / str(pid)
+    entry.mkdir(parents=True)
+    (entry / "environ").write_bytes(b"\0".join(f"{k}={v}".encode() for k, v in environ.items()))
+    (entry / "stat").write_text(f"{pid} (python3 (x)) {state} 1 2 3\n")

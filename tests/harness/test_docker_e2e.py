@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.runtime.docker import connect, leftovers
+from harness.runtime.docker import connect, leftovers, sweep
 
 pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
@@ -153,3 +153,40 @@ def test_sigint_mid_run_leaves_nothing(
     assert proc.wait(timeout=90) == 130, "".join(seen) + proc.stderr.read()
     assert "interrupted" in proc.stderr.read()
     assert_nothing_left(client, run_id)
+
+
+def test_a_sigkilled_harness_leaves_no_container_or_network_within_10_s(
+    harness_image: str, client: Any, tmp_path: Path
+) -> None:
+    """kill -9 of the harness mid-run: its reaper removes the run's containers and network."""
+    proc = subprocess.Popen(
+        docker_run(
+            harness_image, "--tracers", "8", "--tracers-per-container", "2", "--timeout", "120",
+            "--set", "timeouts.startup_s=120", "--out", str(tmp_path / "run"),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 180
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("["):  # collecting
+            break
+        assert time.monotonic() < deadline, "".join(seen)
+    else:
+        pytest.fail("the run ended before collecting:\n" + "".join(seen)[-3000:])
+    run_id = run_id_of("".join(seen))
+    assert len(leftovers(client, run_id)[0]) == 6, "backend, agent, 4 tracer containers"
+    proc.kill()
+    proc.wait()
+    killed = time.monotonic()
+    while any(leftovers(client, run_id)) and time.monotonic() - killed < 10:
+        time.sleep(0.2)
+    left = leftovers(client, run_id)
+    if any(left):
+        sweep(client, run_id)  # do not leave them to the next test
+    assert left == ([], []), f"run {run_id} outlived its harness by 10 s"
+    assert not (tmp_path / "run").exists(), "nothing at --out looks finished"

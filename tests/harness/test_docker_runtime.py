@@ -9,6 +9,7 @@ The pure helpers and engine calls are test_docker_engine.py.
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +32,7 @@ from harness.runtime.docker_engine import (
     sweep,
 )
 from harness.runtime.images import SOURCE_DIGEST_LABEL, source_digest
+from harness.runtime.reaper import RunGuard
 from rc_protocol.wait import WaitTimeout, poll_until
 
 
@@ -52,15 +54,24 @@ class _CurrentImages:
         return SimpleNamespace(attrs={"Config": {"Labels": labels}})
 
 
+def lock_only(run_id: str) -> RunGuard:
+    """The run's lock in a folder of its own, and no reaper (these engines are fakes)."""
+    return RunGuard(run_id, docker=True, directory=Path(tempfile.mkdtemp()), reaper=False)
+
+
 class _NoPoolClient:
     """An engine with an up-to-date image whose network address pools are used up."""
 
     images = _CurrentImages()
     networks = _Networks()
+    api = SimpleNamespace(base_url="http+docker://localhost")
+
+    def info(self) -> dict[str, str]:
+        return {"OperatingSystem": "Debian GNU/Linux 12 (bookworm)"}
 
 
 def test_network_that_cannot_be_created_is_a_clear_error() -> None:
-    runtime = DockerRuntime("pool", client=_NoPoolClient())
+    runtime = DockerRuntime("pool", guard=lock_only("pool"), client=_NoPoolClient())
     with pytest.raises(HarnessError, match="address pool") as info:
         runtime.start([standin("backend", "backend")])
     assert "`harness down` removes them" in str(info.value)
@@ -68,7 +79,7 @@ def test_network_that_cannot_be_created_is_a_clear_error() -> None:
 
 def test_close_says_so_when_a_container_start_outlasts_its_wait() -> None:
     out = io.StringIO()
-    runtime = DockerRuntime("slow", client=object(), keep=True, out=out)
+    runtime = DockerRuntime("slow", guard=lock_only("slow"), client=object(), keep=True, out=out)
     runtime.close_wait_s = 0.01
     runtime._inflight = 1  # a create/start that has not returned
     runtime.close()
@@ -77,7 +88,7 @@ def test_close_says_so_when_a_container_start_outlasts_its_wait() -> None:
 
 
 def test_closing_a_runtime_that_never_started_anything_needs_no_engine() -> None:
-    runtime = DockerRuntime("idle")
+    runtime = DockerRuntime("idle", guard=lock_only("idle"))
     runtime.close()
     runtime.close()  # idempotent
     assert runtime._client is None  # closing did not connect to an engine to sweep nothing
@@ -117,6 +128,24 @@ def wait_exited(handle: ComponentHandle, timeout: float = 30.0) -> None:
         pytest.fail(f"{handle.spec.name} still {handle.state()}")
 
 
+def assert_isolated(client: Any, container: Any, rid: str) -> None:
+    """No capability, no privilege gain, pids and memory limits, no published port, and an
+    internal network from which nothing outside answers."""
+    host = container.attrs["HostConfig"]
+    assert host["CapDrop"] == ["ALL"] and host["SecurityOpt"] == ["no-new-privileges:true"]
+    assert host["PidsLimit"] > 0 and host["Memory"] > 0
+    assert not container.attrs["NetworkSettings"]["Ports"], "nothing published"
+    assert client.networks.get(f"rcfl-{rid}").attrs["Internal"] is True
+    status = container.exec_run(["grep", "-E", "^(CapEff|NoNewPrivs)", "/proc/self/status"])
+    assert status.output.decode().split() == ["CapEff:", "0000000000000000", "NoNewPrivs:", "1"]
+    egress = (
+        "import socket; s = socket.socket(); s.settimeout(3)\n"
+        "try:\n s.connect(('1.1.1.1', 80)); print('out')\n"
+        "except OSError as e:\n print('blocked', e)"
+    )
+    assert container.exec_run(["python", "-c", egress]).output.decode().startswith("blocked")
+
+
 @pytest.fixture
 def client() -> Iterator[Any]:
     client = connect()
@@ -144,8 +173,8 @@ def test_start_serve_label_and_clean_up(
             *(f"tracers-{i:03d}" for i in range(4)),
         ]
         for handle in [*handles, *tracers]:
-            assert handle.host_url.startswith("http://127.0.0.1:")
             wait_healthy(handle)
+        assert runtime.network_mode == "internal", "a local Linux engine: internal network"
         assert tracers[0].internal_url == f"http://rcfl-{rid}-tracers-000:8000"
 
         container = client.containers.get(f"rcfl-{rid}-agent")
@@ -158,6 +187,9 @@ def test_start_serve_label_and_clean_up(
         )
         uid = container.exec_run(["id", "-u"]).output.decode().strip()
         assert uid != "0", "containers run as a non-root user"
+        assert_isolated(client, container, rid)
+        address = container.attrs["NetworkSettings"]["Networks"][f"rcfl-{rid}"]["IPAddress"]
+        assert handles[1].host_url == f"http://{address}:8000", "reached on the run's network"
         mounts = container.attrs["Mounts"]
         assert not any("docker.sock" in m.get("Source", "") for m in mounts)
         # Another component reaches the agent by its internal URL, on the run's network.
@@ -246,7 +278,7 @@ def test_keep_leaves_the_stack_and_down_removes_it(
     assert len(containers) == 1 and len(networks) == 1
     down = CliRunner().invoke(app, ["down", "--run-id", rid])
     assert down.exit_code == 0, down.output
-    assert f"removed 1 containers and 1 networks (runs: {rid})" in down.output
+    assert f"removed 0 processes, 1 containers and 1 networks (runs: {rid})" in down.output
     assert leftovers(client, rid) == ([], [])
     assert sweep(client, rid) == SweepResult(0, 0, ())
 

@@ -4,6 +4,7 @@ shortened intervals (``--set``)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -102,8 +103,8 @@ def test_run_reports_counts_every_tracer_and_writes_the_results(
     assert replay.stdout.encode() == (out / "report.txt").read_bytes()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path, sig: signal.Signals) -> None:
+def start_collecting(out: Path) -> tuple[subprocess.Popen[str], str]:
+    """A 10-tracer local run, returned once collection has begun, with its run id."""
     proc = subprocess.Popen(
         [
             *HARNESS,
@@ -119,7 +120,7 @@ def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path, sig: signal
             "--timeout",
             "120",
             "--out",
-            str(tmp_path / "run"),
+            str(out),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -135,7 +136,35 @@ def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path, sig: signal
             break
     assert run_id
     assert len(processes_of_run(run_id)) == 4  # backend, agent, 2 tracer processes
+    return proc, run_id
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_an_interrupted_run_leaves_no_process_behind(tmp_path: Path, sig: signal.Signals) -> None:
+    proc, run_id = start_collecting(tmp_path / "run")
     proc.send_signal(sig)
     assert proc.wait(timeout=30) == 130
-    assert "interrupted" in proc.stderr.read()
+    assert proc.stderr is not None and "interrupted" in proc.stderr.read()
     assert processes_of_run(run_id) == []
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and sum(summary["counts"].values()) == 10
+
+
+def test_a_sigkilled_harness_leaves_no_process_within_10_s(tmp_path: Path) -> None:
+    """kill -9 of the harness mid-run: the services' parent-death signal and the run's reaper
+    stop every process of the run; nothing at --out looks like a finished run."""
+    proc, run_id = start_collecting(tmp_path / "run")
+    proc.kill()
+    proc.wait()
+    killed = time.monotonic()
+    while processes_of_run(run_id) and time.monotonic() - killed < 10:
+        time.sleep(0.1)
+    left = processes_of_run(run_id)
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"{len(left)} processes of run {run_id} outlived the harness by 10 s"
+    assert not (tmp_path / "run").exists()
+    [staged] = tmp_path.glob(f".run.partial-{run_id}")
+    assert (staged / "INCOMPLETE").is_file()
+    report = harness("report", str(staged))
+    assert "never finished" in report.stderr or "did not complete" in report.stderr

@@ -1,5 +1,6 @@
 import contextlib
 import os
+import secrets
 import signal
 from pathlib import Path
 
@@ -82,10 +83,15 @@ def test_child_environment_drops_inherited_rc_and_dd_vars(monkeypatch: pytest.Mo
     assert env[RUN_ID_ENV] == "run9"
 
 
+def unique(name: str) -> str:
+    """A run id no other test (of this or another checkout on the machine) holds."""
+    return f"{name}-{secrets.token_hex(3)}"
+
+
 @pytest.mark.e2e
 def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
     signals = RecordingSignals()
-    rt = LocalRuntime("rt1", log_dir=tmp_path, signal_group=signals)
+    rt = LocalRuntime(unique("rt1"), log_dir=tmp_path, signal_group=signals)
     with rt:
         [a, b] = rt.start([spec("backend"), spec("agent", RC_AGENT_BACKEND_URL="x")])
         poll_until(
@@ -109,7 +115,7 @@ def test_start_serve_log_and_close_kills_everything(tmp_path: Path) -> None:
 
 @pytest.mark.e2e
 def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> None:
-    with LocalRuntime("rt2", log_dir=tmp_path) as rt:
+    with LocalRuntime(unique("rt2"), log_dir=tmp_path) as rt:
         [h] = rt.start([spec(FAKE_EXIT_AT_START="backend")])
         poll_until(
             lambda: h.state().status is ComponentStatus.EXITED,
@@ -124,7 +130,7 @@ def test_a_component_that_exits_is_seen_crashed_with_its_log(tmp_path: Path) -> 
 @pytest.mark.e2e
 def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None:
     signals = RecordingSignals()
-    with LocalRuntime("rt3", log_dir=tmp_path, signal_group=signals) as rt:
+    with LocalRuntime(unique("rt3"), log_dir=tmp_path, signal_group=signals) as rt:
         [h] = rt.start([stubborn_spec()])
         poll_until(
             lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="stubborn started"
@@ -141,7 +147,7 @@ def test_sigkill_fallback_for_a_process_ignoring_sigterm(tmp_path: Path) -> None
 def test_stop_sends_sigterm_once_then_sigkill(tmp_path: Path) -> None:
     """A second SIGTERM would force uvicorn's exit, cutting a service's clean shutdown short."""
     signals = RecordingSignals()
-    with LocalRuntime("rt6", log_dir=tmp_path, signal_group=signals) as rt:
+    with LocalRuntime(unique("rt6"), log_dir=tmp_path, signal_group=signals) as rt:
         [h] = rt.start([stubborn_spec()])
         poll_until(lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="started")
         rt.stop([h], timeout=0.3)
@@ -151,7 +157,7 @@ def test_stop_sends_sigterm_once_then_sigkill(tmp_path: Path) -> None:
 
 @pytest.mark.e2e
 def test_save_logs_copies_into_another_folder(tmp_path: Path) -> None:
-    with LocalRuntime("rt4") as rt:
+    with LocalRuntime(unique("rt4")) as rt:
         [h] = rt.start([spec()])
         poll_until(lambda: healthy(h.host_url), timeout=20, interval=0.1, what="healthy")
         rt.save_logs(tmp_path / "logs")
@@ -169,7 +175,7 @@ def test_a_second_ctrl_c_during_close_waits_for_the_clean_up(tmp_path: Path) -> 
             os.kill(os.getpid(), signal.SIGINT)
         signals(pgid, sig)
 
-    rt = LocalRuntime("rt5", log_dir=tmp_path, signal_group=ctrl_c_on_sigterm)
+    rt = LocalRuntime(unique("rt5"), log_dir=tmp_path, signal_group=ctrl_c_on_sigterm)
     [h] = rt.start([stubborn_spec()])
     poll_until(lambda: "ignoring" in h.log_tail(), timeout=20, interval=0.05, what="started")
     try:
