@@ -37,7 +37,7 @@ from typing import Any
 import gevent
 import gevent.event
 from gevent.pywsgi import WSGIServer
-from locust import events
+from locust import User, events
 from locust.dispatch import UsersDispatcher
 from locust.env import Environment
 from locust.html import get_html_report
@@ -59,7 +59,7 @@ from tracer_locust.settings import MasterSettings
 from tracer_locust.user import TracerUser
 from tracer_locust.worker import stub_environment
 
-__all__ = ["Fleet", "main", "plan_ranges"]
+__all__ = ["Fleet", "FleetMasterRunner", "main", "plan_ranges"]
 
 log = logging.getLogger("tracer_locust.master")
 
@@ -91,6 +91,48 @@ def dispatch_counts(workers: Iterable[WorkerNode], users: int) -> list[tuple[str
         final = step
     order = [w.id for w in dispatcher._worker_nodes]
     return [(wid, sum(final.get(wid, {}).values())) for wid in order]
+
+
+class FleetMasterRunner(MasterRunner):
+    """Locust's master, except that the fleet is started once and stopped only by `quit`.
+
+    Locust stops the whole test when its last worker goes missing (no heartbeat for 3 s, which a
+    CPU-starved worker in a boot storm can miss), and re-dispatches the users of a worker missing
+    for 60 s to the others. Either would change the fleet under measurement: the tracers of a
+    worker that stopped reporting are still booting (or are counted as crashed by the harness if
+    the worker is really gone), and no tracer is ever started twice.
+    """
+
+    def __init__(self, environment: Environment, master_bind_host: str, master_bind_port: int):
+        super().__init__(environment, master_bind_host, master_bind_port)
+        self.fleet_started = False
+        self.quitting = False
+
+    def start(
+        self,
+        user_count: int,
+        spawn_rate: float,
+        wait: bool = False,
+        user_classes: list[type[User]] | None = None,
+    ) -> None:
+        if self.fleet_started:
+            log.warning("Locust asked to re-dispatch the fleet (a worker went missing): ignored")
+            return
+        self.fleet_started = True
+        super().start(user_count, spawn_rate, wait, user_classes)
+
+    def stop(self, send_stop_to_client: bool = True) -> None:
+        if not self.quitting:
+            log.warning(
+                "Locust asked to stop the fleet (its last worker went missing): ignored; the "
+                "tracers of a worker that is really gone are counted as crashed"
+            )
+            return
+        super().stop(send_stop_to_client)
+
+    def quit(self) -> None:
+        self.quitting = True
+        super().quit()
 
 
 class Fleet:
@@ -226,7 +268,8 @@ def write_final_csv(environment: Environment, prefix: str) -> None:
 def run(settings: MasterSettings, environ: Mapping[str, str]) -> int:
     """Run the master until SIGTERM/SIGINT; 1 when the workers did not come."""
     environment = Environment(user_classes=[TracerUser], events=events)
-    runner = environment.create_master_runner(settings.master_bind_host, settings.master_bind_port)
+    runner = FleetMasterRunner(environment, settings.master_bind_host, settings.master_bind_port)
+    environment.runner = runner
     fleet = Fleet(settings, runner, stub_environment(environ))
     runner.register_message(HELLO, fleet.on_hello)
     server = WSGIServer((settings.host, settings.port), fleet.app, log=None)

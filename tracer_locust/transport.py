@@ -109,6 +109,8 @@ class LocustTransport:
         if status == 0:
             self._session = None
             error = getattr(raw, "error", None)
+            # geventhttpclient wraps what ended its (single) try in RetriesExceeded.original.
+            error = getattr(error, "original", None) or error
             if isinstance(error, gevent.Timeout | TimeoutError):
                 raise TimeoutError(f"POST {self.base_url}{path}: {error!r}")
             if isinstance(error, HTTPConnectionClosed | ConnectionResetError | BrokenPipeError):
