@@ -10,6 +10,7 @@ import gevent
 import pytest
 from openfeature import api
 
+from rc_protocol.wire import decode_request
 from tests.tracer_stub.test_tracer import GOOD_UFC, ffe_response
 from tracer_locust.gevent_tasks import (
     AsyncioUnderGevent,
@@ -24,7 +25,6 @@ from tracer_stub.client.transport import FakeTransport, HttpResponse, RecordedRe
 from tracer_stub.metrics import StubMetrics
 from tracer_stub.settings import Settings
 from tracer_stub.tracer import Outcome, SimulatedTracer
-from rc_protocol.wire import decode_request
 
 
 def test_drive_runs_a_blocking_coroutine_to_its_result() -> None:
