@@ -45,7 +45,7 @@ from tracer_stub.settings import ENV_PREFIX as STUB_PREFIX
 from tracer_stub.settings import Settings
 from tracer_stub.tracer import SimulatedTracer
 
-__all__ = ["LOCUSTFILE", "WorkerFleet", "fleet_of", "install", "stub_environment"]
+__all__ = ["LOCUSTFILE", "WorkerFleet", "attach", "fleet_of", "install", "stub_environment"]
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,12 @@ class WorkerFleet:
             self._server.stop(timeout=1)
 
 
+def attach(environment: Environment, fleet: WorkerFleet) -> None:
+    """Make `fleet` the one `fleet_of(environment)` returns (`install` does it on a worker;
+    benchmarks run a fleet on a local runner)."""
+    _fleets[environment] = fleet
+
+
 def fleet_of(environment: Environment) -> WorkerFleet:
     """The fleet installed on this worker's environment."""
     fleet = _fleets.get(environment)
@@ -253,7 +259,7 @@ def install(environment: Environment, environ: Mapping[str, str] | None = None) 
         return
     environ = os.environ if environ is None else environ
     fleet = WorkerFleet(environment, WorkerSettings.from_env(environ), environ)
-    _fleets[environment] = fleet
+    attach(environment, fleet)
     port = fleet.serve()
 
     def on_assign(environment: Environment, msg: Any, **kwargs: Any) -> None:
