@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ASSIGN",
+    "FLUSH",
+    "FLUSHED",
     "HELLO",
     "Assignment",
     "MasterPhase",
@@ -26,6 +28,10 @@ HELLO = "rc_hello"
 """worker -> master: where the worker serves ``/metrics``."""
 ASSIGN = "rc_assign"
 """master -> worker: the worker's tracers, their settings and the start instant."""
+FLUSH = "rc_flush"
+"""master -> worker, before the master stops: send your statistics now."""
+FLUSHED = "rc_flushed"
+"""worker -> master, right after its statistics: the master has all of them once it reads this."""
 
 
 class _Wire(BaseModel):

@@ -14,8 +14,9 @@ What it does, in order:
    process's environment, the start instant) and starts the users: all at once (spawn rate =
    fleet size; every user builds its tracer, then waits for ``start_at``), or, with ``ramp_s``,
    at ``start_at`` with Locust's spawn rate ``users / ramp_s`` (each tracer starts when spawned);
-5. runs until SIGTERM or SIGINT: then stops the workers (Locust's ``quit``), writes Locust's CSV
-   files and HTML report (``csv_prefix``) and exits 0.
+5. runs until SIGTERM or SIGINT: then asks every worker for its last statistics (they report
+   every 3 s), stops them (Locust's ``quit``), writes Locust's CSV files and HTML report
+   (``csv_prefix``) and exits 0.
 
 No rebalancing: a worker that dies takes its users with it (the harness counts them as
 crashed); Locust's ``--enable-rebalancing`` is off, so they are not re-spawned elsewhere.
@@ -47,6 +48,8 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSV, StatsCSVFileWriter, st
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 from tracer_locust.control import (
     ASSIGN,
+    FLUSH,
+    FLUSHED,
     HELLO,
     Assignment,
     MasterPhase,
@@ -149,6 +152,24 @@ class Fleet:
         self.phase = MasterPhase.WAITING
         self.error = ""
         self.web_ui_url = ""
+        self.flushed: set[str] = set()
+
+    def on_flushed(self, environment: Environment, msg: Any, **kwargs: Any) -> None:
+        del environment, kwargs
+        self.flushed.add(msg.node_id)
+
+    def flush(self, timeout_s: float = 5.0) -> None:
+        """Ask every connected worker for its last statistics and wait (up to `timeout_s`) until
+        each has sent them (Locust's workers report every 3 s; the last seconds would be lost)."""
+        waiting = {w.id for w in self.connected()}
+        for worker_id in waiting:
+            self.runner.send_message(FLUSH, None, client_id=worker_id)
+        deadline = time.monotonic() + timeout_s
+        while not waiting <= self.flushed and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+        missing = waiting - self.flushed
+        if missing:
+            log.warning("%d worker(s) sent no final statistics: %s", len(missing), missing)
 
     def on_hello(self, environment: Environment, msg: Any, **kwargs: Any) -> None:
         del environment, kwargs
@@ -272,6 +293,7 @@ def run(settings: MasterSettings, environ: Mapping[str, str]) -> int:
     environment.runner = runner
     fleet = Fleet(settings, runner, stub_environment(environ))
     runner.register_message(HELLO, fleet.on_hello)
+    runner.register_message(FLUSHED, fleet.on_flushed)
     server = WSGIServer((settings.host, settings.port), fleet.app, log=None)
     server.start()
     log.info(
@@ -302,7 +324,8 @@ def run(settings: MasterSettings, environ: Mapping[str, str]) -> int:
     orchestrator.join()
     if fleet.phase is not MasterPhase.FAILED:
         stop.wait()
-    log.info("tracer fleet master: stopping the workers")
+    log.info("tracer fleet master: collecting the workers' last statistics, then stopping them")
+    fleet.flush()
     runner.quit()
     if writer is not None:
         writer.close_files()

@@ -32,7 +32,7 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from tracer_locust.control import ASSIGN, HELLO, Assignment, WorkerHello
+from tracer_locust.control import ASSIGN, FLUSH, FLUSHED, HELLO, Assignment, WorkerHello
 from tracer_locust.errors import FleetError
 from tracer_locust.gevent_tasks import GeventClock, GeventPermits, GeventTasks
 from tracer_locust.metrics import LocustMetrics
@@ -270,7 +270,13 @@ def install(environment: Environment, environ: Mapping[str, str] | None = None) 
             log.error("cannot host the assigned tracers: %s", exc)
             runner.quit()
 
+    def on_flush(environment: Environment, msg: Any, **kwargs: Any) -> None:
+        del environment, msg, kwargs
+        runner._send_stats()  # what Locust's own reporter sends every 3 s, now
+        runner.send_message(FLUSHED)
+
     runner.register_message(ASSIGN, on_assign)
+    runner.register_message(FLUSH, on_flush)
     runner.send_message(HELLO, fleet.hello().to_data())
     log.info("tracer fleet worker: /metrics on %s", fleet.hello().metrics_url)
     del port

@@ -115,8 +115,14 @@ class LocustRuntime(ClosesOnExit):
         return self.local.handles()
 
     def stop(self, handles: Sequence[ComponentHandle], timeout: float = 10.0) -> None:
+        """The master first (it collects the workers' last statistics and stops them), then
+        the rest."""
         processes = [h.process if isinstance(h, WorkerHandle) else h for h in handles]
-        self.local.stop([p for p in processes if p is not None], timeout)
+        targets = [p for p in processes if p is not None]
+        first = [p for p in targets if p is self.master]
+        if first:
+            self.local.stop(first, timeout)
+        self.local.stop([p for p in targets if p is not self.master], timeout)
 
     def save_logs(self, dest: Path) -> None:
         self.local.save_logs(dest)
