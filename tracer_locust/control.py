@@ -17,6 +17,7 @@ __all__ = [
     "FLUSH",
     "FLUSHED",
     "HELLO",
+    "RELEASE",
     "Assignment",
     "MasterPhase",
     "MasterStatus",
@@ -28,6 +29,8 @@ HELLO = "rc_hello"
 """worker -> master: where the worker serves ``/metrics``."""
 ASSIGN = "rc_assign"
 """master -> worker: the worker's tracers, their settings and the start instant."""
+RELEASE = "rc_release"
+"""worker -> master (a ramp): the start signal's instant for this worker's first tracer."""
 FLUSH = "rc_flush"
 """master -> worker, before the master stops: send your statistics now."""
 FLUSHED = "rc_flushed"

@@ -12,8 +12,10 @@ What it does, in order:
    range of tracer indexes of that size, so that every tracer has exactly one host;
 4. sends each worker its `Assignment` (range, the tracers' ``RC_STUB_*`` settings from this
    process's environment, the start instant) and starts the users: all at once (spawn rate =
-   fleet size; every user builds its tracer, then waits for ``start_at``), or, with ``ramp_s``,
-   at ``start_at`` with Locust's spawn rate ``users / ramp_s`` (each tracer starts when spawned);
+   fleet size; every user builds its tracer, then waits for the start: the start signal each
+   worker receives (``tracer_locust.release``), else ``start_at``), or, with ``ramp_s``, from
+   the fleet's instant (a worker's start signal, else ``start_at``) with Locust's spawn rate
+   ``users / ramp_s`` (each tracer starts when spawned);
 5. runs until SIGTERM or SIGINT: then asks every worker for its last statistics (they report
    every 3 s), stops them (Locust's ``quit``), writes Locust's CSV files and HTML report
    (``csv_prefix``) and exits 0.
@@ -51,6 +53,7 @@ from tracer_locust.control import (
     FLUSH,
     FLUSHED,
     HELLO,
+    RELEASE,
     Assignment,
     MasterPhase,
     MasterStatus,
@@ -153,6 +156,8 @@ class Fleet:
         self.error = ""
         self.web_ui_url = ""
         self.flushed: set[str] = set()
+        self.release_at: float | None = None
+        self.released = gevent.event.Event()
 
     def on_flushed(self, environment: Environment, msg: Any, **kwargs: Any) -> None:
         del environment, kwargs
@@ -230,9 +235,36 @@ class Fleet:
             len(ranges),
             ", ".join(f"{self._index(w)}: {c}" for w, (_, c) in ranges.items()),
         )
-        if ramp and s.start_at is not None:
-            gevent.sleep(max(0.0, s.start_at - time.time()))
+        if ramp:
+            start_at = self.ramp_instant()
+            if start_at is not None:
+                gevent.sleep(max(0.0, start_at - time.time()))
         self.runner.start(s.users, s.spawn_rate)
+
+    def on_release(self, environment: Environment, msg: Any, **kwargs: Any) -> None:
+        """A worker's start signal (a ramp): its first tracer's instant -> the fleet's."""
+        del environment, kwargs
+        try:
+            start_at, first = float(msg.data["start_at"]), int(msg.data["first_tracer"])
+        except (KeyError, TypeError, ValueError):
+            log.error("worker %s sent a bad release: %r", msg.node_id, msg.data)
+            return
+        if self.release_at is None:
+            self.release_at = start_at - first * self.settings.ramp_s / self.settings.users
+            self.released.set()
+
+    def ramp_instant(self) -> float | None:
+        """When the ramp begins: the start signal's instant when the tracers use it (waiting
+        for it up to the deadline ``start_at``), else ``start_at``."""
+        signal_mode = self.stub_env.get("RC_STUB_START_SIGNAL", "at").strip().lower() == "http"
+        deadline = self.settings.start_at
+        if not signal_mode:
+            return deadline
+        timeout = None if deadline is None else max(0.0, deadline - time.time())
+        if self.released.wait(timeout) and self.release_at is not None:
+            return self.release_at
+        log.warning("no start signal came: the ramp begins at the deadline %s", deadline)
+        return deadline
 
     def _index(self, worker_id: str) -> int:
         return int(self.runner.get_worker_index(worker_id))
@@ -294,6 +326,7 @@ def run(settings: MasterSettings, environ: Mapping[str, str]) -> int:
     fleet = Fleet(settings, runner, stub_environment(environ))
     runner.register_message(HELLO, fleet.on_hello)
     runner.register_message(FLUSHED, fleet.on_flushed)
+    runner.register_message(RELEASE, fleet.on_release)
     server = WSGIServer((settings.host, settings.port), fleet.app, log=None)
     server.start()
     log.info(

@@ -16,6 +16,7 @@ harness's local runtime starts).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -32,10 +33,19 @@ from locust.env import Environment
 from locust.runners import WorkerRunner
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from tracer_locust.control import ASSIGN, FLUSH, FLUSHED, HELLO, Assignment, WorkerHello
+from tracer_locust.control import (
+    ASSIGN,
+    FLUSH,
+    FLUSHED,
+    HELLO,
+    RELEASE,
+    Assignment,
+    WorkerHello,
+)
 from tracer_locust.errors import FleetError
 from tracer_locust.gevent_tasks import GeventClock, GeventPermits, GeventTasks
 from tracer_locust.metrics import LocustMetrics
+from tracer_locust.release import StartGate
 from tracer_locust.settings import WorkerSettings
 from tracer_locust.transport import LocustTransport
 from tracer_stub.client.driver import LanePermits
@@ -90,6 +100,8 @@ class WorkerFleet:
         self._next_slot = 0
         self._shared_permits: LanePermits | None = None
         self.error = ""
+        self.gate: StartGate | None = None
+        self._deadline_logged = False
         self.port: int | None = None
         self._server: WSGIServer | None = None
 
@@ -118,6 +130,13 @@ class WorkerFleet:
         self.metrics.run_info.labels(settings.run_id).set(1)
         if settings.shared_multitarget:
             self._shared_permits = self._permits(settings)
+        self.gate = StartGate(
+            use_signal=env.get("RC_STUB_START_SIGNAL", "at").strip().lower() == "http",
+            deadline=assignment.start_at,
+            tracers=assignment.tracers,
+            is_ready=lambda: self.healthy,
+            on_release=self._pass_on_release if assignment.ramp else None,
+        )
         self.assignment = assignment
         self.assigned.set()
         log.info(
@@ -165,14 +184,26 @@ class WorkerFleet:
         return tracer
 
     def wait_for_start(self) -> None:
-        """Sleep until the common start instant (all at once); at once when ramping."""
-        assignment = self.assignment
-        assert assignment is not None
-        if assignment.ramp or assignment.start_at is None:
+        """Sleep until the common start instant (all at once); at once when ramping (the
+        master spawns the users from the fleet's instant)."""
+        assignment, gate = self.assignment, self.gate
+        assert assignment is not None and gate is not None
+        if assignment.ramp:
             return
-        delay = assignment.start_at - GeventClock().time()
-        if delay > 0:
-            gevent.sleep(delay)
+        start_at = gate.instant()
+        if gate.by_deadline and not self._deadline_logged:
+            self._deadline_logged = True
+            log.warning("no start signal came: the tracers start at the deadline %s", start_at)
+        if start_at is not None:
+            gevent.sleep(max(0.0, start_at - GeventClock().time()))
+
+    def _pass_on_release(self, start_at: float) -> None:
+        runner = self.environment.runner
+        assignment = self.assignment
+        if runner is not None and assignment is not None:
+            runner.send_message(
+                RELEASE, {"start_at": start_at, "first_tracer": assignment.first_tracer}
+            )
 
     @property
     def healthy(self) -> bool:
@@ -211,7 +242,10 @@ class WorkerFleet:
 
     def _app(self, environ: dict[str, Any], start: WsgiStart) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET":
+        if path in ("/ready-to-start", "/start"):
+            status, answer = self._signal(environ, path)
+            ctype, body = "application/json", json.dumps(answer).encode()
+        elif environ.get("REQUEST_METHOD") != "GET":
             status, ctype, body = "405 Method Not Allowed", "text/plain", b"GET only\n"
         elif path == "/metrics":
             status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.metrics.render()
@@ -224,6 +258,19 @@ class WorkerFleet:
             status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
         start(status, [("Content-Type", ctype), ("Content-Length", str(len(body)))])
         return [body]
+
+    def _signal(self, environ: dict[str, Any], path: str) -> tuple[str, dict[str, object]]:
+        gate, method = self.gate, environ.get("REQUEST_METHOD")
+        if path == "/start" and method == "POST":
+            if gate is None:
+                return "503 Service Unavailable", {"error": "no tracers assigned yet"}
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            return gate.post(environ["wsgi.input"].read(length) if length else b"")
+        if path == "/ready-to-start" and method == "GET":
+            if gate is None:
+                return "503 Service Unavailable", {"ready": False, "started": False, "tracers": 0}
+            return gate.state()
+        return "405 Method Not Allowed", {"error": "GET /ready-to-start, POST /start"}
 
     def close(self) -> None:
         if self._server is not None:

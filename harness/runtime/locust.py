@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
-from harness.errors import ComponentStartError
+from harness.errors import ComponentStartError, HarnessError
 from harness.runtime.base import ClosesOnExit, ComponentHandle, ComponentSpec
 from harness.runtime.local import LocalComponent, LocalRuntime, free_port
 from harness.runtime.locust_fleet import (
@@ -81,14 +81,15 @@ class LocustRuntime(ClosesOnExit):
         from elsewhere (``locust --worker -f <tracer_locust/locustfile.py> --master-host ...``)
         on ``master_bind_host:master_port`` (default 127.0.0.1 and a free port; 5557 is
         Locust's). ``status_client`` reads the master's ``/status`` (tests pass a fake)."""
-        if workers is not None and workers < 0:
-            raise ValueError("workers must be >= 0")
-        self.run_id = run_id
-        self.local = local or LocalRuntime(run_id, log_dir)
         self.workers = default_workers() if workers is None else workers
         self.extra_workers = extra_workers
-        if self.workers + extra_workers < 1:
-            raise ValueError("a Locust fleet needs at least one worker")
+        if self.workers < 0 or extra_workers < 0 or self.workers + extra_workers < 1:
+            raise HarnessError(
+                f"a Locust fleet needs at least one worker (--locust-workers {self.workers}, "
+                f"--locust-extra-workers {extra_workers})"
+            )
+        self.run_id = run_id
+        self.local = local or LocalRuntime(run_id, log_dir)
         self.master_bind_host = master_bind_host
         self.master_port = master_port
         self.web_ui = web_ui

@@ -169,3 +169,11 @@ def test_a_local_worker_runs_the_worker_module_against_the_master_port() -> None
     spec = worker_spec(3, 41000)
     assert spec.name == "locust-worker-03" and spec.module == "tracer_locust.worker"
     assert list(spec.args) == ["--master-host", "127.0.0.1", "--master-port", "41000"]
+
+
+def test_a_fleet_without_workers_is_refused_before_anything_starts(tmp_path: object) -> None:
+    from harness.errors import HarnessError
+    from harness.runtime.locust import LocustRuntime
+
+    with pytest.raises(HarnessError, match="at least one worker"):
+        LocustRuntime("rid", workers=0, extra_workers=0)

@@ -18,6 +18,7 @@ GEVENT_MODULES = [
     "test_metrics.py",
     "test_master.py",
     "test_worker.py",
+    "test_release.py",
 ]
 
 collect_ignore = ["test_in_own_process.py"] if IN_OWN_PROCESS else GEVENT_MODULES
