@@ -73,11 +73,8 @@ WsgiStart = Callable[[str, list[tuple[str, str]]], Any]
 
 
 def plan_ranges(counts: Sequence[tuple[str, int]]) -> dict[str, tuple[int, int]]:
-    """``worker id -> (first tracer, tracers)``: contiguous ranges in the given order.
-
-    >>> plan_ranges([("b", 3), ("a", 2)])
-    {'b': (0, 3), 'a': (3, 2)}
-    """
+    """``worker id -> (first tracer, tracers)``: contiguous ranges in the given order, e.g.
+    ``[("b", 3), ("a", 2)]`` -> ``{"b": (0, 3), "a": (3, 2)}``."""
     ranges: dict[str, tuple[int, int]] = {}
     base = 0
     for worker_id, count in counts:
