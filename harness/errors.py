@@ -9,6 +9,7 @@
     │   └── ImageMissingError         the harness image is not in the engine
     ├── ImageError                    an image could not be made or found
     ├── ScenarioError                 a scenario file or ``--set`` override is invalid
+    ├── PreflightError                the machine cannot run the fleet (a limit, and what avoids it)
     ├── ResultsError                  a results folder cannot be read or written
     ├── MetricsParseError             a ``/metrics`` body is not Prometheus text
     ├── PromSDError                   the Prometheus file-SD directory cannot be used
@@ -76,6 +77,11 @@ class ImageError(HarnessError):
 
 class ScenarioError(HarnessError):
     """A scenario file, a built-in name or a ``--set`` override is invalid; names the key."""
+
+
+class PreflightError(HarnessError):
+    """The machine cannot run the fleet asked for; names the limit and the option that avoids
+    it, before anything starts."""
 
 
 class ResultsError(HarnessError):

@@ -49,6 +49,7 @@ from harness.report.reference import comparable, versus_proposal
 from harness.report.text import render_text
 from harness.results.folder import load_summary
 from harness.run.placement import Placement
+from harness.run.preflight import preflight
 from harness.run.runner import new_run_id, run_scenario
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.model import builtin_names, load_scenario
@@ -158,6 +159,8 @@ def run(
         err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
         err.print(f"runtime: {choice.name} ({choice.reason})")
         err.print(f"scenario: {loaded.name}, {loaded.fleet.tracers} tracers, run id {run_id}")
+        for note in preflight(placement.plan(choice, loaded), deps.host()):
+            err.print(note)
         if choice.name == "locust" and locust_ui:
             err.print(f"Locust web UI: http://127.0.0.1:{locust_ui_port} (while the run lasts)")
         with make_progress(err, loaded.fleet.tracers) as progress:

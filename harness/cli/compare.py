@@ -40,6 +40,7 @@ from harness.report.tables import render_table
 from harness.results.folder import load_summary
 from harness.run.compare import compare_scenarios
 from harness.run.placement import Placement
+from harness.run.preflight import preflight
 from harness.run.runner import new_run_id
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.model import load_scenario
@@ -106,6 +107,10 @@ def compare(
     try:
         loaded = [load_scenario(name, opts.overrides) for name in names]
         choice = deps.choose(placement.runtime, placement.image)
+        host = deps.host()
+        for scenario in loaded:
+            for note in preflight(placement.plan(choice, scenario), host):
+                err.print(note)
         compare_id = new_run_id()
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         out_dir = out or Path("results") / f"{stamp}-compare-{compare_id}"

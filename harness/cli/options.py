@@ -16,6 +16,7 @@ from harness.errors import ThresholdError
 from harness.gates.metrics import metric_names
 from harness.gates.thresholds import Threshold, parse_thresholds
 from harness.run.placement import LocustOptions, Placement, runtime_factory
+from harness.run.preflight import HostLimits
 from harness.run.runner import RuntimeFactory
 from harness.runtime import RUNTIME_NAMES, RuntimeChoice, choose_runtime
 from harness.runtime.images import DEFAULT_IMAGE
@@ -33,6 +34,8 @@ class CliDeps:
     )
     factory: Callable[[RuntimeChoice, Placement], RuntimeFactory] = runtime_factory
     clock: Clock | None = None
+    host: Callable[[], HostLimits] = HostLimits.probe
+    """The machine's limits that preflight checks a fleet against."""
 
 
 def deps_of(ctx: typer.Context) -> CliDeps:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.run.runner import RuntimeFactory
+from harness.run.preflight import FleetPlan
+from harness.run.runner import DEFAULT_TRACERS_PER_PROCESS, RuntimeFactory
 from harness.runtime import RuntimeChoice, make_runtime
 from harness.runtime.base import Runtime
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.runtime.locust import TRACERS_PER_PACK
+from harness.scenario.model import Scenario
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,11 @@ class Placement:
         if choice.name == "locust":
             return TRACERS_PER_PACK
         return self.tracers_per_container if choice.name == "docker" else self.tracers_per_process
+
+    def plan(self, choice: RuntimeChoice, scenario: Scenario) -> FleetPlan:
+        """What a run of ``scenario`` will start here, for :mod:`harness.run.preflight`."""
+        per = self.per_process(choice) or scenario.fleet.tracers_per_process
+        return FleetPlan(choice.name, scenario.fleet.tracers, per or DEFAULT_TRACERS_PER_PROCESS)
 
     def leaves_components_up(self, choice: RuntimeChoice) -> bool:
         """Whether the chosen runtime leaves the run's components up on exit (Docker ``keep``)."""

@@ -205,3 +205,24 @@ def test_a_failed_run_says_where_its_partial_results_are_and_report_says_so(
     assert report.exit_code == 0
     assert report.stdout.startswith("=== RUN DID NOT COMPLETE (FAILED) ===\n")
     assert "did not complete (failed)" in report.stderr
+
+
+def test_a_docker_fleet_past_the_bridge_limit_fails_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    built: list[str] = []
+
+    def factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
+        def build(run_id: str, log_dir: Path) -> Runtime:
+            built.append(run_id)
+            return FakeRuntime(run_id, FastForwardClock())
+
+        return build
+
+    deps = CliDeps(choose=lambda r, i: RuntimeChoice("docker", "test"), factory=factory)
+    out = tmp_path / "r"
+    result = cli.invoke(app, ["run", "--tracers", "1100", "--out", str(out)], obj=deps)
+    assert result.exit_code == 1
+    assert "1023 ports of a Linux bridge" in result.output
+    assert "--tracers-per-container" in result.output
+    assert built == [] and not out.exists() and list(tmp_path.iterdir()) == []
