@@ -65,7 +65,9 @@ nightly tracers="100" repeat="3" out="results/nightly":
     base="${HARNESS_BASE_IMAGE:-rc-fastlane-base:bookworm}"
     if ! docker image inspect "$base" >/dev/null 2>&1; then
         case "$base" in
-            rc-fastlane-base*) {{venv}}/bin/harness image bootstrap-base --tag "$base" ;;
+            rc-fastlane-base*)
+                command -v debootstrap >/dev/null || apt-get install -y -q debootstrap
+                {{venv}}/bin/harness image bootstrap-base --tag "$base" ;;
             *) docker pull "$base" ;;  # a registry image (CI on GitHub: python:3.11-slim)
         esac
     fi

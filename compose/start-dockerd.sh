@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Start a Docker engine on this machine if none answers. Idempotent: an engine that already
-# answers is left alone. Used by people (`compose/start-dockerd.sh`) and by `.ci/run` alike.
+# answers (this script's, Docker Desktop's, or one started another way) is left alone. Used by
+# people (`compose/start-dockerd.sh`) and by `.ci/run` alike. It does one thing: the engine.
+# The next steps install or name what they need themselves: `harness image bootstrap-base`
+# needs root and debootstrap (`apt-get install -y debootstrap`) and says so; `harness image
+# build` needs only the engine.
 #
-# - Installs Debian's docker.io (Engine, containerd, runc) and debootstrap when dockerd is
+# - Installs Debian's docker.io (Engine, containerd, runc, the docker client) when dockerd is
 #   missing (needs root and the machine's Debian mirror; no container registry is used).
 # - Starts `dockerd ${DOCKERD_FLAGS}` in the background, logging to
 #   ${DOCKERD_LOG:-/var/log/dockerd.log}. Default flags: --userland-proxy=false, so that a port
@@ -28,11 +32,11 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v debootstrap >/dev/null 2>&1; then
-    echo "installing docker.io and debootstrap from the Debian mirror"
+if ! command -v dockerd >/dev/null 2>&1; then
+    echo "installing docker.io from the Debian mirror"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q docker.io debootstrap
+    apt-get install -y -q docker.io
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then

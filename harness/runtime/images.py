@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -143,14 +144,22 @@ def find_debian_mirror(apt_dir: Path = Path("/etc/apt"), suite: str = SUITE) -> 
 # --- base image -------------------------------------------------------------------------------
 
 
+INSTALL_HINTS = {
+    "debootstrap": "install it as root with `apt-get install -y debootstrap` (Debian, Ubuntu); "
+    "with a container registry, skip the base image instead: `harness image build "
+    f"--base-image {REGISTRY_BASE_IMAGE}`",
+    "docker": "install Docker's command-line client (`apt-get install -y docker.io` on Debian, "
+    "or Docker Desktop)",
+}
+"""What to do when a tool a build step runs is missing: each step names exactly what it needs."""
+
+
 def _run(command: list[str], what: str) -> None:
     try:
         subprocess.run(command, check=True)
     except FileNotFoundError as exc:
-        raise ImageError(
-            f"{what}: {command[0]} is not installed (run compose/start-dockerd.sh as root, which "
-            "installs docker.io and debootstrap)"
-        ) from exc
+        hint = INSTALL_HINTS.get(Path(command[0]).name, f"install {command[0]}")
+        raise ImageError(f"{what}: {command[0]} is not installed: {hint}") from exc
     except subprocess.CalledProcessError as exc:
         raise ImageError(f"{what} failed with exit code {exc.returncode}: {command}") from exc
 
@@ -160,7 +169,9 @@ def _docker_import(stream: Any, tag: str) -> None:
     try:
         subprocess.run(["docker", "import", "-", tag], stdin=stream, check=True)
     except FileNotFoundError as exc:
-        raise ImageError("docker import: the docker client is not installed") from exc
+        raise ImageError(
+            f"docker import: docker is not installed: {INSTALL_HINTS['docker']}"
+        ) from exc
     except subprocess.CalledProcessError as exc:
         raise ImageError(f"docker import - {tag} failed with exit code {exc.returncode}") from exc
 
@@ -183,12 +194,20 @@ def bootstrap_base(
     *,
     run: Callable[[list[str], str], None] = _run,
     docker_import: Callable[[Any, str], None] = _docker_import,
+    euid: int | None = None,
 ) -> BuildResult:
     """Make a minimal Debian with Python 3 and import it into the engine as ``tag``.
 
     ``client`` is a ``docker.DockerClient``. Needs root (debootstrap) and the Debian mirror.
-    ``run`` runs debootstrap and ``docker_import`` the import of the tarball (tests pass fakes).
+    ``run`` runs debootstrap and ``docker_import`` the import of the tarball (tests pass fakes);
+    ``euid`` is this process's effective user id (a seam for tests).
     """
+    if (os.geteuid() if euid is None else euid) != 0:
+        raise ImageError(
+            "debootstrap needs root: run `sudo harness image bootstrap-base` (it also needs "
+            "`debootstrap`: `apt-get install -y debootstrap`), or with a container registry "
+            f"skip the base image: `harness image build --base-image {REGISTRY_BASE_IMAGE}`"
+        )
     mirror = mirror or find_debian_mirror(suite=suite)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="rcfl-rootfs-", dir=workdir) as tmp:

@@ -1,8 +1,7 @@
-"""compose/: the docker-compose stack and the Dockerfile, checked statically.
-
-No ``docker compose`` plugin is installed here, so the YAML is parsed and every reference it
-makes (build context, Dockerfile, mounted files, service names in URLs and scrape targets) is
-checked against the repository.
+"""compose/: the docker-compose stack and the Dockerfile, checked statically: the YAML is parsed
+and every reference it makes (build context, Dockerfile, mounted files, service names in URLs
+and scrape targets) is checked against the repository. test_compose_up.py brings the stack up
+for real with Debian's docker-compose.
 """
 
 from __future__ import annotations
@@ -145,3 +144,18 @@ def test_environment_names_real_settings(services: dict[str, Any], service: str)
     assert names
     for name in names:
         assert name.removeprefix(prefix).lower() in fields, f"{service}: {name} sets nothing"
+
+
+def test_harness_containers_are_isolated_like_the_runtimes(services: dict[str, Any]) -> None:
+    for name in HARNESS_SERVICES:
+        spec = services[name]
+        assert spec["cap_drop"] == ["ALL"] and spec["security_opt"] == ["no-new-privileges:true"]
+        assert spec["pids_limit"] > 0 and spec["mem_limit"]
+    assert services["tracers"]["networks"] == ["rc"], "tracers on the internal network only"
+
+
+def test_the_stack_network_is_internal_and_debians_compose_can_read_the_file(
+    compose: dict[str, Any],
+) -> None:
+    assert compose["networks"]["rc"] == {"internal": True}
+    assert "name" not in compose, "docker-compose 1.29 refuses a top-level name"

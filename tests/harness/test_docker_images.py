@@ -108,7 +108,26 @@ def test_bootstrap_base_reports_the_import_failure_not_the_tar_it_broke(tmp_path
             workdir=tmp_path,
             run=fake_debootstrap,
             docker_import=failing_import,
+            euid=0,
         )
+
+
+def test_bootstrap_base_as_a_user_says_it_needs_root_and_what_else() -> None:
+    with pytest.raises(ImageError) as info:
+        bootstrap_base(object(), mirror="http://m", euid=1000)
+    message = str(info.value)
+    assert "sudo harness image bootstrap-base" in message
+    assert "apt-get install -y debootstrap" in message
+    assert "--base-image python:3.11-slim" in message
+
+
+def test_a_missing_debootstrap_names_its_package_not_the_engine_script() -> None:
+    from harness.runtime.images import _run
+
+    with pytest.raises(ImageError) as info:
+        _run(["/nonexistent/debootstrap", "--variant=minbase"], "debootstrap bookworm")
+    message = str(info.value)
+    assert "apt-get install -y debootstrap" in message and "start-dockerd" not in message
 
 
 def test_build_log_tail_keeps_the_end_of_the_streamed_output() -> None:
