@@ -16,7 +16,7 @@ Network (``network`` mode, ``HARNESS_DOCKER_NETWORK``):
   internal (moby/moby#36174, open since 2018; checked on Engine 20.10: ``Ports`` stays empty).
   The harness reaches each component at its address on that network, which the host can
   route to because the bridge holds the network's gateway address (also true of internal
-  networks, except Engine 25.0.0-25.0.2: moby/moby commit c761353 restored it).
+  networks, but for early Engine 25.0 releases: moby/moby commit c761353 restored it).
 - ``published`` (``auto`` elsewhere: Docker Desktop, a remote engine, where the host cannot
   route to bridge addresses): a normal bridge network with each component's port published on
   127.0.0.1 only; containers can then open connections out, their DNS still answers nothing
