@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.errors import ComponentStartError
+from harness.errors import ComponentStartError, ResultsError
 from harness.report.html.run_page import write_html_if_available
 from harness.results.folder import StagedFolder
 from harness.results.samples import TracerSample
@@ -232,7 +232,10 @@ def run_scenario(
     try:
         result = run.run(runtime_factory)
     except BaseException:
-        folder.commit()
+        try:
+            folder.commit()  # what a failed run collected, with its status, goes to out_dir too
+        except ResultsError as exc:  # the run's own error is the one to raise
+            progress(Progress(f"warning: {exc}"))
         raise
     html_warning = write_html_if_available(folder.path)
     if html_warning:
