@@ -1,0 +1,198 @@
+'use strict'
+// One real dd-trace-js tracer and its OpenFeature provider, as one fleet member of a run.
+//
+// Run by the harness as `node app.js --host H --port P` next to a node_modules holding the
+// pinned package-lock.json (dd-trace 5.132, @openfeature/server-sdk 1.23), found through
+// NODE_PATH. Sequence, as the proposal's load-test app booted its tracer (docs/real-tracers.md):
+//
+// 1. load the heavy modules (`require('dd-trace')` does not start the tracer, the OpenFeature
+//    SDK), then serve /health and /metrics;
+// 2. wait for the run's start instant (waitForStart, the stub's RC_STUB_START_AT);
+// 3. start the tracer (`tracer.init()`: its RC client subscribes FFE_FLAGS and polls at once),
+//    then register `tracer.openfeature`: `event` mode with the non-blocking setProvider and
+//    event handlers, `wait` mode with setProviderAndWait;
+// 4. on the provider's PROVIDER_READY event (never inferred), evaluate the flag once.
+//
+// Every duration is measured from the tracer's start instant (after the barrier): the real RC
+// client starts inside tracer.init(), as the stub's starts at its tracer's start.
+//
+// It reports what the stub reports, under the same metric names (docs/contracts.md, "Tracer
+// stub"), for one tracer whose index is RC_STUB_TRACER_INDEX_BASE.
+
+const http = require('node:http')
+const { performance } = require('node:perf_hooks')
+
+const KIND = 'dd-trace-js'
+const OUTCOMES = ['pending', 'ready', 'timeout', 'error']
+
+function log (message) {
+  console.log(`${(Date.now() / 1000).toFixed(3)} ${KIND}: ${message}`)
+}
+
+function monotonic () {
+  return performance.now() / 1000
+}
+
+/** The start barrier: resolves at RC_STUB_START_AT (unix seconds; unset = now). */
+function waitForStart (env) {
+  const raw = (env.RC_STUB_START_AT || '').trim()
+  if (!raw) return Promise.resolve()
+  const delay = Number(raw) * 1000 - Date.now()
+  if (delay > 0) {
+    log(`waiting ${(delay / 1000).toFixed(3)} s for the start barrier`)
+    return new Promise((resolve) => setTimeout(resolve, delay))
+  }
+  if (delay < -50) log(`start_at passed ${(-delay / 1000).toFixed(3)} s ago (process started late): starting now`)
+  return Promise.resolve()
+}
+
+class Report {
+  constructor (index, runId, version) {
+    this.label = String(index)
+    this.runId = runId
+    this.version = version
+    this.outcome = 'pending'
+    this.gauges = new Map()
+    this.providerErrors = 0
+  }
+
+  set (name, value) { this.gauges.set(name, value) }
+
+  setOutcome (outcome) {
+    if (this.outcome !== 'ready') this.outcome = outcome
+  }
+
+  render () {
+    const t = `tracer="${this.label}"`
+    const num = (v) => (Number.isInteger(v) ? v.toFixed(1) : String(v))
+    const lines = ['# TYPE tracer_outcome gauge']
+    for (const o of OUTCOMES) lines.push(`tracer_outcome{${t},outcome="${o}"} ${o === this.outcome ? '1.0' : '0.0'}`)
+    for (const [name, value] of this.gauges) lines.push(`# TYPE ${name} gauge`, `${name}{${t}} ${num(value)}`)
+    lines.push(
+      '# TYPE tracer_provider_error_events_total counter',
+      `tracer_provider_error_events_total{${t}} ${num(this.providerErrors)}`,
+      '# TYPE tracer_hosted gauge', 'tracer_hosted 1.0',
+      '# TYPE tracer_settled gauge', `tracer_settled ${this.outcome === 'pending' ? '0.0' : '1.0'}`,
+      '# TYPE tracer_run_info gauge', `tracer_run_info{run_id="${this.runId}"} 1.0`,
+      '# TYPE tracer_kind_info gauge', `tracer_kind_info{kind="${KIND}",version="${this.version}"} 1.0`
+    )
+    return lines.join('\n') + '\n'
+  }
+}
+
+function serve (host, port, report) {
+  const server = http.createServer((req, res) => {
+    const path = (req.url || '').split('?')[0]
+    let status = 200
+    let type = 'text/plain; version=0.0.4'
+    let body
+    if (req.method !== 'GET') {
+      status = 405; body = 'GET only\n'
+    } else if (path === '/metrics') {
+      body = report.render()
+    } else if (path === '/health') {
+      type = 'application/json'; body = '{"status": "ok"}'
+    } else {
+      status = 404; body = 'try /metrics or /health\n'
+    }
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) })
+    res.end(body)
+  })
+  server.listen(port, host)
+  return server
+}
+
+function parseArgs (argv) {
+  const out = { host: '127.0.0.1', port: 0 }
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--host') out.host = argv[++i]
+    else if (argv[i] === '--port') out.port = Number(argv[++i])
+  }
+  return out
+}
+
+async function main () {
+  const args = parseArgs(process.argv.slice(2))
+  const env = process.env
+  const index = Number(env.RC_STUB_TRACER_INDEX_BASE || '0')
+  const mode = env.RC_STUB_PROVIDER_MODE || 'event'
+  const flagKey = env.RC_STUB_FLAG_KEY || 'rc-fastlane-flag'
+  const flagDefault = ['1', 'true', 'yes', 'on'].includes((env.RC_STUB_FLAG_DEFAULT || 'false').toLowerCase())
+
+  // 1. heavy modules, without starting the tracer
+  const loaded = monotonic()
+  const tracer = require('dd-trace')
+  const { OpenFeature, ProviderEvents } = require('@openfeature/server-sdk')
+  const version = require('dd-trace/package.json').version
+  const report = new Report(index, env.RC_STUB_RUN_ID || '', version)
+  const server = serve(args.host, args.port, report)
+  const stop = () => { server.close(); log('stopped'); process.exit(0) }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  log(`dd-trace ${version} loaded in ${(monotonic() - loaded).toFixed(2)} s; serving`)
+
+  // 2. the barrier
+  await waitForStart(env)
+  const t0 = monotonic()
+  report.set('tracer_start_wall_seconds', Date.now() / 1000)
+
+  // 3. the tracer, then the provider
+  tracer.init()
+  const started = monotonic()
+  report.set('tracer_start_seconds', started - t0)
+  const provider = tracer.openfeature
+  const name = provider.metadata.name
+  const client = OpenFeature.getClient()
+  const context = { targetingKey: `tracer-${index}` }
+  let evaluated = false
+  let returned = false // wait mode: setProviderAndWait has settled
+
+  const evaluate = async () => {
+    const details = await client.getBooleanDetails(flagKey, flagDefault, context)
+    if (details.errorCode === undefined && details.reason !== 'ERROR') {
+      if (!evaluated) {
+        evaluated = true
+        const now = monotonic()
+        report.set('tracer_first_evaluation_seconds', now - t0)
+        report.set('tracer_boot_total_seconds', now - t0)
+        log(`first evaluation ${flagKey}=${details.value} (${details.reason})`)
+      }
+    } else {
+      log(`evaluation of ${flagKey}: ${details.errorCode} ${details.errorMessage}`)
+    }
+  }
+
+  OpenFeature.addHandler(ProviderEvents.Ready, (details) => {
+    if (details?.providerName !== name) return // the default no-op provider's READY
+    const now = monotonic()
+    if (!report.gauges.has('tracer_provider_ready_seconds')) {
+      report.set('tracer_provider_ready_seconds', now - t0)
+      report.setOutcome('ready')
+      log(`PROVIDER_READY ${(now - t0).toFixed(3)} s after the tracer's start`)
+    }
+    if (mode === 'event' || returned) evaluate()
+  })
+  OpenFeature.addHandler(ProviderEvents.Error, (details) => {
+    if (details?.providerName !== name) return
+    report.providerErrors += 1
+    report.setOutcome('timeout') // the init timeout: the provider may still turn ready
+    log(`PROVIDER_ERROR: ${details?.message}`)
+  })
+  if (mode === 'wait') {
+    try {
+      await OpenFeature.setProviderAndWait(provider)
+    } catch (err) {
+      log(`setProviderAndWait: ${err}`)
+    }
+    returned = true
+    evaluate()
+  } else {
+    OpenFeature.setProvider(provider)
+  }
+  setInterval(() => {}, 1 << 30) // keep the process alive until SIGTERM
+}
+
+main().catch((err) => {
+  log(`failed: ${err && err.stack}`)
+  process.exit(1)
+})
