@@ -14,7 +14,6 @@ closed on every exit path), the clock, and the boot margin, so that tests drive 
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from harness.results.samples import TracerSample
 from harness.results.summary import RunFacts, Summary, build_summary, tracer_health
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.kinds import equivalent_processes, fleet_specs, prepare_launches
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -251,6 +251,7 @@ class _Run:
         started_wall = clock.time()
         startup = scenario.timeouts.startup_s
         warnings: list[str] = []
+        launches = prepare_launches(scenario, runtime.name, lambda text: self.say(Progress(text)))
 
         backend_env = {
             **scenario.backend_env(),
@@ -272,18 +273,20 @@ class _Run:
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
 
-        processes = math.ceil(scenario.fleet.tracers / self.per_process)
-        start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
+        margin_processes = equivalent_processes(scenario, self.per_process)
+        start_at = clock.time() + self.boot_margin(margin_processes, runtime.start_cost_s)
         if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
             start_at += DISCOVERY_DELAY_S
-        specs = tracer_specs(
+        specs = fleet_specs(
             scenario,
             self.per_process,
             agent.internal_url,
             run_id,
             start_at,
             module=self.modules["tracer"],
+            launches=launches,
         )
+        processes = len(specs)
         self.say(
             Progress(
                 f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
@@ -303,7 +306,10 @@ class _Run:
         else:
             self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
-        ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
+        ledger = Ledger(
+            {h.spec.name: h.spec.tracer_indexes for h in tracers},
+            kinds={h.spec.name: h.spec.kind for h in tracers},
+        )
         with published_targets(
             self.prometheus_sd,
             [backend, agent, *tracers],

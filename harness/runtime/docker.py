@@ -243,8 +243,9 @@ class DockerRuntime(ClosesOnExit):
         name = container_name(self.run_id, spec.name)
         try:
             container = self.client.containers.create(
-                self.image,
+                spec.image or self.image,
                 command=command_for(spec),
+                entrypoint=list(spec.command) or None,
                 name=name,
                 hostname=spec.name,
                 environment=dict(spec.env),

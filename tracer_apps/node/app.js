@@ -5,8 +5,10 @@
 // pinned package-lock.json (dd-trace 5.132, @openfeature/server-sdk 1.23), found through
 // NODE_PATH. Sequence, as the proposal's load-test app booted its tracer (docs/real-tracers.md):
 //
-// 1. load the heavy modules (`require('dd-trace')` does not start the tracer, the OpenFeature
-//    SDK), then serve /health and /metrics;
+// 1. load the heavy modules without starting the tracer: `require('dd-trace')`, the OpenFeature
+//    SDK and every file `tracer.init()` would require (preload.json, relative to node_modules,
+//    written by `node app.js --probe-modules preload.json` for the pinned version); then serve
+//    /health and /metrics;
 // 2. wait for the run's start instant (waitForStart, the stub's RC_STUB_START_AT);
 // 3. start the tracer (`tracer.init()`: its RC client subscribes FFE_FLAGS and polls at once),
 //    then register `tracer.openfeature`: `event` mode with the non-blocking setProvider and
@@ -19,7 +21,9 @@
 // It reports what the stub reports, under the same metric names (docs/contracts.md, "Tracer
 // stub"), for one tracer whose index is RC_STUB_TRACER_INDEX_BASE.
 
+const fs = require('node:fs')
 const http = require('node:http')
+const path = require('node:path')
 const { performance } = require('node:perf_hooks')
 
 const KIND = 'dd-trace-js'
@@ -44,6 +48,38 @@ function waitForStart (env) {
   }
   if (delay < -50) log(`start_at passed ${(-delay / 1000).toFixed(3)} s ago (process started late): starting now`)
   return Promise.resolve()
+}
+
+const PRELOAD = path.join(__dirname, 'preload.json')
+
+function nodeModules () {
+  return path.resolve(path.dirname(require.resolve('dd-trace/package.json')), '..')
+}
+
+/** Require every file tracer.init() would require; returns [loaded, failed]. */
+function preload () {
+  if (!fs.existsSync(PRELOAD)) return [0, 0]
+  const root = nodeModules()
+  let failed = 0
+  const files = JSON.parse(fs.readFileSync(PRELOAD, 'utf8'))
+  for (const file of files) {
+    try { require(path.join(root, file)) } catch { failed++ }
+  }
+  return [files.length - failed, failed]
+}
+
+/** Write the files tracer.init() requires beyond require('dd-trace') (relative to node_modules). */
+function probeModules (out) {
+  const tracer = require('dd-trace')
+  require('@openfeature/server-sdk')
+  const before = new Set(Object.keys(require.cache))
+  tracer.init()
+  tracer.openfeature // eslint-disable-line no-unused-expressions
+  const root = nodeModules()
+  const added = Object.keys(require.cache).filter((k) => !before.has(k) && k.startsWith(root))
+  fs.writeFileSync(out, JSON.stringify(added.map((k) => path.relative(root, k)), null, 0) + '\n')
+  console.log(`dd-trace: ${added.length} files written to ${out}`)
+  process.exit(0)
 }
 
 class Report {
@@ -107,12 +143,14 @@ function parseArgs (argv) {
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--host') out.host = argv[++i]
     else if (argv[i] === '--port') out.port = Number(argv[++i])
+    else if (argv[i] === '--probe-modules') out.probe = argv[++i]
   }
   return out
 }
 
 async function main () {
   const args = parseArgs(process.argv.slice(2))
+  if (args.probe) return probeModules(args.probe)
   const env = process.env
   const index = Number(env.RC_STUB_TRACER_INDEX_BASE || '0')
   const mode = env.RC_STUB_PROVIDER_MODE || 'event'
@@ -124,12 +162,13 @@ async function main () {
   const tracer = require('dd-trace')
   const { OpenFeature, ProviderEvents } = require('@openfeature/server-sdk')
   const version = require('dd-trace/package.json').version
+  const [preloaded, failed] = preload()
   const report = new Report(index, env.RC_STUB_RUN_ID || '', version)
   const server = serve(args.host, args.port, report)
   const stop = () => { server.close(); log('stopped'); process.exit(0) }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  log(`dd-trace ${version} loaded in ${(monotonic() - loaded).toFixed(2)} s; serving`)
+  log(`dd-trace ${version} and ${preloaded} files of its start loaded in ${(monotonic() - loaded).toFixed(2)} s (${failed} failed); serving`)
 
   // 2. the barrier
   await waitForStart(env)

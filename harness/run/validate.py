@@ -1,0 +1,110 @@
+"""``harness validate``: run a scenario with real tracers of one kind, then with stubs of the
+matching client profile, on the same runtime, and compare (:mod:`harness.studies.validate`).
+
+Both runs are the scenario with ``fleet.tracers=N``; the real one with ``fleet.kind=KIND``, the
+stub one with ``fleet.kind=stub`` and ``client.profile=<profile of KIND>`` (client keys the
+scenario gives explicitly still win over the profile, as everywhere). They go to
+``OUT/real`` and ``OUT/stub``; ``OUT/validate.json`` and ``OUT/validate.html`` hold the
+comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.report.html.validate_page import validate_html
+from harness.results.samples import ready_times_ms
+from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.runner import RunResult, RuntimeFactory, run_scenario
+from harness.scenario.model import load_scenario
+from harness.studies.validate import (
+    PROFILE_OF,
+    Side,
+    Tolerance,
+    ValidateError,
+    Validation,
+    compare,
+)
+from rc_protocol.clock import Clock
+
+VALIDATE_JSON = "validate.json"
+VALIDATE_HTML = "validate.html"
+
+
+@dataclass(frozen=True)
+class ValidateRequest:
+    """What to validate and how."""
+
+    kind: str
+    tracers: int
+    scenario: str = "baseline"
+    overrides: Sequence[str] = ()
+    tolerance: Tolerance = field(default_factory=Tolerance)
+    tracers_per_process: int | None = None
+
+
+def validate_kind(
+    request: ValidateRequest,
+    out_dir: Path,
+    runtime_factory: RuntimeFactory,
+    runtime_name: str,
+    *,
+    clock: Clock | None = None,
+    progress: ProgressFn = ignore_progress,
+) -> Validation:
+    """Both runs, the comparison, ``validate.json`` and ``validate.html`` in ``out_dir``."""
+    if request.kind not in PROFILE_OF:
+        raise ValidateError(
+            f"--tracer-kind {request.kind!r}: validate compares a real tracer with the stub; "
+            f"choose one of {', '.join(PROFILE_OF)}"
+        )
+    profile = PROFILE_OF[request.kind]
+    common = [*request.overrides, f"fleet.tracers={request.tracers}", "fleet.members=[]"]
+    real = load_scenario(request.scenario, [*common, f"fleet.kind={request.kind}"])
+    stub = load_scenario(
+        request.scenario, [*common, "fleet.kind=stub", f"client.profile={profile}"]
+    )
+    results: dict[str, RunResult] = {}
+    for side, scenario in (("real", real), ("stub", stub)):
+        progress(Progress(f"validate: the {side} run ({scenario.fleet.groups()[0].kind})"))
+        results[side] = run_scenario(
+            scenario,
+            out_dir / side,
+            runtime_factory,
+            clock=clock,
+            progress=progress,
+            tracers_per_process=request.tracers_per_process,
+        )
+    real_ms = ready_times_ms(results["real"].samples)
+    stub_ms = ready_times_ms(results["stub"].samples)
+    rows, ks, problems = compare(
+        real_ms, stub_ms, request.tolerance, real_fleet=request.tracers, stub_fleet=request.tracers
+    )
+    validation = Validation(
+        kind=request.kind,
+        profile=profile,
+        scenario=real.name,
+        agent_policy=str(real.agent.policy),
+        runtime=runtime_name,
+        tolerance=request.tolerance.describe(),
+        real=_side(request.kind, results["real"], len(real_ms)),
+        stub=_side("stub", results["stub"], len(stub_ms)),
+        rows=rows,
+        ks_statistic=ks,
+        passed=all(r.ok for r in rows),
+        problems=problems,
+    )
+    (out_dir / VALIDATE_JSON).write_text(
+        json.dumps(validation.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+    )
+    (out_dir / VALIDATE_HTML).write_text(
+        validate_html(validation, real_ms, stub_ms), encoding="utf-8"
+    )
+    return validation
+
+
+def _side(kind: str, result: RunResult, ready: int) -> Side:
+    return Side(kind=kind, tracers=result.summary.tracers, ready=ready, results=str(result.out_dir))
