@@ -37,6 +37,8 @@ TIMING_FIELDS = (
     "ffe_subscription",
     "wire_bytes",
     "shared_multitarget",
+    "request_retry",
+    "agent_reached_at_start",
     "language",
     "tracer_version",
 )
@@ -63,6 +65,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="provider",  # < 2.8: FFE_FLAGS subscribed with the provider
                 wire_bytes="base64",  # Go's encoding/json for []byte
                 shared_multitarget=False,
+                request_retry="none",  # a failed poll waits for the next tick
+                agent_reached_at_start=False,
                 language="go",
                 tracer_version="v2.5.0",
             ),
@@ -76,6 +80,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",  # >= 2.8: subscribed at tracer start (#4495)
                 wire_bytes="base64",
                 shared_multitarget=False,
+                request_retry="none",
+                agent_reached_at_start=False,
                 language="go",
                 tracer_version="v2.10.0",
             ),
@@ -89,6 +95,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",  # subscribed at `import ddtrace.auto`, measured
                 wire_bytes="array",  # libdatadog sends bytes as JSON arrays
                 shared_multitarget=False,
+                request_retry="none",  # libdatadog: next poll 5 s after the timeout, measured
+                agent_reached_at_start=True,
                 language="python",
                 tracer_version="4.16.0",
             ),
@@ -102,6 +110,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",
                 wire_bytes="base64",
                 shared_multitarget=False,
+                request_retry="dd-trace-js",  # request.js retries once, 5-7.5 s later, measured
+                agent_reached_at_start=True,
                 language="nodejs",
                 tracer_version="5.132.0",
             ),
@@ -115,6 +125,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",
                 wire_bytes="array",
                 shared_multitarget=True,  # one MultiTargetFetcher for the sidecar's targets
+                request_retry="none",
+                agent_reached_at_start=False,
                 language="php",
                 tracer_version="1.10.0",
             ),

@@ -23,6 +23,7 @@ ROOT = str(Path(__file__).resolve().parents[2])
 FAKE = {role: "tests.harness.fake_service" for role in ("backend", "agent", "tracer")}
 SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "schema_version",
+    "by_kind",
     "run_id",
     "scenario",
     "runtime",
