@@ -16,10 +16,16 @@ from harness.cli.options import Image, Overrides, PerContainer, PerProcess, Runt
 from harness.cli.progress import make_progress
 from harness.errors import HarnessError
 from harness.run.placement import Placement
-from harness.run.validate import VALIDATE_HTML, VALIDATE_JSON, ValidateRequest, validate_kind
+from harness.run.validate import (
+    VALIDATE_HTML,
+    VALIDATE_JSON,
+    ValidateRequest,
+    compare_saved,
+    validate_kind,
+)
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.runtime.tracer_apps import REAL_KINDS, cache_root, ensure_installed
-from harness.studies.validate import Tolerance, render_table
+from harness.studies.validate import Tolerance, Validation, render_table
 
 tracers_app = typer.Typer(help="The real tracers (ddtrace-py, dd-trace-js) fleets can hold.")
 
@@ -71,6 +77,13 @@ def validate(
     tracers_per_process: PerProcess = None,
     tracers_per_container: PerContainer = 1,
     image: Image = DEFAULT_IMAGE,
+    compare_only: Annotated[
+        bool,
+        typer.Option(
+            "--compare-only",
+            help="Run nothing: compare the runs already in --out (real/, stub/) again.",
+        ),
+    ] = False,
 ) -> None:
     """Run a scenario with real tracers, then with stubs of their client profile, on the same
     runtime; compare the provider-ready distributions (exit 99 beyond the tolerance)."""
@@ -81,7 +94,14 @@ def validate(
         tracers_per_process=tracers_per_process,
         tracers_per_container=tracers_per_container,
     )
+    if compare_only and out is None:
+        raise typer.BadParameter("--compare-only needs --out (a validate folder)")
     try:
+        if compare_only and out is not None:
+            request = ValidateRequest(tracer_kind, tracers, tolerance=Tolerance.parse(tolerance))
+            validation = compare_saved(request, out)
+            _finish(validation, out)
+            return
         choice = deps.choose(placement.runtime, placement.image)
         request = ValidateRequest(
             kind=tracer_kind,
@@ -108,6 +128,10 @@ def validate(
         fail("interrupted: every component of the run was stopped", EXIT_INTERRUPTED)
     except HarnessError as exc:
         fail(str(exc))
+    _finish(validation, out_dir)
+
+
+def _finish(validation: Validation, out_dir: Path) -> None:
     typer.echo(render_table(validation), nl=False)
     typer.echo(f"\nresults: {out_dir / VALIDATE_JSON}, {out_dir / VALIDATE_HTML}")
     if not validation.passed:

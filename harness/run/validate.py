@@ -5,7 +5,8 @@ Both runs are the scenario with ``fleet.tracers=N``; the real one with ``fleet.k
 stub one with ``fleet.kind=stub`` and ``client.profile=<profile of KIND>`` (client keys the
 scenario gives explicitly still win over the profile, as everywhere). They go to
 ``OUT/real`` and ``OUT/stub``; ``OUT/validate.json`` and ``OUT/validate.html`` hold the
-comparison.
+comparison. :func:`compare_saved` compares two saved runs again (another tolerance) without
+running anything.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.report.html.validate_page import validate_html
-from harness.results.samples import ready_times_ms
+from harness.results.folder import load_summary
+from harness.results.samples import TracerSample, read_samples
 from harness.run.events import Progress, ProgressFn, ignore_progress
 from harness.run.runner import RunResult, RuntimeFactory, run_scenario
-from harness.scenario.model import load_scenario
+from harness.scenario.model import Scenario, load_scenario
 from harness.studies.validate import (
     PROFILE_OF,
-    Side,
     Tolerance,
     ValidateError,
     Validation,
     compare,
+    rc_delays_ms,
+    side_of,
 )
 from rc_protocol.clock import Clock
 
@@ -78,20 +81,42 @@ def validate_kind(
             progress=progress,
             tracers_per_process=request.tracers_per_process,
         )
-    real_ms = ready_times_ms(results["real"].samples)
-    stub_ms = ready_times_ms(results["stub"].samples)
+    return _conclude(
+        request, real, out_dir, runtime_name, results["real"].samples, results["stub"].samples
+    )
+
+
+def compare_saved(request: ValidateRequest, out_dir: Path) -> Validation:
+    """Compare the runs already saved in ``out_dir/real`` and ``out_dir/stub`` again."""
+    summary = load_summary(out_dir / "real")
+    rows = {side: read_samples(out_dir / side / "samples.csv") for side in ("real", "stub")}
+    if not rows["real"] or not rows["stub"]:
+        raise ValidateError(f"{out_dir}: no saved real/ and stub/ runs to compare")
+    real = load_scenario(str(out_dir / "real" / "scenario.yaml"))
+    return _conclude(request, real, out_dir, summary.runtime, rows["real"], rows["stub"])
+
+
+def _conclude(
+    request: ValidateRequest,
+    real: Scenario,
+    out_dir: Path,
+    runtime_name: str,
+    real_rows: Sequence[TracerSample],
+    stub_rows: Sequence[TracerSample],
+) -> Validation:
+    real_ms, stub_ms = rc_delays_ms(real_rows), rc_delays_ms(stub_rows)
     rows, ks, problems = compare(
-        real_ms, stub_ms, request.tolerance, real_fleet=request.tracers, stub_fleet=request.tracers
+        real_ms, stub_ms, request.tolerance, real_fleet=len(real_rows), stub_fleet=len(stub_rows)
     )
     validation = Validation(
         kind=request.kind,
-        profile=profile,
+        profile=PROFILE_OF[request.kind],
         scenario=real.name,
         agent_policy=str(real.agent.policy),
         runtime=runtime_name,
         tolerance=request.tolerance.describe(),
-        real=_side(request.kind, results["real"], len(real_ms)),
-        stub=_side("stub", results["stub"], len(stub_ms)),
+        real=side_of(request.kind, real_rows, str(out_dir / "real")),
+        stub=side_of("stub", stub_rows, str(out_dir / "stub")),
         rows=rows,
         ks_statistic=ks,
         passed=all(r.ok for r in rows),
@@ -104,7 +129,3 @@ def validate_kind(
         validate_html(validation, real_ms, stub_ms), encoding="utf-8"
     )
     return validation
-
-
-def _side(kind: str, result: RunResult, ready: int) -> Side:
-    return Side(kind=kind, tracers=result.summary.tracers, ready=ready, results=str(result.out_dir))
