@@ -80,6 +80,8 @@ def render_text(summary: Summary) -> str:
             f"{b.cliff_28_32s}  |  Over 32s: {b.over_32s}"
         )
     out += _by_kind(summary)
+    for component, tail in summary.crash_logs.items():
+        out += ["", f"=== CRASHED: {component} (last log lines) ===", *tail.splitlines()]
     return "\n".join(out) + "\n"
 
 

@@ -114,6 +114,9 @@ class Summary(_Part):
     backend: dict[str, float]
     timeline: tuple[tuple[float, int], ...]
     warnings: tuple[str, ...] = ()
+    crash_logs: dict[str, str] = {}
+    """Component → the last log lines of every tracer process that crashed (exited non-zero
+    or was killed) before the end of collection."""
     by_kind: dict[str, KindFigures] = {}
     """Per kind of tracer (``stub``, ``ddtrace-py``, ``dd-trace-js``), in fleet order; empty
     for a fleet of stubs only (runs before mixed fleets included)."""
@@ -238,6 +241,7 @@ def build_summary(
     backend: Mapping[str, float],
     timeline: Sequence[tuple[float, int]],
     warnings: Sequence[str] = (),
+    crash_logs: Mapping[str, str] | None = None,
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
     scenario = facts.scenario
@@ -267,4 +271,5 @@ def build_summary(
         timeline=tuple((float(t), int(n)) for t, n in timeline),
         warnings=tuple(warnings),
         by_kind=kind_figures(rows),
+        crash_logs=dict(crash_logs or {}),
     )

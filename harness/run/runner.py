@@ -327,6 +327,9 @@ class _Run:
             )
             ended = clock.time()
             states = {h.spec.name: h.state() for h in tracers}
+            crash_logs = {
+                h.spec.name: h.log_tail(8) for h in tracers if states[h.spec.name].crashed
+            }
             counters: dict[str, dict[str, float]] = {}
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)
@@ -359,6 +362,7 @@ class _Run:
             backend=counters["backend_rc_"],
             timeline=timeline,
             warnings=warnings,
+            crash_logs=crash_logs,
         )
         text = render_text(summary)
         write_results(self.out_dir, summary, rows, text)
