@@ -90,6 +90,7 @@ class Report {
     this.outcome = 'pending'
     this.gauges = new Map()
     this.providerErrors = 0
+    this.loaded = false // /health answers 200 only once the heavy modules are loaded
   }
 
   set (name, value) { this.gauges.set(name, value) }
@@ -127,7 +128,9 @@ function serve (host, port, report) {
     } else if (path === '/metrics') {
       body = report.render()
     } else if (path === '/health') {
-      type = 'application/json'; body = '{"status": "ok"}'
+      type = 'application/json'
+      if (report.loaded) body = '{"status": "ok"}'
+      else { status = 503; body = '{"status": "loading"}' }
     } else {
       status = 404; body = 'try /metrics or /health\n'
     }
@@ -157,14 +160,18 @@ async function main () {
   const flagKey = env.RC_STUB_FLAG_KEY || 'rc-fastlane-flag'
   const flagDefault = ['1', 'true', 'yes', 'on'].includes((env.RC_STUB_FLAG_DEFAULT || 'false').toLowerCase())
 
+  // The port first: the harness chose it free, and loading takes seconds on a busy machine.
+  const report = new Report(index, env.RC_STUB_RUN_ID || '', '')
+  const server = serve(args.host, args.port, report)
+
   // 1. heavy modules, without starting the tracer
   const loaded = monotonic()
   const tracer = require('dd-trace')
   const { OpenFeature, ProviderEvents } = require('@openfeature/server-sdk')
   const version = require('dd-trace/package.json').version
   const [preloaded, failed] = preload()
-  const report = new Report(index, env.RC_STUB_RUN_ID || '', version)
-  const server = serve(args.host, args.port, report)
+  report.version = version
+  report.loaded = true
   const stop = () => { server.close(); log('stopped'); process.exit(0) }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)

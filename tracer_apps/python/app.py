@@ -97,7 +97,8 @@ def wait_for_start(environ: dict[str, str]) -> None:
 class Report:
     """The tracer's measurements, rendered as the stub's Prometheus families."""
 
-    def __init__(self, index: int, run_id: str, version: str) -> None:
+    def __init__(self, index: int, run_id: str, version: str = "") -> None:
+        self.loaded = False  # /health answers 200 only once the heavy modules are loaded
         self.label = str(index)
         self.run_id = run_id
         self.version = version
@@ -146,8 +147,10 @@ def serve(host: str, port: int, report: Report) -> ThreadingHTTPServer:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 body, ctype, status = report.render(), "text/plain; version=0.0.4", 200
-            elif path == "/health":
+            elif path == "/health" and report.loaded:
                 body, ctype, status = b'{"status": "ok"}', "application/json", 200
+            elif path == "/health":
+                body, ctype, status = b'{"status": "loading"}', "application/json", 503
             else:
                 body, ctype, status = b"try /metrics or /health\n", "text/plain", 404
             self.send_response(status)
@@ -181,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
+    # The port first: the harness chose it free, and loading takes seconds on a busy machine.
+    report = Report(index, env.get("RC_STUB_RUN_ID", ""))
+    server = serve(args.host, args.port, report)
+
     # 1. heavy modules, without starting the tracer (``import ddtrace`` does not start products)
     loaded = time.monotonic()
     import ddtrace
@@ -190,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     from openfeature.event import EventDetails, ProviderEvent
 
     imported, failed = preload(PRELOAD)
-    report = Report(index, env.get("RC_STUB_RUN_ID", ""), ddtrace.__version__)
-    server = serve(args.host, args.port, report)
+    report.version = ddtrace.__version__
+    report.loaded = True
     log(
         f"ddtrace {ddtrace.__version__} and {imported} modules of its start loaded in "
         f"{time.monotonic() - loaded:.2f} s ({failed} failed); serving"
