@@ -11,7 +11,7 @@ timeout).
 
 Where the app runs: locally, the pinned packages installed once in a cache folder
 (:mod:`harness.runtime.tracer_apps`); on Docker, the real-tracer image variant
-(:data:`REAL_IMAGE`), which holds them.
+(``harness image build-real``: ``rc-fastlane-real:dev``), which holds them.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from harness.runtime.base import ComponentSpec
+from harness.runtime.real_image import REAL_IMAGE
 from harness.runtime.tracer_apps import REAL_KINDS, AppLaunch, ensure_installed
 from harness.scenario.model import Scenario
-
-REAL_IMAGE = "rc-fastlane-real:dev"
-"""The Docker image variant with ddtrace-py and dd-trace-js (``harness image build --real``)."""
 
 IN_IMAGE: Mapping[str, AppLaunch] = {
     "ddtrace-py": AppLaunch(

@@ -257,6 +257,9 @@ class DockerRuntime(ClosesOnExit):
                 init=True,
                 detach=True,
             )
+        except docker.errors.ImageNotFound:
+            hint = "harness image build-real" if spec.image else build_command(self.image)
+            raise ImageMissingError(spec.image or self.image, hint) from None
         except docker.errors.APIError as exc:
             raise ComponentStartError(spec.name, f"docker create {name}: {exc}") from None
         try:
