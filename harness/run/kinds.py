@@ -67,7 +67,8 @@ def equivalent_processes(scenario: Scenario, per_process: int) -> int:
     cost = 0.0
     for member in scenario.fleet.groups():
         if member.kind == "stub":
-            cost += math.ceil(member.tracers / per_process) * LOAD_COST_S["stub"]
+            per = 1 if scenario.fleet.start_offsets_ms else per_process
+            cost += math.ceil(member.tracers / per) * LOAD_COST_S["stub"]
         else:
             cost += member.tracers * LOAD_COST_S[member.kind]
     return max(1, math.ceil(cost / LOAD_COST_S["stub"]))
@@ -112,7 +113,11 @@ def fleet_specs(
         "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
     }
 
+    offsets = fleet.start_offsets_ms
+
     def at(base: int) -> str:
+        if offsets:
+            return f"{start_at + offsets[base] / 1000.0:.3f}"
         return f"{start_at + base * stagger_ms / 1000.0:.3f}"
 
     specs: list[ComponentSpec] = []
@@ -121,7 +126,7 @@ def fleet_specs(
     for member in fleet.groups():
         groups: Iterable[tuple[int, int]]
         if member.kind == "stub":
-            groups = _pack(base, member.tracers, per_process)
+            groups = _pack(base, member.tracers, 1 if offsets else per_process)
         else:
             groups = ((base + i, 1) for i in range(member.tracers))
         for first, count in groups:

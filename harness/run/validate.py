@@ -3,7 +3,13 @@ matching client profile, on the same runtime, and compare (:mod:`harness.studies
 
 Both runs are the scenario with ``fleet.tracers=N``; the real one with ``fleet.kind=KIND``, the
 stub one with ``fleet.kind=stub`` and ``client.profile=<profile of KIND>`` (client keys the
-scenario gives explicitly still win over the profile, as everywhere). They go to
+scenario gives explicitly still win over the profile, as everywhere), booting with the real
+fleet's measured start instants (``fleet.start_offsets_ms``): stub tracer i starts, and its
+client polls, when real tracer i's start ended (its barrier wake-up plus its own start cost,
+at whose end the real client sends its first poll). Real tracers do not reach the agent in
+one instant: their first polls spread over a few hundred milliseconds, and against the agent's
+1 s refresh spacing and 2 s bypass budget that spread decides who is served by a bypass
+refresh in time (docs/real-tracers.md, "Validation"). They go to
 ``OUT/real`` and ``OUT/stub``; ``OUT/validate.json`` and ``OUT/validate.html`` hold the
 comparison. :func:`compare_saved` compares two saved runs again (another tolerance) without
 running anything.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from harness.report.html.validate_page import validate_html
@@ -84,6 +91,20 @@ def validate_kind(
     return _conclude(
         request, real, out_dir, runtime_name, results["real"].samples, results["stub"].samples
     )
+
+
+def start_offsets_ms(result: RunResult) -> list[float]:
+    """Per tracer, in index order: ms from the boot instant to the end of its start (0 for a
+    tracer that never reported one)."""
+    boot = datetime.fromisoformat(result.summary.boot_at).timestamp()
+    offsets = []
+    for row in sorted(result.samples, key=lambda r: r.tracer):
+        if row.start_wall is None:
+            offsets.append(0.0)
+        else:
+            offset = (row.start_wall - boot) * 1000.0 + (row.start_ms or 0)
+            offsets.append(round(max(0.0, offset), 1))
+    return offsets
 
 
 def compare_saved(request: ValidateRequest, out_dir: Path) -> Validation:

@@ -65,6 +65,12 @@ class Fleet(Section):
     tracers_per_process: int | None = Field(
         default=None, ge=1, description="local packing; null = the harness default"
     )
+    start_offsets_ms: tuple[float, ...] = Field(
+        default=(),
+        description="stubs only: tracer i starts this long after the boot instant (one per "
+        "tracer, one tracer per process; harness validate replays a real fleet's measured "
+        "start instants); empty = the boot shape",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -83,6 +89,13 @@ class Fleet(Section):
                 f"fleet.members add up to {total} tracers but fleet.tracers is {self.tracers}: "
                 "drop fleet.tracers (and --tracers) or make them agree"
             )
+        if self.start_offsets_ms and len(self.start_offsets_ms) != self.tracers:
+            raise ValueError(
+                f"fleet.start_offsets_ms has {len(self.start_offsets_ms)} values for "
+                f"{self.tracers} tracers: give one per tracer"
+            )
+        if any(o < 0 for o in self.start_offsets_ms):
+            raise ValueError("fleet.start_offsets_ms must not be negative")
         if len({m.kind for m in self.members}) != len(self.members):
             raise ValueError("fleet.members names a kind twice: give each kind one entry")
         return self

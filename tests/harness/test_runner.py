@@ -137,7 +137,9 @@ def test_crashed_and_pending_tracers_are_accounted(tmp_path: Path) -> None:
     report = (tmp_path / "report.txt").read_text()
     assert "Crashed: 4" in report
     assert list(s.crash_logs) == ["tracers-000"]
-    assert "=== CRASHED: tracers-000 (last log lines) ===\nfake tracer tracers-000: started" in report
+    assert (
+        "=== CRASHED: tracers-000 (last log lines) ===\nfake tracer tracers-000: started" in report
+    )
 
 
 def test_counters_that_cannot_be_scraped_are_a_warning(tmp_path: Path) -> None:
