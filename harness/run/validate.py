@@ -74,20 +74,27 @@ def validate_kind(
     profile = PROFILE_OF[request.kind]
     common = [*request.overrides, f"fleet.tracers={request.tracers}", "fleet.members=[]"]
     real = load_scenario(request.scenario, [*common, f"fleet.kind={request.kind}"])
-    stub = load_scenario(
-        request.scenario, [*common, "fleet.kind=stub", f"client.profile={profile}"]
-    )
     results: dict[str, RunResult] = {}
-    for side, scenario in (("real", real), ("stub", stub)):
-        progress(Progress(f"validate: the {side} run ({scenario.fleet.groups()[0].kind})"))
-        results[side] = run_scenario(
-            scenario,
-            out_dir / side,
-            runtime_factory,
-            clock=clock,
-            progress=progress,
-            tracers_per_process=request.tracers_per_process,
-        )
+    progress(Progress(f"validate: the real run ({request.kind})"))
+    results["real"] = run_scenario(
+        real, out_dir / "real", runtime_factory, clock=clock, progress=progress
+    )
+    offsets = start_offsets_ms(results["real"])
+    stub_keys = [
+        "fleet.kind=stub",
+        f"client.profile={profile}",
+        f"fleet.start_offsets_ms={offsets}",
+    ]
+    stub = load_scenario(request.scenario, [*common, *stub_keys])
+    progress(Progress(f"validate: the stub run ({profile}, at the real run's start instants)"))
+    results["stub"] = run_scenario(
+        stub,
+        out_dir / "stub",
+        runtime_factory,
+        clock=clock,
+        progress=progress,
+        tracers_per_process=request.tracers_per_process,
+    )
     return _conclude(
         request, real, out_dir, runtime_name, results["real"].samples, results["stub"].samples
     )

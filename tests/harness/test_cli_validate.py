@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from harness.cli.app import app
 from harness.results.samples import read_samples, write_samples
 from harness.run.runner import run_scenario
+from harness.run.validate import start_offsets_ms
 from harness.runtime.fake import FakeRuntime
 from harness.scenario.model import load_scenario
 from rc_protocol.clock import FastForwardClock
@@ -66,3 +67,29 @@ def test_a_stub_5_s_late_exits_99(tmp_path: Path) -> None:
     result = cli.invoke(app, args)
     assert result.exit_code == 99, result.output
     assert "FAIL" in result.output and "+5,000" in result.output
+
+
+def test_the_stub_run_replays_the_real_start_instants() -> None:
+    from datetime import datetime
+
+    from harness.results.samples import TracerSample
+    from harness.run.kinds import fleet_specs
+    from harness.run.runner import RunResult
+    from tests.harness.factories import make_summary
+
+    summary = make_summary(tracers=3)
+    boot = datetime.fromisoformat(summary.boot_at).timestamp()
+    rows = [
+        TracerSample(1, "c", "ready", start_ms=300, start_wall=boot + 0.05, kind="ddtrace-py"),
+        TracerSample(0, "c", "ready", start_ms=200, start_wall=boot + 0.01, kind="ddtrace-py"),
+        TracerSample(2, "c", "crashed", kind="ddtrace-py"),
+    ]
+    offsets = start_offsets_ms(RunResult("r", Path("x"), summary, "", rows))
+    assert offsets == [210.0, 350.0, 0.0]
+    stub = load_scenario("baseline", ["fleet.tracers=3", f"fleet.start_offsets_ms={offsets}"])
+    specs = fleet_specs(stub, 25, "http://a:1", "r", 100.0)
+    assert [(s.name, s.env["RC_STUB_START_AT"]) for s in specs] == [
+        ("tracers-000", "100.210"),
+        ("tracers-001", "100.350"),
+        ("tracers-002", "100.000"),
+    ]
