@@ -1,10 +1,11 @@
 """Client profiles: named presets of the stub's client timing, one per real tracer client.
 
 A profile sets every client timing field of :class:`tracer_stub.settings.Settings` (first poll,
-scheduling, interval, HTTP timeout, FFE subscription moment, byte encoding, language and
-version); a field given explicitly (environment, flag, scenario key) still overrides it. Each
-value comes from ``reference/tracer-rc-clients.md`` (the real sources, or measurements of the
-real packages made here, ``docs/real-tracers.md``); the comment beside it says which.
+scheduling, interval, HTTP timeout, request retries, FFE subscription moment, byte encoding,
+language and version; the real tracers' profiles also their measured products); a field given
+explicitly (environment, flag, scenario key) still overrides it. Each value comes from
+``reference/tracer-rc-clients.md`` (the real sources, or measurements of the real packages made
+here, ``docs/real-tracers.md``); the comment beside it says which.
 
 >>> sorted(PROFILES)
 ['dd-trace-js-5.132', 'ddtrace-py-4.16', 'go-2.10', 'go-2.5', 'libdatadog']
@@ -99,6 +100,15 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 agent_reached_at_start=True,
                 language="python",
                 tracer_version="4.16.0",
+                # measured: the first /v0.7/config of ddtrace 4.16 with FFE from RC
+                products=(
+                    "AGENT_CONFIG",
+                    "ASM_FEATURES",
+                    "LIVE_DEBUGGING_SYMBOL_DB",
+                    "APM_TRACING",
+                    "AGENT_TASK",
+                    "FFE_FLAGS",
+                ),
             ),
             _profile(
                 "dd-trace-js-5.132",
@@ -112,8 +122,10 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 shared_multitarget=False,
                 request_retry="dd-trace-js",  # request.js retries once, 5-7.5 s later, measured
                 agent_reached_at_start=True,
-                language="nodejs",
+                language="node",  # client_tracer.language of dd-trace-js, measured
                 tracer_version="5.132.0",
+                # measured: the first /v0.7/config of dd-trace 5.132 with FFE from RC
+                products=("APM_TRACING", "AGENT_CONFIG", "AGENT_TASK", "ASM_FEATURES", "FFE_FLAGS"),
             ),
             _profile(
                 "libdatadog",
