@@ -9,7 +9,9 @@
 //    SDK and every file `tracer.init()` would require (preload.json, relative to node_modules,
 //    written by `node app.js --probe-modules preload.json` for the pinned version); then serve
 //    /health and /metrics;
-// 2. wait for the run's start instant (waitForStart, the stub's RC_STUB_START_AT);
+// 2. wait for the run's start instant (waitForStart: POST /start with RC_STUB_START_SIGNAL=http,
+//    else RC_STUB_START_AT; docs/contracts.md, "The start signal"); GET /ready-to-start
+//    answers 200 once step 1 is done;
 // 3. start the tracer (`tracer.init()`: its RC client subscribes FFE_FLAGS and polls at once),
 //    then register `tracer.openfeature`: `event` mode with the non-blocking setProvider and
 //    event handlers, `wait` mode with setProviderAndWait;
@@ -37,17 +39,61 @@ function monotonic () {
   return performance.now() / 1000
 }
 
-/** The start barrier: resolves at RC_STUB_START_AT (unix seconds; unset = now). */
-function waitForStart (env) {
-  const raw = (env.RC_STUB_START_AT || '').trim()
-  if (!raw) return Promise.resolve()
-  const delay = Number(raw) * 1000 - Date.now()
-  if (delay > 0) {
-    log(`waiting ${(delay / 1000).toFixed(3)} s for the start barrier`)
-    return new Promise((resolve) => setTimeout(resolve, delay))
+/**
+ * The fleet's start instant (docs/contracts.md, "The start signal"): POST /start {"start_at": T}
+ * when RC_STUB_START_SIGNAL=http (RC_STUB_START_AT is then a deadline), else RC_STUB_START_AT
+ * alone (unset: at once).
+ */
+class StartSignal {
+  constructor (env) {
+    this.http = (env.RC_STUB_START_SIGNAL || 'at').trim() === 'http'
+    const raw = (env.RC_STUB_START_AT || '').trim()
+    this.deadline = raw ? Number(raw) : undefined
+    this.ready = false // loaded: every file the start requires is in memory
+    this.startAt = undefined
+    this.released = new Promise((resolve) => { this.resolve = resolve })
   }
-  if (delay < -50) log(`start_at passed ${(-delay / 1000).toFixed(3)} s ago (process started late): starting now`)
-  return Promise.resolve()
+
+  /** GET /ready-to-start */
+  state () {
+    const body = { ready: this.ready, started: this.startAt !== undefined, tracers: 1 }
+    if (this.startAt !== undefined) body.start_at = this.startAt
+    return [this.ready ? 200 : 503, body]
+  }
+
+  /** POST /start */
+  release (raw) {
+    let value
+    try { value = JSON.parse(raw) } catch { value = undefined }
+    const at = value !== null && typeof value === 'object' ? value.start_at : undefined
+    if (typeof at !== 'number' || !Number.isFinite(at)) return [400, { error: 'expected {"start_at": <unix seconds>}' }]
+    if (!this.ready) return [503, { error: 'not ready to start yet' }]
+    if (this.startAt !== undefined && this.startAt !== at) return [409, { error: `already released for ${this.startAt}` }]
+    this.startAt = at
+    this.resolve()
+    return [200, { start_at: at, late_s: Math.max(0, Date.now() / 1000 - at) }]
+  }
+}
+
+/** The start barrier: resolves at the fleet's start instant. */
+async function waitForStart (signal) {
+  let at = signal.deadline
+  if (signal.http) {
+    const released = await new Promise((resolve) => {
+      signal.released.then(() => resolve(true))
+      if (at !== undefined) setTimeout(() => resolve(false), Math.max(0, at * 1000 - Date.now()))
+    })
+    if (released) at = signal.startAt
+    else log(`no POST /start by the deadline ${at}: starting at the deadline`)
+  }
+  if (at === undefined) return
+  const delay = at * 1000 - Date.now()
+  if (delay > 0) {
+    log(`waiting ${(delay / 1000).toFixed(3)} s for the start instant`)
+    await new Promise((resolve) => setTimeout(resolve, delay))
+  } else if (delay < -50) {
+    log(`the start instant passed ${(-delay / 1000).toFixed(3)} s ago: starting now`)
+  }
 }
 
 const PRELOAD = path.join(__dirname, 'preload.json')
@@ -90,7 +136,6 @@ class Report {
     this.outcome = 'pending'
     this.gauges = new Map()
     this.providerErrors = 0
-    this.loaded = false // /health answers 200 only once the heavy modules are loaded
   }
 
   set (name, value) { this.gauges.set(name, value) }
@@ -117,19 +162,33 @@ class Report {
   }
 }
 
-function serve (host, port, report) {
+function serve (host, port, report, signal) {
   const server = http.createServer((req, res) => {
     const path = (req.url || '').split('?')[0]
     let status = 200
     let type = 'text/plain; version=0.0.4'
     let body
+    if (req.method === 'POST' && path === '/start') {
+      let raw = ''
+      req.on('data', (chunk) => { raw += chunk })
+      req.on('end', () => {
+        const [code, answer] = signal.release(raw)
+        const text = JSON.stringify(answer)
+        res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) })
+        res.end(text)
+      })
+      return
+    }
     if (req.method !== 'GET') {
-      status = 405; body = 'GET only\n'
+      status = 405; body = 'GET, or POST /start\n'
+    } else if (path === '/ready-to-start') {
+      const [code, answer] = signal.state()
+      status = code; type = 'application/json'; body = JSON.stringify(answer)
     } else if (path === '/metrics') {
       body = report.render()
     } else if (path === '/health') {
       type = 'application/json'
-      if (report.loaded) body = '{"status": "ok"}'
+      if (signal.ready) body = '{"status": "ok"}' // 200 once loaded (see the Python app)
       else { status = 503; body = '{"status": "loading"}' }
     } else {
       status = 404; body = 'try /metrics or /health\n'
@@ -162,7 +221,8 @@ async function main () {
 
   // The port first: the harness chose it free, and loading takes seconds on a busy machine.
   const report = new Report(index, env.RC_STUB_RUN_ID || '', '')
-  const server = serve(args.host, args.port, report)
+  const signal = new StartSignal(env)
+  const server = serve(args.host, args.port, report, signal)
 
   // 1. heavy modules, without starting the tracer
   const loaded = monotonic()
@@ -171,14 +231,14 @@ async function main () {
   const version = require('dd-trace/package.json').version
   const [preloaded, failed] = preload()
   report.version = version
-  report.loaded = true
+  signal.ready = true
   const stop = () => { server.close(); log('stopped'); process.exit(0) }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   log(`dd-trace ${version} and ${preloaded} files of its start loaded in ${(monotonic() - loaded).toFixed(2)} s (${failed} failed); serving`)
 
   // 2. the barrier
-  await waitForStart(env)
+  await waitForStart(signal)
   const t0 = monotonic()
   report.set('tracer_start_wall_seconds', Date.now() / 1000)
 

@@ -11,7 +11,9 @@ Sequence, as the proposal's load-test app booted its tracer (docs/real-tracers.m
    ``app.py --probe-modules preload.txt`` for the pinned version); then serve ``/health`` and
    ``/metrics``. Measured here: this cuts the tracer start after the barrier from about 1.9 s
    to 0.3-0.4 s at load average 10 (docs/real-tracers.md);
-2. wait for the run's start instant (:func:`wait_for_start`, the stub's ``RC_STUB_START_AT``);
+2. wait for the run's start instant (:func:`wait_for_start`: ``POST /start`` with
+   ``RC_STUB_START_SIGNAL=http``, else ``RC_STUB_START_AT``; docs/contracts.md, "The start
+   signal"); ``GET /ready-to-start`` answers 200 once step 1 is done;
 3. start the tracer (``import ddtrace.auto``: it subscribes FFE_FLAGS and sends the first
    ``/v0.7/config`` at once), then create the provider and register it: ``event`` mode with
    the non-blocking ``set_provider`` and event handlers, ``wait`` mode with
@@ -32,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import math
 import os
 import signal
 import sys
@@ -81,24 +85,70 @@ def log(message: str) -> None:
     print(f"{time.time():.3f} {KIND}: {message}", flush=True)
 
 
-def wait_for_start(environ: dict[str, str]) -> None:
-    """The start barrier: sleep until ``RC_STUB_START_AT`` (unix seconds; unset = now)."""
-    raw = environ.get("RC_STUB_START_AT", "").strip()
-    if not raw:
+class StartSignal:
+    """The fleet's start instant (docs/contracts.md, "The start signal"): ``POST /start``
+    ``{"start_at": T}`` when ``RC_STUB_START_SIGNAL=http`` (``RC_STUB_START_AT`` is then a
+    deadline), else ``RC_STUB_START_AT`` alone (unset: at once)."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        self.http = environ.get("RC_STUB_START_SIGNAL", "at").strip() == "http"
+        raw = environ.get("RC_STUB_START_AT", "").strip()
+        self.deadline = float(raw) if raw else None
+        self.ready = False  # loaded: every module the start imports is in memory
+        self.start_at: float | None = None
+        self.released = threading.Event()
+        self.lock = threading.Lock()
+
+    def state(self) -> tuple[int, dict[str, Any]]:
+        """``GET /ready-to-start``."""
+        body: dict[str, Any] = {"ready": self.ready, "started": self.start_at is not None}
+        body["tracers"] = 1
+        if self.start_at is not None:
+            body["start_at"] = self.start_at
+        return (200 if self.ready else 503), body
+
+    def release(self, raw: bytes) -> tuple[int, dict[str, Any]]:
+        """``POST /start``."""
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        at = value.get("start_at") if isinstance(value, dict) else None
+        if isinstance(at, bool) or not isinstance(at, int | float) or not math.isfinite(at):
+            return 400, {"error": 'expected {"start_at": <unix seconds>}'}
+        if not self.ready:
+            return 503, {"error": "not ready to start yet"}
+        with self.lock:
+            if self.start_at is not None and self.start_at != at:
+                return 409, {"error": f"already released for {self.start_at}"}
+            self.start_at = at
+            self.released.set()
+        return 200, {"start_at": at, "late_s": round(max(0.0, time.time() - at), 3)}
+
+
+def wait_for_start(signal_: StartSignal) -> None:
+    """The start barrier: block until the fleet's start instant."""
+    at = signal_.deadline
+    if signal_.http:
+        timeout = None if at is None else max(0.0, at - time.time())
+        if signal_.released.wait(timeout):
+            at = signal_.start_at
+        else:
+            log(f"no POST /start by the deadline {at}: starting at the deadline")
+    if at is None:
         return
-    delay = float(raw) - time.time()
+    delay = at - time.time()
     if delay > 0:
-        log(f"waiting {delay:.3f} s for the start barrier")
+        log(f"waiting {delay:.3f} s for the start instant")
         time.sleep(delay)
     elif delay < -0.05:
-        log(f"start_at passed {-delay:.3f} s ago (process started late): starting now")
+        log(f"the start instant passed {-delay:.3f} s ago: starting now")
 
 
 class Report:
     """The tracer's measurements, rendered as the stub's Prometheus families."""
 
     def __init__(self, index: int, run_id: str, version: str = "") -> None:
-        self.loaded = False  # /health answers 200 only once the heavy modules are loaded
         self.label = str(index)
         self.run_id = run_id
         self.version = version
@@ -141,18 +191,33 @@ class Report:
         return ("\n".join(lines) + "\n").encode()
 
 
-def serve(host: str, port: int, report: Report) -> ThreadingHTTPServer:
+def serve(host: str, port: int, report: Report, start: StartSignal) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 body, ctype, status = report.render(), "text/plain; version=0.0.4", 200
-            elif path == "/health" and report.loaded:
+            elif path == "/health" and start.ready:
                 body, ctype, status = b'{"status": "ok"}', "application/json", 200
-            elif path == "/health":
+            elif path == "/health":  # 200 once loaded, so that a runner without the start
+                # signal still sees a process that is not ready by the boot instant
                 body, ctype, status = b'{"status": "loading"}', "application/json", 503
+            elif path == "/ready-to-start":
+                status, answer = start.state()
+                body, ctype = json.dumps(answer).encode(), "application/json"
             else:
                 body, ctype, status = b"try /metrics or /health\n", "text/plain", 404
+            self.reply(status, ctype, body)
+
+        def do_POST(self) -> None:
+            if self.path.split("?", 1)[0] != "/start":
+                self.reply(404, "text/plain", b"POST /start only\n")
+                return
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, answer = start.release(raw)
+            self.reply(status, "application/json", json.dumps(answer).encode())
+
+        def reply(self, status: int, ctype: str, body: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
@@ -186,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # The port first: the harness chose it free, and loading takes seconds on a busy machine.
     report = Report(index, env.get("RC_STUB_RUN_ID", ""))
-    server = serve(args.host, args.port, report)
+    start = StartSignal(env)
+    server = serve(args.host, args.port, report, start)
 
     # 1. heavy modules, without starting the tracer (``import ddtrace`` does not start products)
     loaded = time.monotonic()
@@ -198,14 +264,14 @@ def main(argv: list[str] | None = None) -> int:
 
     imported, failed = preload(PRELOAD)
     report.version = ddtrace.__version__
-    report.loaded = True
+    start.ready = True
     log(
         f"ddtrace {ddtrace.__version__} and {imported} modules of its start loaded in "
         f"{time.monotonic() - loaded:.2f} s ({failed} failed); serving"
     )
 
     # 2. the barrier
-    wait_for_start(env)
+    wait_for_start(start)
     t0 = time.monotonic()
     report.set("tracer_start_wall_seconds", time.time())
 
