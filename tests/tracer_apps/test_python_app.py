@@ -52,6 +52,6 @@ def test_metrics_use_the_stub_names() -> None:
     text = report.render().decode()
     assert 'tracer_outcome{tracer="7",outcome="ready"} 1.0' in text
     assert 'tracer_provider_ready_seconds{tracer="7"} 1.5' in text
-    assert 'tracer_kind_info{kind="ddtrace-py",version="4.16.0"} 1.0' in text
+    assert 'tracer_app_info{app="ddtrace-py",version="4.16.0"} 1.0' in text
     report.set_outcome("timeout")  # a later PROVIDER_ERROR does not undo READY
     assert 'outcome="ready"} 1.0' in report.render().decode()

@@ -156,7 +156,7 @@ class Report {
       '# TYPE tracer_hosted gauge', 'tracer_hosted 1.0',
       '# TYPE tracer_settled gauge', `tracer_settled ${this.outcome === 'pending' ? '0.0' : '1.0'}`,
       '# TYPE tracer_run_info gauge', `tracer_run_info{run_id="${this.runId}"} 1.0`,
-      '# TYPE tracer_kind_info gauge', `tracer_kind_info{kind="${KIND}",version="${this.version}"} 1.0`
+      '# TYPE tracer_app_info gauge', `tracer_app_info{app="${KIND}",version="${this.version}"} 1.0`
     )
     return lines.join('\n') + '\n'
   }

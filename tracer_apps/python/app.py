@@ -185,8 +185,8 @@ class Report:
                 f"tracer_settled {0.0 if self.outcome == 'pending' else 1.0}",
                 "# TYPE tracer_run_info gauge",
                 f'tracer_run_info{{run_id="{self.run_id}"}} 1.0',
-                "# TYPE tracer_kind_info gauge",
-                f'tracer_kind_info{{kind="{KIND}",version="{self.version}"}} 1.0',
+                "# TYPE tracer_app_info gauge",
+                f'tracer_app_info{{app="{KIND}",version="{self.version}"}} 1.0',
             ]
         return ("\n".join(lines) + "\n").encode()
 
