@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
+from harness.errors import ScenarioError
 from harness.runtime.base import ComponentSpec
 from harness.runtime.real_image import REAL_IMAGE
 from harness.runtime.tracer_apps import REAL_KINDS, AppLaunch, ensure_installed
@@ -56,7 +57,14 @@ def prepare_launches(
     install: Callable[..., AppLaunch] = ensure_installed,
 ) -> dict[str, AppLaunch]:
     """How to launch each real kind of the fleet on ``runtime``; locally, installs what is
-    missing first (one progress line each) and raises ``TracerInstallError`` on failure."""
+    missing first (one progress line each) and raises ``TracerInstallError`` on failure. Real
+    tracers are processes: the ``locust`` runtime (stub clients on Locust users) has none."""
+    kinds = real_kinds(scenario)
+    if kinds and runtime not in ("local", "docker"):
+        raise ScenarioError(
+            f"the fleet holds real tracers ({', '.join(kinds)}), which run on the local or "
+            f"docker runtime, not on {runtime}: use --runtime local or --runtime docker"
+        )
     if runtime == "docker":
         return {kind: replace(IN_IMAGE[kind]) for kind in real_kinds(scenario)}
     return {kind: install(kind, say=say) for kind in real_kinds(scenario)}

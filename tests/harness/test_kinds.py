@@ -74,6 +74,13 @@ def test_docker_launches_need_no_install_and_local_ones_install() -> None:
     assert installed == ["ddtrace-py", "dd-trace-js"]
 
 
+def test_real_tracers_need_processes() -> None:
+    s = load_scenario("baseline", [MIXED])
+    with pytest.raises(ScenarioError, match="run on the local or docker runtime, not on locust"):
+        prepare_launches(s, "locust", print)
+    assert prepare_launches(load_scenario("baseline"), "locust", print) == {}
+
+
 def test_members_must_add_up_and_name_known_kinds() -> None:
     with pytest.raises(ScenarioError, match=r"add up to 4 tracers but fleet\.tracers is 5"):
         load_scenario("baseline", ["fleet.members=[{kind: stub, tracers: 4}]", "fleet.tracers=5"])
