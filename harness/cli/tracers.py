@@ -71,7 +71,11 @@ def validate(
     ] = "15%,300ms",
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="[default: results/<UTC time>-validate-<kind>]"),
+        typer.Option(
+            "--out",
+            help="Validate folder: real/, stub/, validate.json, validate.html (default: "
+            "results/<UTC time>-validate-<kind>).",
+        ),
     ] = None,
     overrides: Overrides = None,
     tracers_per_process: PerProcess = None,
@@ -85,8 +89,9 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Run a scenario with real tracers, then with stubs of their client profile, on the same
-    runtime; compare the provider-ready distributions (exit 99 beyond the tolerance)."""
+    """Run a scenario with real tracers, then with stubs of their client profile (booting at the
+    real tracers' start instants) on the same runtime; compare the RC delays, provider ready
+    minus each tracer's own start cost (exit 99 beyond the tolerance)."""
     deps = deps_of(ctx)
     placement = Placement(
         runtime=runtime,
