@@ -106,31 +106,10 @@ def tracer_specs(
     start_at: float,
     module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
-    """One spec per tracer process, with the scenario's stub settings and the boot instant."""
-    fleet = scenario.fleet
-    stagger_ms = 0.0
-    if fleet.boot == "ramp" and fleet.tracers > 1:
-        stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
-    specs = []
-    for n, (base, count) in enumerate(pack(fleet.tracers, per_process)):
-        env = scenario.stub_env()
-        env.update(
-            {
-                "RC_STUB_TRACERS": str(count),
-                "RC_STUB_TRACER_INDEX_BASE": str(base),
-                "RC_STUB_START_AT": f"{start_at + base * stagger_ms / 1000.0:.3f}",
-                "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
-                "RC_STUB_RUN_ID": run_id,
-                "RC_STUB_AGENT_URL": agent_url,
-                "DD_TRACE_AGENT_URL": agent_url,
-            }
-        )
-        specs.append(
-            ComponentSpec(
-                f"tracers-{n:03d}", "tracer", module, env, tracers=count, first_tracer=base
-            )
-        )
-    return specs
+    """One spec per tracer process, with the scenario's stub settings and the boot instant:
+    :func:`harness.run.kinds.fleet_specs`, which builds every kind's (one place for the
+    variables every tracer process gets)."""
+    return fleet_specs(scenario, per_process, agent_url, run_id, start_at, module=module)
 
 
 async def wait_healthy(
