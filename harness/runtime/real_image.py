@@ -45,10 +45,20 @@ def _run(argv: Sequence[str]) -> str:
     return done.stdout
 
 
+def _node_modules(say: Callable[[str], None]) -> Path:
+    return Path(ensure_installed("dd-trace-js", say=say).env["NODE_PATH"])
+
+
 def prepare_context(
-    context: Path, harness_image: str, *, run: Run = _run, say: Callable[[str], None] = print
+    context: Path,
+    harness_image: str,
+    *,
+    run: Run = _run,
+    say: Callable[[str], None] = print,
+    node_modules: Callable[[Callable[[str], None]], Path] = _node_modules,
 ) -> None:
-    """Fill ``context`` with debs/, wheels/, node_modules/ and tracers/ (see the module doc)."""
+    """Fill ``context`` with debs/, wheels/, node_modules/ and tracers/ (see the module doc);
+    ``node_modules`` gives the installed dd-trace-js packages (installing them if needed)."""
     status = context / "dpkg-status"
     status.write_text(
         run(["docker", "run", "--rm", "--entrypoint", "cat", harness_image, "/var/lib/dpkg/status"])
@@ -73,8 +83,7 @@ def prepare_context(
         "--require-hashes", "--only-binary=:all:", "-r", str(lock_file("ddtrace-py")),
         "-d", str(context / "wheels"),
     ])  # fmt: skip
-    launch = ensure_installed("dd-trace-js", say=say)
-    shutil.copytree(Path(launch.env["NODE_PATH"]), context / "node_modules", symlinks=True)
+    shutil.copytree(node_modules(say), context / "node_modules", symlinks=True)
     tracers = context / "tracers"
     tracers.mkdir()
     for source in (
