@@ -52,6 +52,8 @@ class Collected:
     counters: dict[str, dict[str, float]] = field(default_factory=dict)
     states: dict[str, ComponentState] | None = None
     """Each tracer host's state when collection ended (read once, before anything stops)."""
+    crash_logs: dict[str, str] = field(default_factory=dict)
+    """The last log lines of every tracer host that had crashed then."""
     ended: float | None = None
     finished: bool = False
     """Collection ran to its end and was written: what comes after (stopping the components)
@@ -59,7 +61,7 @@ class Collected:
 
     def read_states(self) -> None:
         """Read every tracer host's state now, unless already read (one that cannot be read,
-        the engine gone, counts as exited)."""
+        the engine gone, counts as exited), and the last log lines of those that crashed."""
         if self.states is not None:
             return
         states = {}
@@ -69,6 +71,9 @@ class Collected:
             except HarnessError:
                 states[handle.spec.name] = ComponentState(ComponentStatus.EXITED)
         self.states = states
+        self.crash_logs = {
+            h.spec.name: h.log_tail(8) for h in self.tracers if states[h.spec.name].crashed
+        }
 
     def summary(
         self, now: float, status: RunStatus = "complete", failure: str | None = None
@@ -112,6 +117,7 @@ class Collected:
             backend=self.counters.get("backend_rc_", {}),
             timeline=self.timeline,
             warnings=warnings,
+            crash_logs=self.crash_logs,
             status=status,
             failure=failure,
         )

@@ -17,7 +17,6 @@ closed on every exit path), the clock, and the boot margin, so that tests drive 
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from harness.run.finish import (
     stop_and_save,
     write_collected,
 )
+from harness.run.kinds import equivalent_processes, fleet_specs, prepare_launches
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -114,31 +114,10 @@ def tracer_specs(
     start_at: float,
     module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
-    """One spec per tracer process, with the scenario's stub settings and the boot instant."""
-    fleet = scenario.fleet
-    stagger_ms = 0.0
-    if fleet.boot == "ramp" and fleet.tracers > 1:
-        stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
-    specs = []
-    for n, (base, count) in enumerate(pack(fleet.tracers, per_process)):
-        env = scenario.stub_env()
-        env.update(
-            {
-                "RC_STUB_TRACERS": str(count),
-                "RC_STUB_TRACER_INDEX_BASE": str(base),
-                "RC_STUB_START_AT": f"{start_at + base * stagger_ms / 1000.0:.3f}",
-                "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
-                "RC_STUB_RUN_ID": run_id,
-                "RC_STUB_AGENT_URL": agent_url,
-                "DD_TRACE_AGENT_URL": agent_url,
-            }
-        )
-        specs.append(
-            ComponentSpec(
-                f"tracers-{n:03d}", "tracer", module, env, tracers=count, first_tracer=base
-            )
-        )
-    return specs
+    """One spec per tracer process, with the scenario's stub settings and the boot instant:
+    :func:`harness.run.kinds.fleet_specs`, which builds every kind's (one place for the
+    variables every tracer process gets)."""
+    return fleet_specs(scenario, per_process, agent_url, run_id, start_at, module=module)
 
 
 async def wait_healthy(
@@ -293,6 +272,7 @@ class _Run:
         collected = self.collected = Collected(scenario, run_id, runtime.name, clock.time())
         startup = scenario.timeouts.startup_s
         warnings = collected.warnings
+        launches = prepare_launches(scenario, runtime.name, lambda text: self.say(Progress(text)))
 
         backend_env = {
             **scenario.backend_env(),
@@ -314,19 +294,21 @@ class _Run:
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
 
-        processes = math.ceil(scenario.fleet.tracers / self.per_process)
-        start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
+        margin_processes = equivalent_processes(scenario, self.per_process)
+        start_at = clock.time() + self.boot_margin(margin_processes, runtime.start_cost_s)
         if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
             start_at += DISCOVERY_DELAY_S
         collected.start_at = start_at
-        specs = tracer_specs(
+        specs = fleet_specs(
             scenario,
             self.per_process,
             agent.internal_url,
             run_id,
             start_at,
             module=self.modules["tracer"],
+            launches=launches,
         )
+        processes = len(specs)
         self.say(
             Progress(
                 f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
@@ -346,7 +328,10 @@ class _Run:
         else:
             self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
-        ledger = collected.ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
+        ledger = collected.ledger = Ledger(
+            {h.spec.name: h.spec.tracer_indexes for h in tracers},
+            kinds={h.spec.name: h.spec.kind for h in tracers},
+        )
         with published_targets(
             self.prometheus_sd,
             [backend, agent, *tracers],
@@ -364,7 +349,7 @@ class _Run:
                 timeline=collected.timeline,
             )
             collected.ended = clock.time()
-            collected.read_states()
+            collected.read_states()  # and the crashed processes' last log lines
             counters = collected.counters
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)

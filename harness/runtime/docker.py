@@ -282,7 +282,7 @@ class DockerRuntime(ClosesOnExit):
             container = self.client.containers.create(
                 **container_options(
                     spec,
-                    image=self.image,
+                    image=spec.image or self.image,
                     name=name,
                     network=network,
                     mode=self.network_mode,
@@ -290,6 +290,9 @@ class DockerRuntime(ClosesOnExit):
                     mem_limit=self.mem_limit,
                 )
             )
+        except docker.errors.ImageNotFound:
+            hint = "harness image build-real" if spec.image else build_command(self.image)
+            raise ImageMissingError(spec.image or self.image, hint) from None
         except docker.errors.APIError as exc:
             raise ComponentStartError(spec.name, f"docker create {name}: {exc}") from None
         try:

@@ -109,12 +109,14 @@ def container_options(
     labels: Mapping[str, str],
     mem_limit: str | None = None,
 ) -> dict[str, Any]:
-    """``containers.create`` arguments of one component; ``mem_limit`` overrides the memory
-    limit of every container (a test provokes an OOM kill with it)."""
+    """``containers.create`` arguments of one component (its own entry point when the spec
+    names one: a real tracer's app); ``mem_limit`` overrides the memory limit of every
+    container (a test provokes an OOM kill with it)."""
     limits = limits_for(spec)
     options: dict[str, Any] = {
         "image": image,
         "command": command_for(spec),
+        "entrypoint": list(spec.command) or None,
         "name": name,
         "hostname": spec.name,
         "environment": dict(spec.env),
