@@ -15,11 +15,24 @@ Labels stay low-cardinality: ``lane`` (``fast`` | ``standard``), ``outcome``, ``
   budget counts ``timed_out`` (``IncTimeout``) for the request and ``refreshed`` for the loop.
 - ``agent_rc_refreshes_total{reason, result}``: ``startup`` (the immediate refresh of
   ``startWithAgentPollLoop``), ``periodic``, ``bypass``, ``bypass_fast_lane``; ``ok``/``error``.
+
+The harness's self-checks (``validity`` in summary.json) read two more families that measure the
+model's process, not the modelled agent: ``agent_rc_event_loop_lag_seconds`` (how late a timer
+of the event loop fires: every request waits that long before anything of the model runs) and
+``agent_rc_process_cpu_seconds_total`` (with the other ``agent_rc_process_*`` series of
+prometheus_client's ``ProcessCollector``).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 LANES = ("fast", "standard")
 OUTCOMES = ("update", "no_update", "config_expired", "error_invalid", "error_decode",
@@ -71,11 +84,21 @@ class AgentMetrics:
         )  # fmt: skip
         self.run_info = Gauge("agent_rc_run_info", "run id of this agent", ["run_id"], registry=r)
         self.run_info.labels(run_id=run_id).set(1)
+        self.loop_lag = Histogram(
+            "agent_rc_event_loop_lag_seconds",
+            "how late a periodic timer of the agent's event loop fired (the model's own delay)",
+            buckets=_LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        ProcessCollector(namespace="agent_rc", registry=r)
+        # Children bound once: a labels() lookup per request is a measurable share of its cost.
+        self.request_duration_of = {lane: self.request_duration.labels(lane=lane) for lane in LANES}
+        self.lock_wait_of = {lane: self.lock_wait.labels(lane=lane) for lane in LANES}
+        self.requests_of = {
+            (lane, outcome): self.requests.labels(lane=lane, outcome=outcome)
+            for lane in LANES
+            for outcome in OUTCOMES
+        }
         for lane in LANES:
-            self.request_duration.labels(lane=lane)
-            self.lock_wait.labels(lane=lane)
-            for outcome in OUTCOMES:
-                self.requests.labels(lane=lane, outcome=outcome)
             for result in BYPASS_RESULTS:
                 self.bypass.labels(lane=lane, result=result)
         for reason in REFRESH_REASONS:

@@ -56,10 +56,11 @@ from agent.backoff import ExpBackoff
 from agent.clients import ActiveClients
 from agent.errors import AgentError, BackendError, Unavailable
 from agent.limiter import FixedWindowLimiter
+from agent.lock import ServiceLock
 from agent.metrics import AgentMetrics
 from agent.policy import AgentPolicy, Lane, lane_of, make_policy
 from agent.rendezvous import Rendezvous
-from agent.response import build_response
+from agent.response import Encoded, ResponseCache
 from agent.settings import Settings
 from agent.store import Store
 from agent.validate import validate_request
@@ -83,8 +84,13 @@ class Served:
     """The outcome of one ``client_get_configs`` call (for the HTTP layer and metrics)."""
 
     lane: Lane
-    response: ClientGetConfigsResponse
+    encoded: Encoded
     bypassed: bool
+
+    @property
+    def response(self) -> ClientGetConfigsResponse:
+        """The response sent (``encoded.body`` is its JSON)."""
+        return self.encoded.response
 
 
 class RcService:
@@ -108,7 +114,8 @@ class RcService:
         self.metrics = metrics or AgentMetrics(settings.run_id)
         self.rng = rng or random.Random(settings.seed)
         self.policy: AgentPolicy = make_policy(settings, self.resolved)
-        self.lock = asyncio.Lock()
+        self.lock = ServiceLock()
+        self.responses = ResponseCache()
         self.clients: ActiveClients[Client] = ActiveClients(
             self.resolved.clients_ttl_s, clock.monotonic, clock.time
         )
@@ -156,10 +163,7 @@ class RcService:
     async def client_get_configs(self, request: ClientGetConfigsRequest) -> Served:
         """Serve one tracer request; raises ``InvalidRequest``/``ResponseError`` (HTTP 500)."""
         lane = lane_of(request.client.products if request.client is not None else ())
-        if self.clock.monotonic() < self.available_at:
-            raise Unavailable(
-                "remote configuration is not serving yet (rc_unavailable_s): retry later"
-            )
+        self._check_available()
         waited = 0.0
         t0 = self.clock.monotonic()
         await self.lock.acquire()
@@ -184,17 +188,54 @@ class RcService:
             if self.settings.serve_cost_ms > 0:
                 # Diagnostic (default 0): the cost of building the response with s.mu held.
                 await self.clock.sleep(self.settings.serve_cost_ms / 1000.0)
-            response = build_response(
-                self.store,
-                request,
-                now_wall=self.clock.time(),
-                initialized=not self.first_update,
-            )
-            return Served(lane, response, bypassed)
+            return Served(lane, self._respond_locked(request), bypassed)
         finally:
             if held:
                 self.lock.release()
-            self.metrics.lock_wait.labels(lane=lane).observe(waited)
+            self.metrics.lock_wait_of[lane].observe(waited)
+
+    def serve_now(
+        self, request: ClientGetConfigsRequest, lane: Lane | None = None
+    ) -> Served | None:
+        """Serve a request that needs no wait, without yielding to the loop; else ``None``.
+
+        The same rules as :meth:`client_get_configs`, in the same order, for the common case:
+        the lock is free and nobody queues for it (so taking it now is what ``acquire`` would
+        do), the client is active (no bypass) and there is no ``serve_cost_ms``. The critical
+        section then runs in one go, which on one event loop is exactly holding the lock. For
+        anything else it answers ``None`` having changed nothing: the caller then awaits
+        :meth:`client_get_configs`, as a request arriving a moment later.
+        """
+        self._check_available()
+        if self.settings.serve_cost_ms > 0 or not self.lock.try_acquire():
+            return None
+        if lane is None:
+            lane = lane_of(request.client.products if request.client is not None else ())
+        deferred = False
+        try:
+            validate_request(request)
+            client = request.client
+            assert client is not None  # validated
+            if not self.clients.active(client.id):
+                deferred = True  # a new client: its bypass waits
+                return None
+            self.clients.seen(client.id, client)
+            return Served(lane, self._respond_locked(request), False)
+        finally:
+            self.lock.release()
+            if not deferred:
+                self.metrics.lock_wait_of[lane].observe(0.0)
+
+    def _check_available(self) -> None:
+        if self.clock.monotonic() < self.available_at:
+            raise Unavailable(
+                "remote configuration is not serving yet (rc_unavailable_s): retry later"
+            )
+
+    def _respond_locked(self, request: ClientGetConfigsRequest) -> Encoded:
+        return self.responses.respond(
+            self.store, request, now_wall=self.clock.time(), initialized=not self.first_update
+        )
 
     async def _bypass(self, lane: Lane) -> None:
         """Hand a response to the poll loop, then wait for it, within one shared budget."""
