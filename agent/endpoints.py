@@ -32,7 +32,8 @@ from typing import Any
 from agent.errors import AgentError, Unavailable
 from agent.metrics import AgentMetrics
 from agent.policy import Lane, lane_of
-from agent.service import RcService, Served
+from agent.response import Served
+from agent.service import RcService
 from agent.settings import Settings
 from rc_protocol.clock import Clock
 from rc_protocol.errors import WireError

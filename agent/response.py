@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.errors import ResponseError, StoreError
+from agent.policy import Lane
 from agent.predicates import config_expired, execute_predicate, predicates_v1
 from agent.store import Store
 from rc_protocol.errors import PathError
@@ -133,6 +134,20 @@ class Encoded:
         if self.response.config_status:
             return "config_expired"
         return "no_update" if self.response.is_empty else "update"
+
+
+@dataclass(frozen=True)
+class Served:
+    """The outcome of one ``RcService.client_get_configs`` call (for the HTTP layer)."""
+
+    lane: Lane
+    encoded: Encoded
+    bypassed: bool
+
+    @property
+    def response(self) -> ClientGetConfigsResponse:
+        """The response sent (``encoded.body`` is its JSON)."""
+        return self.encoded.response
 
 
 NO_UPDATE = Encoded(ClientGetConfigsResponse(), b"{}")

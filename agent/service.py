@@ -2,9 +2,9 @@
 
 Mechanisms, each from the real code:
 
-- **One lock** (``s.mu``, an ``asyncio.Lock``): ``ClientGetConfigs`` holds it for the whole call
-  except during the bypass waits; ``refresh()`` holds it except around the backend call and the
-  1 s spacing sleep.
+- **One lock** (``s.mu``, :class:`~agent.lock.ServiceLock`): ``ClientGetConfigs`` holds it for
+  the whole call except during the bypass waits; ``refresh()`` holds it except around the
+  backend call and the 1 s spacing sleep.
 - **New clients bypass the cache** (``ClientGetConfigs``): a client not seen within the TTL is
   first marked ``seen`` (so the refresh it triggers lists it), then the lock is released, a
   response future is handed to the poll loop over an *unbuffered* channel, and the request waits
@@ -16,18 +16,11 @@ Mechanisms, each from the real code:
   channel(s) and a fresh ``clock.After(calculateRefreshInterval())`` timer. A bypass message
   refreshes when the limiter allows (``refreshed``) or is answered at once (``rate_limited``,
   ``IncRateLimit``); either way the loop starts a new full timer.
-- **Serving cost** (``serve_cost_ms``, a diagnostic defaulting to 0, not a real constant):
-  the real ``ClientGetConfigs`` builds the response with ``s.mu`` held (``TUFVersionState``,
-  ``Targets``, ``executeTracerPredicates``, ``TargetFiles``, ``TargetsMeta`` read the
-  transactional store), so under CPU contention every request, and every ``refresh()`` that
-  needs the lock to collect clients or apply an update, queues behind that cost. The knob holds
-  the lock that long per response so that the hypothesis can be measured
-  (``docs/baseline-fidelity.md``).
-- **Late RC** (``rc_unavailable_s``, a diagnostic defaulting to 0, not a real constant): an
-  agent booted together with its fleet does not serve RC until it is up; until then the
-  trace-agent's ``ConfigHandler`` answers 500 (its gRPC call to the core agent fails) and no
-  refresh has run. The knob makes ``/v0.7/config`` answer 500 and delays the start-up refresh
-  by that many seconds after the service was built.
+- **Serving cost** (``serve_cost_ms``, a diagnostic, 0 by default): the real
+  ``ClientGetConfigs`` builds the response with ``s.mu`` held; the knob holds the lock that long
+  per response, so that lock contention can be measured (``docs/baseline-fidelity.md``).
+- **Late RC** (``rc_unavailable_s``, a diagnostic, 0 by default): ``/v0.7/config`` answers 500
+  and the start-up refresh waits that long, as an agent booted together with its fleet.
 - **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
   only on success), sleeping with the lock released; collect active clients (pruning) and new
   products; fetch the org UUID if none is stored (``StoredOrgUUID``, lock held); build
@@ -60,13 +53,13 @@ from agent.lock import ServiceLock
 from agent.metrics import AgentMetrics
 from agent.policy import AgentPolicy, Lane, lane_of, make_policy
 from agent.rendezvous import Rendezvous
-from agent.response import Encoded, ResponseCache
+from agent.response import Encoded, ResponseCache, Served
 from agent.settings import Settings
 from agent.store import Store
 from agent.validate import validate_request
 from rc_protocol.clock import Clock, wait_for
 from rc_protocol.proto import remoteconfig_pb2 as pb
-from rc_protocol.wire import Client, ClientGetConfigsRequest, ClientGetConfigsResponse
+from rc_protocol.wire import Client, ClientGetConfigsRequest
 
 log = logging.getLogger("agent.service")
 
@@ -79,18 +72,7 @@ class BypassRequest:
     done: asyncio.Future[None]
 
 
-@dataclass(frozen=True)
-class Served:
-    """The outcome of one ``client_get_configs`` call (for the HTTP layer and metrics)."""
-
-    lane: Lane
-    encoded: Encoded
-    bypassed: bool
-
-    @property
-    def response(self) -> ClientGetConfigsResponse:
-        """The response sent (``encoded.body`` is its JSON)."""
-        return self.encoded.response
+__all__ = ["BypassRequest", "RcService", "Served"]
 
 
 class RcService:
@@ -199,11 +181,10 @@ class RcService:
     ) -> Served | None:
         """Serve a request that needs no wait, without yielding to the loop; else ``None``.
 
-        The same rules as :meth:`client_get_configs`, in the same order, for the common case:
-        the lock is free and nobody queues for it (so taking it now is what ``acquire`` would
-        do), the client is active (no bypass) and there is no ``serve_cost_ms``. The critical
-        section then runs in one go, which on one event loop is exactly holding the lock. For
-        anything else it answers ``None`` having changed nothing: the caller then awaits
+        :meth:`client_get_configs`'s rules in its order, for the common case: the lock is free
+        and nobody queues for it (taking it is what ``acquire`` would do), the client is active
+        and ``serve_cost_ms`` is 0; the critical section then runs in one go, which on one event
+        loop is holding the lock. Otherwise ``None``, having changed nothing: the caller awaits
         :meth:`client_get_configs`, as a request arriving a moment later.
         """
         self._check_available()

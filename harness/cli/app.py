@@ -144,6 +144,7 @@ def run(
                 progress=progress,
                 tracers_per_process=placement.per_process(choice),
                 prometheus_sd=placement.prometheus_sd,
+                machine=deps.machine(choice.name),
             )
     except KeyboardInterrupt:
         done = (

@@ -123,6 +123,7 @@ def compare(
             overrides=opts.overrides,
             compare_id=compare_id,
             clock=deps.clock,
+            machine=deps.machine(choice.name),
             notify=err.print,
             progress_for=lambda s: make_progress(err, s.fleet.tracers),
         )

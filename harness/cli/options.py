@@ -17,6 +17,7 @@ from harness.gates.metrics import metric_names
 from harness.gates.thresholds import Threshold, parse_thresholds
 from harness.run.placement import Placement, runtime_factory
 from harness.run.runner import RuntimeFactory
+from harness.run.validity import MachineProbe, machine_probe_for
 from harness.runtime import RUNTIME_NAMES, RuntimeChoice, choose_runtime
 from harness.runtime.images import DEFAULT_IMAGE
 from rc_protocol.clock import Clock
@@ -33,6 +34,8 @@ class CliDeps:
     )
     factory: Callable[[RuntimeChoice, Placement], RuntimeFactory] = runtime_factory
     clock: Clock | None = None
+    machine: Callable[[str], MachineProbe | None] = machine_probe_for
+    """The CPU counters of the machine a runtime's components run on (self-checks)."""
 
 
 def deps_of(ctx: typer.Context) -> CliDeps:

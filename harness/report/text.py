@@ -12,6 +12,8 @@ run byte for byte. Layout (reference/rc-fast-lane-proposal.md, "Load Test Result
 
 Health counts tracers (a process hosting K tracers counts K), like the proposal's one container
 per tracer. A ``Crashed: N`` field is appended to the Success line only when a tracer crashed.
+A run that measured its own distortion ends with the "MEASUREMENT VALIDITY" block
+(:mod:`harness.report.validity`).
 
 >>> line("p50", 11268)
 'p50:   11,268ms  (11.3s)'
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness.report.validity import validity_lines
 from harness.results.summary import Latency, Summary
 
 PROVIDER_READY_ROWS = ("min", "p50", "p90", "max")
@@ -79,4 +82,6 @@ def render_text(summary: Summary) -> str:
             f"Under 10s: {b.under_10s}  |  28-32s (timeout cliff): "
             f"{b.cliff_28_32s}  |  Over 32s: {b.over_32s}"
         )
+    if summary.validity is not None:
+        out.extend(["", *validity_lines(summary.validity)])
     return "\n".join(out) + "\n"

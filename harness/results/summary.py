@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from harness.errors import ResultsError
 from harness.results.samples import READY, TracerSample
 from harness.results.stats import boot_buckets, summarize
+from harness.results.validity import Validity
 from harness.runtime.base import ComponentState, ComponentStatus
 from harness.scenario.model import Scenario
 
@@ -105,6 +106,8 @@ class Summary(_Part):
     backend: dict[str, float]
     timeline: tuple[tuple[float, int], ...]
     warnings: tuple[str, ...] = ()
+    validity: Validity | None = None
+    """The harness's own distortion (harness.results.validity); ``None`` in older files."""
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -197,6 +200,7 @@ def build_summary(
     backend: Mapping[str, float],
     timeline: Sequence[tuple[float, int]],
     warnings: Sequence[str] = (),
+    validity: Validity | None = None,
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
     scenario = facts.scenario
@@ -225,4 +229,5 @@ def build_summary(
         backend=dict(backend),
         timeline=tuple((float(t), int(n)) for t, n in timeline),
         warnings=tuple(warnings),
+        validity=validity,
     )

@@ -19,6 +19,7 @@ from harness.report.html.compare_page import write_compare_html
 from harness.results.summary import Summary
 from harness.run.events import ProgressFn
 from harness.run.runner import RuntimeFactory, new_run_id, run_scenario
+from harness.run.validity import MachineProbe
 from harness.scenario.model import Scenario
 from harness.studies.comparison import (
     CompareInfo,
@@ -66,6 +67,7 @@ def compare_scenarios(
     overrides: Sequence[str] = (),
     compare_id: str | None = None,
     clock: Clock | None = None,
+    machine: MachineProbe | None = None,
     notify: Notify | None = None,
     progress_for: ProgressFor | None = None,
 ) -> CompareOutcome:
@@ -81,7 +83,12 @@ def compare_scenarios(
         scenario = loaded[name]
         if progress_for is None:
             result = run_scenario(
-                scenario, run_dir, runtime_factory, clock=clock, tracers_per_process=per_process
+                scenario,
+                run_dir,
+                runtime_factory,
+                clock=clock,
+                tracers_per_process=per_process,
+                machine=machine,
             )
         else:
             with progress_for(scenario) as progress:
@@ -92,6 +99,7 @@ def compare_scenarios(
                     clock=clock,
                     progress=progress,
                     tracers_per_process=per_process,
+                    machine=machine,
                 )
         s = result.summary
         ready = s.provider_ready_ms

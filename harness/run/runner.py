@@ -1,10 +1,11 @@
 """``run_scenario``: one run of a scenario, from start-up to the results folder.
 
 Order: backend, then agent (it needs the backend's URL), each healthy before the next; then the
-tracer processes, all given the same boot instant ``start_at`` (now + a margin sized to the
-number of processes), so that process start-up cost does not smear the herd; then collection
-until every tracer is settled or ``timeouts.run_s`` has passed since ``start_at``; then the
-agent's and backend's counters; then every component is stopped and the results are written.
+tracer processes, released at one start instant once every one is ready (the start signal,
+:mod:`harness.run.release`; a deadline sized to the number of processes is their safety net),
+so that process start-up cost does not smear the herd; then collection until every tracer is
+settled or ``timeouts.run_s`` has passed since the start instant; then the agent's and
+backend's counters; then every component is stopped and the results are written.
 
 What the run depends on comes in as parameters: the runtime (built by ``runtime_factory`` and
 closed on every exit path), the clock, and the boot margin, so that tests drive a whole run on
@@ -28,9 +29,12 @@ from harness.report.text import render_text
 from harness.results.folder import write_results
 from harness.results.samples import TracerSample
 from harness.results.summary import RunFacts, Summary, build_summary, tracer_health
+from harness.results.validity import warnings_of
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.events import Progress, ProgressFn, ignore_progress
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
+from harness.run.release import MIN_LEAD_S, START_SIGNAL_ENV, describe, release_fleet
+from harness.run.validity import MachineProbe, ValidityProbe
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
 from rc_protocol.clock import Clock, SystemClock
@@ -55,8 +59,9 @@ RuntimeFactory = Callable[[str, Path], Runtime]
 """Builds the runtime of one run from its run id and its log folder."""
 
 BootMargin = Callable[[int, float], float]
-"""Seconds from the decision to the boot instant, given the tracer processes and the runtime's
-serial start cost per component (:func:`boot_margin_s`)."""
+"""Seconds from starting the tracer processes to their deadline (the start instant of a fleet
+that cannot be signalled), given the tracer processes and the runtime's serial start cost per
+component (:func:`boot_margin_s`)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,8 @@ def tracer_specs(
     start_at: float,
     module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
-    """One spec per tracer process, with the scenario's stub settings and the boot instant."""
+    """One spec per tracer process, with the scenario's stub settings; each waits for the start
+    signal, ``start_at`` being its deadline."""
     fleet = scenario.fleet
     stagger_ms = 0.0
     if fleet.boot == "ramp" and fleet.tracers > 1:
@@ -119,6 +125,7 @@ def tracer_specs(
                 "RC_STUB_TRACERS": str(count),
                 "RC_STUB_TRACER_INDEX_BASE": str(base),
                 "RC_STUB_START_AT": f"{start_at + base * stagger_ms / 1000.0:.3f}",
+                START_SIGNAL_ENV: "http",
                 "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
                 "RC_STUB_RUN_ID": run_id,
                 "RC_STUB_AGENT_URL": agent_url,
@@ -186,6 +193,7 @@ def run_scenario(
     tracers_per_process: int | None = None,
     prometheus_sd: Path | None = None,
     modules: Mapping[str, str] | None = None,
+    machine: MachineProbe | None = None,
 ) -> RunResult:
     """Run ``scenario`` on a runtime made by ``runtime_factory`` and write the results folder
     ``out_dir``; the runtime is closed on every exit path.
@@ -194,6 +202,8 @@ def run_scenario(
     prints), every component is published as a scrape target while the run is collected
     (:func:`harness.run.promsd.published_targets`). ``modules`` replaces the Python module run
     for a role (``backend``, ``agent``, ``tracer``); tests use it to run a stand-in service.
+    ``machine`` reads the CPU counters of the machine the components run on, for the run's
+    self-checks (``validity`` in summary.json; none: the machine's share is not measured).
     """
     per_process = (
         tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
@@ -215,6 +225,7 @@ def run_scenario(
         per_process,
         prometheus_sd,
         {**DEFAULT_MODULES, **(modules or {})},
+        machine,
     )
     with runtime_factory(rid, out_dir / "logs") as runtime:
         result = asyncio.run(run.execute(runtime))
@@ -237,6 +248,7 @@ class _Run:
     per_process: int
     prometheus_sd: Path | None
     modules: Mapping[str, str]
+    machine: MachineProbe | None = None
 
     def warn(self, warnings: list[str], text: str) -> None:
         warnings.append(text)
@@ -273,35 +285,27 @@ class _Run:
         await wait_healthy([agent], client, clock, startup)
 
         processes = math.ceil(scenario.fleet.tracers / self.per_process)
-        start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
-        if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
-            start_at += DISCOVERY_DELAY_S
+        deadline = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
+        discovery = self.prometheus_sd is not None  # Prometheus must see the tracers first
+        if discovery:
+            deadline += DISCOVERY_DELAY_S
         specs = tracer_specs(
             scenario,
             self.per_process,
             agent.internal_url,
             run_id,
-            start_at,
+            deadline,
             module=self.modules["tracer"],
         )
         self.say(
             Progress(
                 f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
                 f"in {processes} process{'es' if processes > 1 else ''} (up to "
-                f"{self.per_process} each), boot in {start_at - clock.time():.1f} s"
+                f"{self.per_process} each), released when all are ready"
             )
         )
         tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
-        late = clock.time() - start_at
-        if late > 0:
-            self.warn(
-                warnings,
-                f"tracer processes were healthy {late:.1f} s after the boot instant: "
-                "the boot storm is smeared; use more tracers per process",
-            )
-        else:
-            self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
         ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
         with published_targets(
@@ -310,6 +314,22 @@ class _Run:
             run_id=run_id,
             scenario=scenario.name,
         ):
+            released = await release_fleet(
+                tracers,
+                client,
+                clock,
+                deadline=deadline,
+                timeout_s=startup,
+                min_lead_s=DISCOVERY_DELAY_S if discovery else MIN_LEAD_S,
+            )
+            start_at = released.at
+            text, is_warning = describe(released, clock.time())
+            if is_warning:
+                self.warn(warnings, text)
+            else:
+                self.say(Progress(text))
+            probe = ValidityProbe(clock, self.machine)
+            await probe.begin(client, agent, backend)
             timeline = await scrape_until_settled(
                 ledger,
                 tracers,
@@ -318,6 +338,7 @@ class _Run:
                 t0_wall=start_at,
                 deadline_wall=start_at + scenario.timeouts.run_s,
                 on_tick=lambda tick: self.say(Progress("collecting", tick)),
+                on_scrape=probe.on_scrape,
             )
             ended = clock.time()
             states = {h.spec.name: h.state() for h in tracers}
@@ -325,6 +346,7 @@ class _Run:
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)
                 if scraped is None:
+                    probe.scrape_failed()
                     name = handle.spec.name
                     self.warn(
                         warnings,
@@ -333,6 +355,7 @@ class _Run:
                         f"none): see logs/{name}.log",
                     )
                 counters[prefix] = scraped or {}
+            await probe.end(client, agent, backend)
         self.say(Progress("stopping components"))
         runtime.stop(runtime.handles())
         runtime.save_logs(self.out_dir / "logs")
@@ -344,6 +367,12 @@ class _Run:
                 f"tracer indexes reported by a process that does not host them were "
                 f"ignored ({odd}): check RC_STUB_TRACER_INDEX_BASE handling"
             )
+        validity = probe.judge(scenario, released, rows)
+        packing = "container (--tracers-per-container)" if runtime.name == "docker" else (
+            "process (--tracers-per-process)"
+        )  # fmt: skip
+        for text in warnings_of(validity, packing):
+            self.warn(warnings, text)
         summary = build_summary(
             RunFacts(run_id, scenario, runtime.name, started_wall, start_at, ended),
             rows,
@@ -353,6 +382,7 @@ class _Run:
             backend=counters["backend_rc_"],
             timeline=timeline,
             warnings=warnings,
+            validity=validity,
         )
         text = render_text(summary)
         write_results(self.out_dir, summary, rows, text)
