@@ -174,13 +174,17 @@ def show(value: float | None, unit: Unit, above: bool = False) -> str:
 
     >>> show(0.8123, "ratio"), show(25.0, "ms"), show(5000.0, "ms", above=True), show(3, "count")
     ('81%', '25 ms', '> 5,000 ms', '3')
+    >>> show(0.5, "ms")
+    '0.5 ms'
+
     """
     if value is None:
         return "n/a"
     if unit == "ratio":
         return f"{value:.0%}"
     if unit == "ms":
-        return f"{'> ' if above else ''}{value:,.0f} ms"
+        number = f"{value:.1f}" if value < 10 and value != int(value) else f"{value:,.0f}"
+        return f"{'> ' if above else ''}{number} ms"
     return f"{value:,.0f}"
 
 
