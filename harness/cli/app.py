@@ -80,7 +80,7 @@ def run(
     timeout: Timeout = None,
     overrides: Overrides = None,
     tracers_per_process: PerProcess = None,
-    tracers_per_container: PerContainer = 1,
+    tracers_per_container: PerContainer = None,
     keep: Annotated[
         bool,
         typer.Option(

@@ -77,7 +77,7 @@ def compare(
     ] = None,
     timeout: Timeout = None,
     tracers_per_process: PerProcess = None,
-    tracers_per_container: PerContainer = 1,
+    tracers_per_container: PerContainer = None,
     image: Image = DEFAULT_IMAGE,
     junit: Junit = None,
 ) -> None:

@@ -88,11 +88,14 @@ PerProcess = Annotated[
     ),
 ]
 PerContainer = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--tracers-per-container",
         min=1,
-        help="Docker runtime: tracers hosted by one container (one tracer each by default).",
+        help="Docker runtime: tracers hosted by one container (default: as for local processes, "
+        "--tracers-per-process, the scenario's, or 25). 1 gives each tracer its own container "
+        "and Python process: on a small machine their start-up and event loops add a delay of "
+        "their own, which the run's validity block reports.",
     ),
 ]
 Image = Annotated[

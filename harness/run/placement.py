@@ -24,14 +24,18 @@ class Placement:
     """Docker: leave the containers and network up after the run."""
     tracers_per_process: int | None = None
     """Local: tracers hosted by one process (None: the scenario's, else the default)."""
-    tracers_per_container: int = 1
-    """Docker: tracers hosted by one container."""
+    tracers_per_container: int | None = None
+    """Docker: tracers hosted by one container (None: as ``tracers_per_process``). One per
+    container runs a Python process per tracer: on a small machine their start and their event
+    loops add a delay of their own (the run's validity block shows it)."""
     prometheus_sd: Path | None = None
     """A Prometheus file-SD directory to publish the components in."""
 
     def per_process(self, choice: RuntimeChoice) -> int | None:
         """Tracers per process (local) or per container (Docker) on the chosen runtime."""
-        return self.tracers_per_container if choice.name == "docker" else self.tracers_per_process
+        if choice.name == "docker" and self.tracers_per_container is not None:
+            return self.tracers_per_container
+        return self.tracers_per_process
 
     def leaves_components_up(self, choice: RuntimeChoice) -> bool:
         """Whether the chosen runtime leaves the run's components up on exit (Docker ``keep``)."""
