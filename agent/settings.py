@@ -32,6 +32,7 @@ agent's validation (``WithRefreshInterval``, ``WithClientTTL``, ``WithClientCach
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal, TypeVar, get_args
@@ -211,6 +212,11 @@ class Settings(EnvSettings):
         )
         self.require(self.listen_backlog >= 0, "listen_backlog", "an integer >= 0")
         self.require(self.loop_lag_interval_s >= 0, "loop_lag_interval_s", "a number >= 0")
+        self.require(
+            self.log_level.upper() in logging.getLevelNamesMapping(),
+            "log_level",
+            "DEBUG|INFO|WARNING|ERROR|CRITICAL",
+        )
 
     def resolve(self) -> Resolved:
         """Apply the real agent's option validation; see :class:`Resolved`."""
