@@ -177,7 +177,7 @@ def run(
         )
         fail(f"interrupted: {done}", EXIT_INTERRUPTED)
     except HarnessError as exc:
-        fail(str(exc))
+        fail(exc)
     sys.stdout.write(result.report)
     if comparable(loaded):
         typer.echo("\n" + versus_proposal(result.summary))

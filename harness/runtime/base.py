@@ -28,6 +28,8 @@ from typing import Literal, Protocol, Self, runtime_checkable
 
 import httpx
 
+from harness.errors import HarnessError
+
 Role = Literal["backend", "agent", "tracer"]
 
 
@@ -144,7 +146,8 @@ class Runtime(Protocol):
 
 class ClosesOnExit:
     """Mixin of the runtimes: used as a context manager, a runtime calls its ``close()`` on every
-    exit path; its components are reached over the network."""
+    exit path; its components are reached over the network. When the block already fails, a
+    failure of ``close()`` is added to that error as a note instead of replacing it."""
 
     def http_client(self, *, timeout: float, max_connections: int = 64) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -163,4 +166,10 @@ class ClosesOnExit:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except HarnessError as cleanup:  # the run's own failure stays the one reported
+            exc.add_note(f"then, cleaning up: {cleanup}")
