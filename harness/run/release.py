@@ -1,7 +1,8 @@
 """Releasing the fleet: every tracer process ready, then one start instant for all of them.
 
 The protocol is docs/contracts.md, "The start signal". Each tracer process is started with
-``RC_STUB_START_SIGNAL=http`` and a deadline ``RC_STUB_START_AT`` (a safety net only). The
+``RC_STUB_START_SIGNAL=http`` and a deadline ``RC_STUB_START_AT`` (a safety net only, later than
+the harness would still wait for readiness). The
 harness polls ``GET /ready-to-start`` of every process (:func:`wait_ready`); once all answer
 ready it posts ``/start {"start_at": T}`` to all of them at once (:func:`release`), with ``T`` a
 lead ahead of now: twice the duration of the last readiness round over the whole fleet (the

@@ -285,7 +285,10 @@ class _Run:
         await wait_healthy([agent], client, clock, startup)
 
         processes = math.ceil(scenario.fleet.tracers / self.per_process)
-        deadline = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
+        # The deadline is a safety net only (processes without the start signal start at it):
+        # later than the harness would still wait for every process to be ready.
+        margin = self.boot_margin(processes, runtime.start_cost_s)
+        deadline = clock.time() + margin + scenario.timeouts.startup_s
         discovery = self.prometheus_sd is not None  # Prometheus must see the tracers first
         if discovery:
             deadline += DISCOVERY_DELAY_S

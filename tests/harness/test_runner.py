@@ -125,7 +125,8 @@ def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None
     assert fake.runtime is not None and fake.runtime.closed
     spec = fake.runtime.components[2].spec
     assert (spec.name, spec.first_tracer, spec.tracers) == ("tracers-000", 0, 4)
-    assert spec.env["RC_STUB_START_AT"] == "1800000001.000"  # the deadline: a safety net
+    # the deadline, a safety net: the margin (1 s here) plus timeouts.startup_s (30 s)
+    assert spec.env["RC_STUB_START_AT"] == "1800000031.000"
     assert spec.env["RC_STUB_START_SIGNAL"] == "http"
     assert [c.released_at for c in fake.runtime.components[2:]] == [1_800_000_000.2] * 3
     assert any(e.tick is not None and e.tick.ready == 10 for e in events)
@@ -155,18 +156,19 @@ def test_wait_mode_reports_buckets(tmp_path: Path) -> None:
 
 def test_a_deadline_missed_by_slow_processes_is_a_warning(tmp_path: Path) -> None:
     fake = Fake()
-    scenario = load_scenario("baseline", ["fleet.tracers=4", "timeouts.run_s=4"])
+    overrides = ["fleet.tracers=4", "timeouts.run_s=4", "timeouts.startup_s=0.5"]
+    scenario = load_scenario("baseline", overrides)
     result = run_scenario(
         scenario, tmp_path, fake, clock=fake.clock, boot_margin=lambda processes, cost: -2.0
     )
     [warning] = result.summary.warnings
-    assert warning.startswith("tracer processes were ready 2.0 s after their start deadline")
+    assert warning.startswith("tracer processes were ready 1.5 s after their start deadline")
 
 
 def test_a_fleet_without_the_start_signal_starts_at_its_deadline(tmp_path: Path) -> None:
     fake = Fake(FakeScript(no_start_signal=frozenset({"tracers-001"})))
     s = run(tmp_path, fake=fake).summary
-    assert s.boot_at == "2027-01-15T08:00:01.000+00:00" and s.warnings == ()
+    assert s.boot_at == "2027-01-15T08:00:31.000+00:00" and s.warnings == ()
     assert fake.runtime is not None
     assert [c.released_at for c in fake.runtime.components[2:]] == [None] * 3
     assert s.counts.success == 10
