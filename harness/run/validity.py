@@ -27,10 +27,10 @@ from pathlib import Path
 
 import httpx
 
+from harness.errors import MetricsParseError
 from harness.results.samples import TracerSample
 from harness.results.validity import Cpu, Figure, ReleaseRecord, Validity, judge
-from harness.run.collect import scrape
-from harness.run.promtext import Sample
+from harness.run.promtext import Sample, parse
 from harness.run.release import Release
 from harness.runtime.base import ComponentHandle
 from harness.scenario.model import Scenario
@@ -138,6 +138,17 @@ def start_spread_ms(rows: Sequence[TracerSample], stagger_s: float) -> int | Non
     return round((max(starts) - min(starts)) * 1000.0) if starts else None
 
 
+async def _scrape(
+    client: httpx.AsyncClient, handle: ComponentHandle, timeout_s: float
+) -> list[Sample] | None:
+    try:
+        response = await client.get(handle.host_url + "/metrics", timeout=timeout_s)
+        response.raise_for_status()
+        return parse(response.text)
+    except (httpx.HTTPError, MetricsParseError):
+        return None
+
+
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -158,6 +169,8 @@ class ValidityProbe:
 
     clock: Clock
     machine: MachineProbe | None = None
+    scrape_timeout_s: float = 10.0
+    """The snapshots are taken outside collection, when a busy agent may be slow to answer."""
     scrape_failures: int = 0
     first: dict[str, list[Sample]] = field(default_factory=dict)
     last: dict[str, list[Sample]] = field(default_factory=dict)
@@ -167,8 +180,8 @@ class ValidityProbe:
     async def _snapshot(
         self, client: httpx.AsyncClient, agent: ComponentHandle, backend: ComponentHandle
     ) -> _Snapshot:
-        agent_samples = await scrape(client, agent)
-        backend_samples = await scrape(client, backend)
+        agent_samples = await _scrape(client, agent, self.scrape_timeout_s)
+        backend_samples = await _scrape(client, backend, self.scrape_timeout_s)
         self.scrape_failures += (agent_samples is None) + (backend_samples is None)
         machine = self.machine() if self.machine is not None else None
         wall = self.clock.time()
