@@ -51,13 +51,15 @@ def cpu_lines(validity: Validity) -> list[str]:
     ]
     if cpu.machine_busy_s is not None and cpu.cores:
         capacity = cpu.window_s * cpu.cores
-        ours = sum(v for v in (cpu.agent_s, cpu.backend_s, cpu.tracers_s, cpu.harness_s) if v)
-        rest = max(0.0, cpu.machine_busy_s - ours)
-        out.append(
-            f"Machine: {cpu.machine_busy_s / capacity:.0%} busy on {cpu.cores} cores (this "
-            f"run {min(ours, cpu.machine_busy_s) / capacity:.0%}, other processes "
-            f"{rest / capacity:.0%})"
-        )
+        parts = (cpu.agent_s, cpu.backend_s, cpu.tracers_s, cpu.harness_s)
+        ours = min(sum(v for v in parts if v), cpu.machine_busy_s)
+        if None in parts:  # a component's CPU is unknown: the rest is not only other processes
+            split = f"this run at least {ours / capacity:.0%}"
+        else:
+            rest = cpu.machine_busy_s - ours
+            split = f"this run {ours / capacity:.0%}, other processes {rest / capacity:.0%}"
+        out.append(f"Machine: {cpu.machine_busy_s / capacity:.0%} busy on {cpu.cores} cores "
+                   f"({split})")  # fmt: skip
     return out
 
 

@@ -195,3 +195,18 @@ async def test_a_modelled_serve_cost_turns_the_lock_wait_check_off() -> None:
     v = probe.judge(scenario, Release(T0, 0.2, 1, signalled=True), [])
     lock = v.check("agent_lock_wait_p99_ms")
     assert lock is not None and lock.limit is None and lock.ok is None
+
+
+def test_the_machine_line_splits_the_busy_cpu_only_when_every_component_is_known() -> None:
+    from harness.report.validity import cpu_lines
+    from harness.results.validity import Cpu, Validity
+
+    known = Cpu(window_s=10, agent_s=2, backend_s=0.5, tracers_s=6, harness_s=1.5, cores=2,
+                machine_busy_s=16)  # fmt: skip
+    assert cpu_lines(Validity(cpu=known))[1] == (
+        "Machine: 80% busy on 2 cores (this run 50%, other processes 30%)"
+    )
+    unknown = known.model_copy(update={"agent_s": None})
+    assert cpu_lines(Validity(cpu=unknown))[1] == (
+        "Machine: 80% busy on 2 cores (this run at least 40%)"
+    )
