@@ -29,6 +29,7 @@ from typing import Literal, Protocol, Self, runtime_checkable
 import httpx
 
 from harness.errors import HarnessError
+from harness.runtime.http import LeanTransport
 
 Role = Literal["backend", "agent", "tracer"]
 
@@ -146,13 +147,13 @@ class Runtime(Protocol):
 
 class ClosesOnExit:
     """Mixin of the runtimes: used as a context manager, a runtime calls its ``close()`` on every
-    exit path; its components are reached over the network. When the block already fails, a
-    failure of ``close()`` is added to that error as a note instead of replacing it."""
+    exit path; its components are reached over the network (:class:`LeanTransport`, cheap on the
+    machine the run measures). When the block already fails, a failure of ``close()`` is added
+    to that error as a note instead of replacing it."""
 
     def http_client(self, *, timeout: float, max_connections: int = 64) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=max_connections)
-        )
+        del max_connections  # one connection per request (LeanTransport): no pool to bound
+        return httpx.AsyncClient(timeout=timeout, transport=LeanTransport())
 
     def close(self) -> None:
         raise NotImplementedError
