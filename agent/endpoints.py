@@ -196,6 +196,7 @@ class Endpoints:
         self.info = json_answer(200, info_document(settings))
         self._lag_task: asyncio.Task[None] | None = None
         self._decoded: dict[bytes, ClientGetConfigsRequest] = {}
+        self._valid: set[int] = set()  # ids of kept requests that passed validation
         self.decoded_hits = 0
         self.decoded_misses = 0
         self._routes: dict[str, tuple[tuple[str, ...], Handler]] = {
@@ -266,10 +267,12 @@ class Endpoints:
             return self._internal(t0, "standard", exc)
         lane = lane_of(request.client.products) if request.client is not None else "standard"
         try:
-            served = self.service.serve_now(request, lane)
+            served = self.service.serve_now(request, lane, valid=id(request) in self._valid)
         except Exception as exc:
             return self._failed(t0, lane, exc)
         if served is not None:
+            if request is self._decoded.get(body):
+                self._valid.add(id(request))
             return self._served(t0, served)
         return self._later(t0, lane, request)
 
@@ -282,6 +285,7 @@ class Endpoints:
         self.decoded_misses += 1
         if len(self._decoded) >= self.decoded_limit:
             self._decoded.clear()
+            self._valid.clear()
         self._decoded[body] = request
         return request
 

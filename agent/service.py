@@ -177,7 +177,7 @@ class RcService:
             self.metrics.lock_wait_of[lane].observe(waited)
 
     def serve_now(
-        self, request: ClientGetConfigsRequest, lane: Lane | None = None
+        self, request: ClientGetConfigsRequest, lane: Lane | None = None, *, valid: bool = False
     ) -> Served | None:
         """Serve a request that needs no wait, without yielding to the loop; else ``None``.
 
@@ -185,7 +185,8 @@ class RcService:
         and nobody queues for it (taking it is what ``acquire`` would do), the client is active
         and ``serve_cost_ms`` is 0; the critical section then runs in one go, which on one event
         loop is holding the lock. Otherwise ``None``, having changed nothing: the caller awaits
-        :meth:`client_get_configs`, as a request arriving a moment later.
+        :meth:`client_get_configs`, as a request arriving a moment later. ``valid``: this very
+        request object passed ``validate_request`` before (validation is a pure function of it).
         """
         self._check_available()
         if self.settings.serve_cost_ms > 0 or not self.lock.try_acquire():
@@ -194,7 +195,8 @@ class RcService:
             lane = lane_of(request.client.products if request.client is not None else ())
         deferred = False
         try:
-            validate_request(request)
+            if not valid:
+                validate_request(request)
             client = request.client
             assert client is not None  # validated
             if not self.clients.active(client.id):

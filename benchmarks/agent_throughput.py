@@ -2,13 +2,17 @@
 
     python benchmarks/agent_throughput.py                       # both shapes, 5 s each
     python benchmarks/agent_throughput.py --shapes up_to_date --seconds 10
-    python benchmarks/agent_throughput.py --profile /tmp/agent.svg   # py-spy flame graph
+    git archive main | tar -x -C /tmp/main      # then, before and after under the same load:
+    python benchmarks/agent_throughput.py --before /tmp/main
+    python benchmarks/agent_throughput.py --profile /tmp/agent.txt   # py-spy collapsed stacks
 
 ``python -m fake_backend`` and ``python -m agent`` (its default settings: legacy policy, 5
 bypasses per 60 s window) run as processes on 127.0.0.1; the agent is pinned to one core
 (``taskset -c AGENT_CPU``), the backend and this load generator to the other (``--load-cpu``).
-The generator speaks raw keep-alive HTTP/1.1 over asyncio streams (uvloop), so that it costs
-far less per request than the agent.
+The generator speaks raw keep-alive HTTP/1.1 on asyncio protocols (uvloop) with every request
+body made beforehand, so that it costs less per request than the agent; what limits the
+achieved rate on a busy machine is then the generator's share of its core, and the agent's CPU
+time per request (from ``/proc``) is the figure that does not depend on it.
 
 Two request shapes, the two a booting fleet sends most:
 
@@ -20,13 +24,15 @@ Two request shapes, the two a booting fleet sends most:
 Each shape is measured twice:
 
 1. **capacity**: ``--connections`` closed-loop connections send back to back for ``--seconds``;
-   the agent's core is saturated, so the achieved rate is what one core serves. The agent's CPU
-   time per request (from ``/proc``) is printed beside it.
+   the achieved rate and the agent's CPU time per request, hence requests/s per core.
 2. **at the target rate** (``--rates``, default 5,000 and 2,000 requests/s, the issue's
    criteria): an open-loop generator sends request i at ``start + i / rate`` on the same
    connections; latency is measured from the send (the *service time* seen by a client: the
    agent's queueing, parsing, serving, and the loopback) and from the schedule (adds any wait
    for a free connection: coordinated omission shows there).
+
+``--before DIR`` measures the agent of another checkout the same way right after (same load):
+the before/after of a change.
 
 Refreshes that happened during a shape (``agent_rc_refreshes_total``) are printed: each one holds
 the agent's lock while it lists the active clients, so they would show in the tail.
@@ -140,9 +146,18 @@ class Stack:
                 proc.kill()
 
 
-def start_stack(agent_cpu: int, load_cpu: int, agent_args: Sequence[str]) -> Stack:
+def agent_source(tree: Path) -> str:
+    """Where ``python -m agent`` run from ``tree`` imports the agent from."""
+    out = subprocess.run(
+        [sys.executable, "-c", "import agent; print(agent.__file__)"],
+        cwd=tree, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return str(Path(out.stdout.strip()).parent)
+
+
+def start_stack(agent_cpu: int, load_cpu: int, agent_args: Sequence[str], tree: Path) -> Stack:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RC_", "DD_"))}
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": tree}
     taskset = shutil.which("taskset")
     if taskset is None:
         raise SystemExit("taskset not found (util-linux): the agent must run pinned to one core")
@@ -308,7 +323,8 @@ def measure(
     seconds: float,
     connections: int,
     rate: float | None,
-) -> None:
+) -> int:
+    """Measure one shape at one rate (None: capacity) and print it; return the requests made."""
     before_refreshes = refreshes(stack.metrics())
     cpu0 = cpu_seconds(stack.agent.pid)
     out = asyncio.run(
@@ -329,34 +345,28 @@ def measure(
         f"refreshes {during:.0f}  status {dict(out.statuses)}  [{load_average()}]",
         flush=True,
     )
+    return n
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--shapes", default="up_to_date,new_client")
-    parser.add_argument("--rates", default="5000,2000", help="target rate per shape, in order")
-    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--agent-cpu", type=int, default=0)
-    parser.add_argument("--load-cpu", type=int, default=1)
-    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the agent")
-    parser.add_argument("--agent-arg", action="append", default=[], help="extra agent flag")
-    args = parser.parse_args()
-    os.sched_setaffinity(0, {args.load_cpu})
-    try:
-        import uvloop
+NEW_CLIENT_TOKEN = "NEWCLIENT0000000000"
 
-        uvloop.install()
-    except ImportError:
-        pass
+
+def new_client_bodies(count: int) -> list[bytes]:
+    """``count`` framed requests of distinct never-seen clients (made before the measurement,
+    so that the load generator does not encode them while it measures)."""
+    template = frame(body_for(NEW_CLIENT_TOKEN, 0))
+    tag = f"{time.time_ns() % 10**9:09d}".encode()
+    return [
+        template.replace(NEW_CLIENT_TOKEN.encode(), b"N%s%09d" % (tag, i)) for i in range(count)
+    ]
+
+
+def bench(args: argparse.Namespace, tree: Path, label: str) -> None:
+    """Every shape against the agent of ``tree``."""
     shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
     rates = dict(zip(shapes, (float(r) for r in args.rates.split(",")), strict=False))
-    print(
-        f"agent on CPU {args.agent_cpu} (taskset), load generator and backend on CPU "
-        f"{args.load_cpu}; {args.connections} keep-alive connections; {load_average()}",
-        flush=True,
-    )
-    stack = start_stack(args.agent_cpu, args.load_cpu, args.agent_arg)
+    print(f"{label}: agent from {agent_source(tree)}", flush=True)
+    stack = start_stack(args.agent_cpu, args.load_cpu, args.agent_arg, tree)
     spy: subprocess.Popen[bytes] | None = None
     try:
         with httpx.Client(base_url=stack.url, timeout=10) as client:
@@ -373,24 +383,21 @@ def main() -> None:
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(1.0)
-        tag = f"{time.time():.0f}"
         for shape in shapes:
             if shape == "up_to_date":
                 frames = [frame(b) for b in up_to_date]
-
-                def make(i: int, frames: list[bytes] = frames) -> bytes:
-                    return frames[i % len(frames)]
-
             elif shape == "new_client":
                 wait_for_window(stack, 2 * args.seconds + 2, lambda c: body_for(c, 0))
-
-                def make(i: int, run: str = tag) -> bytes:
-                    return frame(body_for(f"{run}-{i}-{time.monotonic_ns()}", 0))
-
+                frames = new_client_bodies(int(args.seconds * 40_000))
             else:
                 raise SystemExit(f"unknown shape {shape!r}: up_to_date or new_client")
+            offset = 0
             for rate in (None, rates.get(shape)) if shape in rates else (None,):
-                measure(
+
+                def make(i: int, frames: list[bytes] = frames, base: int = offset) -> bytes:
+                    return frames[(base + i) % len(frames)]
+
+                used = measure(
                     stack,
                     shape,
                     make,
@@ -398,11 +405,46 @@ def main() -> None:
                     connections=args.connections,
                     rate=rate,
                 )
+                offset += used
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=30)
         stack.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shapes", default="up_to_date,new_client")
+    parser.add_argument("--rates", default="5000,2000", help="target rate per shape, in order")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--agent-cpu", type=int, default=0)
+    parser.add_argument("--load-cpu", type=int, default=1)
+    parser.add_argument("--profile", type=Path, help="py-spy collapsed stacks of the agent")
+    parser.add_argument("--agent-arg", action="append", default=[], help="extra agent flag")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`): measured the same "
+        "way right after this one, for a before/after under the same load",
+    )
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {args.load_cpu})
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(
+        f"agent on CPU {args.agent_cpu} (taskset), load generator and backend on CPU "
+        f"{args.load_cpu}; {args.connections} keep-alive connections; {load_average()}",
+        flush=True,
+    )
+    bench(args, Path(__file__).resolve().parents[1], "after (this checkout)")
+    if args.before is not None:
+        bench(args, args.before.resolve(), f"before ({args.before})")
 
 
 if __name__ == "__main__":
