@@ -80,8 +80,8 @@ class LaneHistogram:
     def collect(self) -> list[HistogramMetricFamily]:
         family = HistogramMetricFamily(self.name, self.doc, labels=["lane"])
         for lane, child in self.children.items():
-            cumulative = list(itertools.accumulate(child.counts))
-            buckets = [(floatToGoString(b), c) for b, c in zip(self.bounds, cumulative, strict=True)]
+            cumulative = itertools.accumulate(child.counts)
+            buckets = [(floatToGoString(b), c) for b, c in zip(self.bounds, cumulative)]
             family.add_metric([lane], buckets, child.sum)
         return [family]
 
