@@ -80,8 +80,8 @@ class LaneHistogram:
     def collect(self) -> list[HistogramMetricFamily]:
         family = HistogramMetricFamily(self.name, self.doc, labels=["lane"])
         for lane, child in self.children.items():
-            cumulative = itertools.accumulate(child.counts)
-            buckets = [(floatToGoString(b), c) for b, c in zip(self.bounds, cumulative)]
+            le = [floatToGoString(b) for b in self.bounds]
+            buckets = list(zip(le, itertools.accumulate(child.counts), strict=True))
             family.add_metric([lane], buckets, child.sum)
         return [family]
 
