@@ -80,7 +80,7 @@ class LaneHistogram:
     def collect(self) -> list[HistogramMetricFamily]:
         family = HistogramMetricFamily(self.name, self.doc, labels=["lane"])
         for lane, child in self.children.items():
-            le = [floatToGoString(b) for b in self.bounds]
+            le = [floatToGoString(b) for b in self.bounds]  # type: ignore[no-untyped-call]
             buckets = list(zip(le, itertools.accumulate(child.counts), strict=True))
             family.add_metric([lane], buckets, child.sum)
         return [family]
