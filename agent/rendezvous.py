@@ -67,13 +67,19 @@ class Rendezvous(Generic[T]):
             return len(self._queues[channel])
         return sum(len(q) for q in self._queues.values())
 
-    async def send(self, channel: str, value: T, timeout: float) -> bool:
-        """Send ``value`` on ``channel``; True once a receiver took it, False on timeout."""
-        queue = self._queues[channel]
+    def offer(self, channel: str, value: T) -> bool:
+        """Hand ``value`` over only if the receiver waits right now (a send with no time)."""
         receiver = self._receiver
         if receiver is not None and not receiver.done():
             receiver.set_result((channel, value))
             self._receiver = None
+            return True
+        return False
+
+    async def send(self, channel: str, value: T, timeout: float) -> bool:
+        """Send ``value`` on ``channel``; True once a receiver took it, False on timeout."""
+        queue = self._queues[channel]
+        if self.offer(channel, value):
             return True
         if timeout <= 0:
             return False  # nobody waits and no time to wait: the select's timer wins

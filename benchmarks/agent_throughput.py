@@ -197,6 +197,27 @@ def refreshes(metrics_text: str) -> float:
     )
 
 
+def loop_lag(metrics_text: str) -> dict[float, float]:
+    """The agent's ``agent_rc_event_loop_lag_seconds`` buckets (empty for an agent without)."""
+    out: dict[float, float] = {}
+    for line in metrics_text.splitlines():
+        if line.startswith("agent_rc_event_loop_lag_seconds_bucket{"):
+            le = line.split('le="')[1].split('"')[0]
+            out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def lag_p99(before: dict[float, float], after: dict[float, float]) -> str:
+    """The p99 of the loop lags sampled between two scrapes, as a bucket bound."""
+    total = after.get(float("inf"), 0.0) - before.get(float("inf"), 0.0)
+    if total <= 0:
+        return "n/a"
+    for le in sorted(after):
+        if after[le] - before.get(le, 0.0) >= 0.99 * total:
+            return f"<= {le * 1e3:g} ms" if le != float("inf") else "> 10 s"
+    return "n/a"
+
+
 # ---------------------------------------------------------------------------- load
 
 
@@ -325,13 +346,15 @@ def measure(
     rate: float | None,
 ) -> int:
     """Measure one shape at one rate (None: capacity) and print it; return the requests made."""
-    before_refreshes = refreshes(stack.metrics())
+    text = stack.metrics()
+    before_refreshes, lag0 = refreshes(text), loop_lag(text)
     cpu0 = cpu_seconds(stack.agent.pid)
     out = asyncio.run(
         load(stack.port, requests, seconds=seconds, connections=connections, rate=rate)
     )
     cpu = cpu_seconds(stack.agent.pid) - cpu0
-    during = refreshes(stack.metrics()) - before_refreshes
+    text = stack.metrics()
+    during, lag = refreshes(text) - before_refreshes, lag_p99(lag0, loop_lag(text))
     n = len(out.latencies)
     achieved = n / out.elapsed
     per_req_us = cpu / max(1, n) * 1e6
@@ -342,7 +365,8 @@ def measure(
         f"{percentile(out.latencies, 0.99) * 1e3:6.2f} ms (from schedule p99 "
         f"{percentile(out.from_schedule, 0.99) * 1e3:6.2f} ms)  agent CPU {per_req_us:4.0f} us/req "
         f"= {1e6 / per_req_us if per_req_us else 0:6,.0f} req/s per core  "
-        f"refreshes {during:.0f}  status {dict(out.statuses)}  [{load_average()}]",
+        f"loop lag p99 {lag}  refreshes {during:.0f}  status {dict(out.statuses)}  "
+        f"[{load_average()}]",
         flush=True,
     )
     return n

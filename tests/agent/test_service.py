@@ -301,3 +301,16 @@ async def test_serve_now_raises_what_client_get_configs_raises(make_rig: RigFact
     late = make_rig(rc_unavailable_s=5.0)
     with pytest.raises(Unavailable):
         late.service.serve_now(request(1))
+
+
+async def test_serve_now_serves_a_new_client_whose_bypass_has_no_budget(
+    make_rig: RigFactory,
+) -> None:
+    svc = await started(make_rig, policy="fastlane", fast_lane_block_ttl_ms=0)
+    assert svc.channels.receiver_waiting  # the poll loop idles in its select
+    served = svc.serve_now(request(1))
+    assert served is not None and served.bypassed and served.response.client_configs == [FFE_PATH]
+    assert svc.clients.active("client-1") and not svc.channels.receiver_waiting  # handed over
+    assert svc.metrics.value("agent_rc_bypass_total", lane="fast", result="timed_out") == 1
+    std = svc.serve_now(request(2, ["APM_TRACING"]))
+    assert std is None  # the standard lane's bypass still has its 2 s budget
