@@ -200,12 +200,14 @@ class Host:
             )
         base = self.clock.monotonic()
         stagger = self.settings.boot_stagger_ms / 1000.0
-        for i, tracer in enumerate(self.tracers):
-            if stagger > 0:
-                wait = base + i * stagger - self.clock.monotonic()
-                if wait > 0:
-                    await self.clock.sleep(wait)
-            await tracer.start()
+        # All at once: every tracer starts, then their provider threads wake (ThreadBank.held).
+        with contextlib.nullcontext() if stagger > 0 else self.threads.held():
+            for i, tracer in enumerate(self.tracers):
+                if stagger > 0:
+                    wait = base + i * stagger - self.clock.monotonic()
+                    if wait > 0:
+                        await self.clock.sleep(wait)
+                await tracer.start()
         log.info("started %d tracers", len(self.tracers))
 
     async def stop(self) -> None:
