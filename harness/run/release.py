@@ -6,8 +6,9 @@ the harness would still wait for readiness). The
 harness polls ``GET /ready-to-start`` of every process (:func:`wait_ready`); once all answer
 ready it posts ``/start {"start_at": T}`` to all of them at once (:func:`release`), with ``T`` a
 lead ahead of now: twice the duration of the last readiness round over the whole fleet (the
-same fan-out the release does), at least :data:`MIN_LEAD_S`. A ramp boot gives each process its
-own instant, its first tracer's. Nothing is guessed: a fleet of containers that takes a minute
+same fan-out the release does), at least :data:`MIN_LEAD_S`. A process whose deadline lies
+after the fleet's (a ramp's first tracer of that process, or a replayed start offset) is
+released that much after ``T``. Nothing is guessed: a fleet of containers that takes a minute
 to come up is released when it is up, not at a margin picked in advance.
 
 A process answering 404 on ``/ready-to-start`` does not implement the signal (a tracer kind of
@@ -67,10 +68,11 @@ class Release:
         return max(self.late_s, default=0.0)
 
 
-def stagger_offset_s(handle: ComponentHandle) -> float:
-    """A ramp's offset of this process's first tracer (0 when the fleet boots at once)."""
-    stagger_ms = float(handle.spec.env.get("RC_STUB_BOOT_STAGGER_MS", "0") or 0)
-    return handle.spec.first_tracer * stagger_ms / 1000.0
+def start_offset_s(handle: ComponentHandle, deadline: float) -> float:
+    """This process's own offset from the fleet's instant: its deadline's distance from the
+    fleet's (a ramp's stagger, or measured start offsets; 0 when the fleet boots at once)."""
+    own = handle.spec.env.get("RC_STUB_START_AT", "")
+    return max(0.0, float(own) - deadline) if own else 0.0
 
 
 async def _readiness(client: httpx.AsyncClient, handle: ComponentHandle) -> str:
@@ -166,7 +168,7 @@ async def release(
     if not readiness.signalled or at >= deadline:  # too late to beat the deadline: it rules
         return Release(deadline, 0.0, len(handles), signalled=False)
     answers = await asyncio.gather(
-        *(_post_start(client, h, at + stagger_offset_s(h)) for h in handles)
+        *(_post_start(client, h, round(at + start_offset_s(h, deadline), 3)) for h in handles)
     )
     late: list[float] = []
     for handle, late_s, error in answers:

@@ -15,7 +15,6 @@ closed on every exit path), the clock, and the boot margin, so that tests drive 
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,8 +31,9 @@ from harness.results.summary import RunFacts, Summary, build_summary, tracer_hea
 from harness.results.validity import warnings_of
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.kinds import equivalent_processes, fleet_specs, prepare_launches
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
-from harness.run.release import MIN_LEAD_S, START_SIGNAL_ENV, describe, release_fleet
+from harness.run.release import MIN_LEAD_S, describe, release_fleet
 from harness.run.validity import MachineProbe, ValidityProbe
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -112,32 +112,9 @@ def tracer_specs(
     module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
     """One spec per tracer process, with the scenario's stub settings; each waits for the start
-    signal, ``start_at`` being its deadline."""
-    fleet = scenario.fleet
-    stagger_ms = 0.0
-    if fleet.boot == "ramp" and fleet.tracers > 1:
-        stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
-    specs = []
-    for n, (base, count) in enumerate(pack(fleet.tracers, per_process)):
-        env = scenario.stub_env()
-        env.update(
-            {
-                "RC_STUB_TRACERS": str(count),
-                "RC_STUB_TRACER_INDEX_BASE": str(base),
-                "RC_STUB_START_AT": f"{start_at + base * stagger_ms / 1000.0:.3f}",
-                START_SIGNAL_ENV: "http",
-                "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
-                "RC_STUB_RUN_ID": run_id,
-                "RC_STUB_AGENT_URL": agent_url,
-                "DD_TRACE_AGENT_URL": agent_url,
-            }
-        )
-        specs.append(
-            ComponentSpec(
-                f"tracers-{n:03d}", "tracer", module, env, tracers=count, first_tracer=base
-            )
-        )
-    return specs
+    signal, ``start_at`` being its deadline: :func:`harness.run.kinds.fleet_specs`, which
+    builds every kind's (one place for the variables every tracer process gets)."""
+    return fleet_specs(scenario, per_process, agent_url, run_id, start_at, module=module)
 
 
 async def wait_healthy(
@@ -263,6 +240,7 @@ class _Run:
         started_wall = clock.time()
         startup = scenario.timeouts.startup_s
         warnings: list[str] = []
+        launches = prepare_launches(scenario, runtime.name, lambda text: self.say(Progress(text)))
 
         backend_env = {
             **scenario.backend_env(),
@@ -284,22 +262,24 @@ class _Run:
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
 
-        processes = math.ceil(scenario.fleet.tracers / self.per_process)
         # The deadline is a safety net only (processes without the start signal start at it):
         # later than the harness would still wait for every process to be ready.
-        margin = self.boot_margin(processes, runtime.start_cost_s)
+        margin_processes = equivalent_processes(scenario, self.per_process)
+        margin = self.boot_margin(margin_processes, runtime.start_cost_s)
         deadline = clock.time() + margin + scenario.timeouts.startup_s
         discovery = self.prometheus_sd is not None  # Prometheus must see the tracers first
         if discovery:
             deadline += DISCOVERY_DELAY_S
-        specs = tracer_specs(
+        specs = fleet_specs(
             scenario,
             self.per_process,
             agent.internal_url,
             run_id,
             deadline,
             module=self.modules["tracer"],
+            launches=launches,
         )
+        processes = len(specs)
         self.say(
             Progress(
                 f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
@@ -310,7 +290,10 @@ class _Run:
         tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
 
-        ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
+        ledger = Ledger(
+            {h.spec.name: h.spec.tracer_indexes for h in tracers},
+            kinds={h.spec.name: h.spec.kind for h in tracers},
+        )
         with published_targets(
             self.prometheus_sd,
             [backend, agent, *tracers],
@@ -345,6 +328,9 @@ class _Run:
             )
             ended = clock.time()
             states = {h.spec.name: h.state() for h in tracers}
+            crash_logs = {
+                h.spec.name: h.log_tail(8) for h in tracers if states[h.spec.name].crashed
+            }
             counters: dict[str, dict[str, float]] = {}
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)
@@ -385,6 +371,7 @@ class _Run:
             backend=counters["backend_rc_"],
             timeline=timeline,
             warnings=warnings,
+            crash_logs=crash_logs,
             validity=validity,
         )
         text = render_text(summary)

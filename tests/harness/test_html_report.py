@@ -333,3 +333,29 @@ def test_the_run_page_shows_the_validity_verdict_and_figures(tmp_path: Path) -> 
     assert "machine CPU busy (all cores)                     97%  limit 90%  EXCEEDED" in page
     make_run(tmp_path / "old", "instant", [100], tracers=1)
     assert "Measurement validity" not in write_run_html(tmp_path / "old").read_text()
+
+
+def test_a_mixed_fleet_gets_a_table_and_a_cdf_per_kind(tmp_path: Path) -> None:
+    import json
+    from dataclasses import replace
+
+    from harness.results.folder import load_summary
+    from harness.results.samples import read_samples, write_samples
+    from harness.results.summary import kind_figures
+
+    make_run(tmp_path, "baseline", [1_000, 2_000, 7_000, 8_000], tracers=4)
+    rows = [
+        replace(r, kind="stub" if r.tracer < 2 else "dd-trace-js")
+        for r in read_samples(tmp_path / "samples.csv")
+    ]
+    write_samples(tmp_path / "samples.csv", rows)
+    summary = load_summary(tmp_path).model_copy(update={"by_kind": kind_figures(rows)})
+    (tmp_path / "summary.json").write_text(json.dumps(summary.to_json()))
+    page = write_run_html(tmp_path).read_text()
+    assert "Provider ready by tracer kind (ms)" in page
+    assert [c["data-series"] for c in svg_paths(page, "cdf")] == [
+        "baseline",
+        "stub",
+        "dd-trace-js",
+    ]
+    assert "<th>dd-trace-js</th><td>2/2</td>" in page

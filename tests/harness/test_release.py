@@ -18,14 +18,17 @@ def fleet(
     script: FakeScript | None = None, *, processes: int = 2, stagger_ms: float = 0.0
 ) -> tuple[FakeRuntime, list[ComponentHandle]]:
     runtime = FakeRuntime("r", FastForwardClock(start_wall=T0), script)
-    env = {
-        "RC_STUB_START_AT": str(T0 + 30),
-        "RC_STUB_START_SIGNAL": "http",
-        "RC_STUB_BOOT_STAGGER_MS": str(stagger_ms),
-    }
+
+    def env(n: int) -> dict[str, str]:  # as fleet_specs: a ramp offsets each deadline
+        return {
+            "RC_STUB_START_AT": f"{T0 + 30 + 5 * n * stagger_ms / 1000:.3f}",
+            "RC_STUB_START_SIGNAL": "http",
+            "RC_STUB_BOOT_STAGGER_MS": str(stagger_ms),
+        }
+
     specs = [
         ComponentSpec(
-            f"tracers-{n:03d}", "tracer", "tracer_stub", env, tracers=5, first_tracer=5 * n
+            f"tracers-{n:03d}", "tracer", "tracer_stub", env(n), tracers=5, first_tracer=5 * n
         )
         for n in range(processes)
     ]
