@@ -126,16 +126,27 @@ def _delta(after: float | None, before: float | None) -> float | None:
     return None if after is None or before is None else max(0.0, after - before)
 
 
-def start_spread_ms(rows: Sequence[TracerSample], stagger_s: float) -> int | None:
-    """Latest minus earliest tracer start, each less its intended ramp offset.
+def start_spread_ms(rows: Sequence[TracerSample], intended_s: Callable[[int], float]) -> int | None:
+    """Latest minus earliest tracer start, each less its intended offset (``intended_s`` of
+    its index: a ramp's stagger, replayed start offsets).
 
     >>> rows = [TracerSample(i, "p", start_wall=100.0 + i * 0.5 + d) for i, d in enumerate((0,
     ...     0.003, 0.001))]
-    >>> start_spread_ms(rows, 0.5)
+    >>> start_spread_ms(rows, lambda i: i * 0.5)
     3
     """
-    starts = [r.start_wall - r.tracer * stagger_s for r in rows if r.start_wall is not None]
+    starts = [r.start_wall - intended_s(r.tracer) for r in rows if r.start_wall is not None]
     return round((max(starts) - min(starts)) * 1000.0) if starts else None
+
+
+def intended_offsets(scenario: Scenario) -> Callable[[int], float]:
+    """Seconds after the fleet's instant at which tracer ``i`` is meant to start."""
+    fleet = scenario.fleet
+    if fleet.start_offsets_ms:
+        offsets = fleet.start_offsets_ms
+        return lambda i: offsets[i] / 1000.0 if i < len(offsets) else 0.0
+    stagger_s = fleet.ramp_s / fleet.tracers if fleet.boot == "ramp" else 0.0
+    return lambda i: i * stagger_s
 
 
 async def _scrape(
@@ -246,9 +257,7 @@ class ValidityProbe:
         if sent is not None and received is not None:
             figures["requests_lost"] = Figure(max(0.0, sent - received))
         figures["scrape_failures"] = Figure(float(self.scrape_failures))
-        fleet = scenario.fleet
-        stagger_s = fleet.ramp_s / fleet.tracers if fleet.boot == "ramp" else 0.0
-        spread = start_spread_ms(rows, stagger_s)
+        spread = start_spread_ms(rows, intended_offsets(scenario))
         if spread is not None:
             figures["release_spread_ms"] = Figure(float(spread))
         backend_cpu = _delta(total(end.backend or [], BACKEND_CPU),

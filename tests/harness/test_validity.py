@@ -17,6 +17,7 @@ from harness.run.validity import (
     CpuTimes,
     ValidityProbe,
     histogram,
+    intended_offsets,
     minus,
     quantile_ms,
     read_proc_stat,
@@ -97,11 +98,17 @@ def test_histogram_quantiles_are_bucket_upper_bounds_summed_over_series() -> Non
     assert quantile_ms({float("inf"): 0.0}, 0.99) == Figure(None)
 
 
-def test_the_start_spread_discounts_the_ramp() -> None:
+def test_the_start_spread_discounts_the_ramp_and_replayed_offsets() -> None:
     rows = [TracerSample(i, "p", start_wall=T0 + i * 0.2) for i in range(5)]
-    assert start_spread_ms(rows, 0.2) == 0
-    assert start_spread_ms(rows, 0.0) == 800
-    assert start_spread_ms([TracerSample(0, "p")], 0.0) is None
+    ramp = load_scenario("baseline", ["fleet.tracers=5", "fleet.boot=ramp", "fleet.ramp_s=1"])
+    assert start_spread_ms(rows, intended_offsets(ramp)) == 0
+    at_once = load_scenario("baseline", ["fleet.tracers=5"])
+    assert start_spread_ms(rows, intended_offsets(at_once)) == 800
+    replay = load_scenario(
+        "baseline", ["fleet.tracers=5", "fleet.start_offsets_ms=[0,200,400,600,790]"]
+    )
+    assert start_spread_ms(rows, intended_offsets(replay)) == 10
+    assert start_spread_ms([TracerSample(0, "p")], intended_offsets(at_once)) is None
 
 
 def test_machine_cpu_from_proc_stat(tmp_path: Path) -> None:
