@@ -173,10 +173,8 @@ class _Connection(asyncio.Protocol):
             return
         path = self._url.split(b"?", 1)[0].decode("latin-1")
         body = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
-        self.queue.append(
-            _Request(self.parser.get_method().decode("latin-1"), path, body,
-                     self.parser.should_keep_alive())
-        )  # fmt: skip
+        method = self.parser.get_method().decode("latin-1")
+        self.queue.append(_Request(method, path, body, self.parser.should_keep_alive()))
 
     # ---- serving ---------------------------------------------------------------------------
 
