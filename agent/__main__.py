@@ -25,6 +25,7 @@ from agent.app import build_endpoints, create_app
 from agent.errors import SettingsError
 from agent.server import AgentServer, listen_backlog
 from agent.settings import Settings
+from rc_protocol.gctune import tune_gc
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 
 log = logging.getLogger("agent")
@@ -87,6 +88,7 @@ async def serve(settings: Settings) -> None:
     server = AgentServer(endpoints)
     backlog = listen_backlog(settings.listen_backlog)
     port = await server.start(settings.host, settings.port, backlog)
+    tune_gc()
     endpoints.start()
     log.info(
         "agent model (%s policy) serving on http://%s:%d (accept queue %d)",

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from openfeature import api
 
+from rc_protocol.gctune import tune_gc
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 from tracer_stub.errors import SettingsError, StubError
 from tracer_stub.host import Host
@@ -47,6 +48,7 @@ def settings_from(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
 async def run(settings: Settings) -> None:
     host = Host(settings)
     port = await host.serve()
+    tune_gc()  # every tracer is built: keep the collector off them during the boot storm
     log.info(
         "tracer_stub: %d tracer(s) from index %d, policy %s, provider %s, agent %s, "
         "metrics on http://%s:%d/metrics",
