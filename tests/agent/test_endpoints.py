@@ -59,3 +59,18 @@ async def test_a_body_is_decoded_once_and_a_bad_one_every_time() -> None:
         assert isinstance(bad, Answer) and bad.status == 400
     assert endpoints.decoded_misses == 1
     await endpoints.stop()
+
+
+async def test_the_oldest_decoded_body_is_forgotten_first() -> None:
+    endpoints, _ = await started()
+    endpoints.decoded_limit = 2
+    bodies = [encode_request(request(n)) for n in range(3)]
+    for n in range(3):  # active clients: answered at once
+        endpoints.service.clients.seen(f"client-{n}", request(n).client)  # type: ignore[arg-type]
+    for body in bodies:
+        assert isinstance(endpoints.config(body), Answer)
+    misses = endpoints.decoded_misses
+    assert isinstance(endpoints.config(bodies[2]), Answer)  # still kept
+    assert isinstance(endpoints.config(bodies[0]), Answer)  # the oldest: decoded again
+    assert (endpoints.decoded_misses - misses, endpoints.decoded_hits) == (1, 1)
+    await endpoints.stop()
