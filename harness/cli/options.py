@@ -92,7 +92,8 @@ PerProcess = Annotated[
         "--tracers-per-process",
         min=1,
         help="Local runtime: tracers hosted by one process "
-        "[default: the scenario's fleet.tracers_per_process, else 25; see README].",
+        "[default: the scenario's fleet.tracers_per_process, else 25, or more so that at most "
+        "5 tracer processes share a core; see README].",
     ),
 ]
 PerContainer = Annotated[
@@ -101,7 +102,7 @@ PerContainer = Annotated[
         "--tracers-per-container",
         min=1,
         help="Docker runtime: tracers hosted by one container (default: as for local processes, "
-        "--tracers-per-process, the scenario's, or 25). 1 gives each tracer its own container "
+        "--tracers-per-process and its default). 1 gives each tracer its own container "
         "and Python process: on a small machine their start-up and event loops add a delay of "
         "their own, which the run's validity block reports.",
     ),

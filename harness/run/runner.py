@@ -31,7 +31,12 @@ from harness.results.summary import RunFacts, Summary, build_summary, tracer_hea
 from harness.results.validity import warnings_of
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.events import Progress, ProgressFn, ignore_progress
-from harness.run.kinds import equivalent_processes, fleet_specs, prepare_launches
+from harness.run.kinds import (
+    default_per_process,
+    equivalent_processes,
+    fleet_specs,
+    prepare_launches,
+)
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.run.release import MIN_LEAD_S, describe, release_fleet
 from harness.run.validity import MachineProbe, ValidityProbe
@@ -40,10 +45,6 @@ from harness.scenario.model import Scenario
 from rc_protocol.clock import Clock, SystemClock
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import apoll_until
-
-DEFAULT_TRACERS_PER_PROCESS = 25
-"""Local packing when neither ``--tracers-per-process`` nor the scenario sets it; chosen by
-measurement (README, "Packing tracers into processes")."""
 
 API_KEY = "harness0000000000000000000000000"
 """A fake ``DD_API_KEY`` shared by the backend and the agent of a run (never a real key)."""
@@ -183,7 +184,9 @@ def run_scenario(
     self-checks (``validity`` in summary.json; none: the machine's share is not measured).
     """
     per_process = (
-        tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
+        tracers_per_process
+        or scenario.fleet.tracers_per_process
+        or default_per_process(scenario.fleet.tracers)
     )
     scenario = scenario.model_copy(
         update={"fleet": scenario.fleet.model_copy(update={"tracers_per_process": per_process})}
