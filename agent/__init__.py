@@ -13,9 +13,13 @@ Modules, I/O at the edges, rules in the middle (all driven by an injected ``rc_p
   (``validateRequest``), ``predicates`` (tracer predicates, semver constraints, expiry),
   ``store`` (director targets, files, roots), ``response`` (the tracer's response),
   ``policy`` (lanes; legacy vs fastlane);
-- ``service``: ``RcService``, the lock, ``client_get_configs``, the poll loop, ``refresh``;
+- ``service``: ``RcService``, the lock (``lock``), ``client_get_configs`` and ``serve_now``;
+  ``refresh``: its poll loop and ``refresh()``;
 - ``backend_client``: the ``Backend`` protocol, ``HttpBackend`` and ``FakeBackend``;
-- ``app`` (FastAPI ``create_app``), ``metrics`` (Prometheus), ``__main__`` (uvicorn).
+- ``endpoints`` (what each path answers, apart from any server), ``server`` (the HTTP/1.1
+  server of ``python -m agent``: httptools on the event loop), ``app`` (the same endpoints as a
+  FastAPI app: in-process tests, ``--http-server uvicorn``), ``metrics`` (Prometheus),
+  ``__main__``.
 
 Not modelled: TUF signature verification against embedded roots, the config repository's own
 metadata beyond its versions, the org status poller, config subscriptions, the CDN client.

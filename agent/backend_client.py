@@ -106,6 +106,35 @@ def client_to_pb(client: Client, last_seen_ms: int) -> pb.Client:
     return out
 
 
+class ClientMessages:
+    """:func:`client_to_pb` with a memory, for ``refresh()``'s list of active clients.
+
+    The agent keeps each decoded request by its bytes (:mod:`agent.endpoints`), so a client
+    polling with an unchanged state is the very same ``Client`` object at every refresh: it is
+    converted once and only its ``last_seen`` is set again. With thousands of active clients the
+    conversion was most of a refresh's CPU, all of it spent with the service lock held and the
+    event loop blocked, which the real agent's Go code does not pay.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[Client, pb.Client]] = {}
+
+    def of(self, clients: Iterable[Client], last_seen_ms: Callable[[str], int]) -> list[pb.Client]:
+        """One message per client, in order, each with its ``last_seen``."""
+        kept: dict[int, tuple[Client, pb.Client]] = {}
+        out = []
+        for client in clients:
+            hit = self._kept.get(id(client))
+            if hit is None or hit[0] is not client:
+                hit = (client, client_to_pb(client, 0))
+            message = hit[1]
+            message.last_seen = last_seen_ms(client.id)
+            kept[id(client)] = hit
+            out.append(message)
+        self._kept = kept  # clients no longer active are forgotten
+        return out
+
+
 @dataclass(frozen=True)
 class RequestState:
     """What ``refresh()`` collects under the lock to build the backend request."""

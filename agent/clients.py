@@ -41,7 +41,13 @@ class ActiveClients(Generic[C]):
 
     def seen(self, client_id: str, client: C) -> None:
         """Mark ``client`` active for another TTL (replaces the stored client message)."""
-        self._clients[client_id] = _Entry(self._now() + self.ttl_s, client, self._wall())
+        entry = self._clients.get(client_id)
+        if entry is None:
+            self._clients[client_id] = _Entry(self._now() + self.ttl_s, client, self._wall())
+        else:
+            entry.expire_at = self._now() + self.ttl_s
+            entry.client = client
+            entry.last_seen_wall = self._wall()
 
     def active(self, client_id: str) -> bool:
         """True when the client was seen within the TTL."""

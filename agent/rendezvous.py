@@ -9,7 +9,8 @@ The real agent hands a bypass request to its poll loop over ``refreshBypassCh``,
 - while the loop is busy (a refresh is running, or it is sleeping for the 1 s spacing), every
   sender blocks;
 - a sender gives up after its timeout (``case <-s.clock.After(newClientBlockTTL)``) and leaves
-  the queue; a hand-off that happened is never undone;
+  the queue; a hand-off that happened is never undone; with no time at all (a budget of 0) it
+  hands off only to a receiver waiting right now;
 - several channels in one ``select`` (the fastlane policy's two bypass channels): when senders
   wait on more than one, the loop takes them in the channels' priority order (fast lane first,
   proposal B2). Go's ``select`` would pick at random; the proposal asks for priority.
@@ -66,14 +67,22 @@ class Rendezvous(Generic[T]):
             return len(self._queues[channel])
         return sum(len(q) for q in self._queues.values())
 
-    async def send(self, channel: str, value: T, timeout: float) -> bool:
-        """Send ``value`` on ``channel``; True once a receiver took it, False on timeout."""
-        queue = self._queues[channel]
+    def offer(self, channel: str, value: T) -> bool:
+        """Hand ``value`` over only if the receiver waits right now (a send with no time)."""
         receiver = self._receiver
         if receiver is not None and not receiver.done():
             receiver.set_result((channel, value))
             self._receiver = None
             return True
+        return False
+
+    async def send(self, channel: str, value: T, timeout: float) -> bool:
+        """Send ``value`` on ``channel``; True once a receiver took it, False on timeout."""
+        queue = self._queues[channel]
+        if self.offer(channel, value):
+            return True
+        if timeout <= 0:
+            return False  # nobody waits and no time to wait: the select's timer wins
         sender = _Sender(value, asyncio.get_running_loop().create_future())
         queue.append(sender)
         try:

@@ -12,11 +12,22 @@
    length and an equal hash for a common algorithm (go-tuf ``FileMetaEqual``); cached hashes
    are hex, and a non-hex one fails the request (``makeFileMetaMap``).
 6. ``{roots, targets (raw signed targets), target_files, client_configs}``; files sorted by path.
+
+:class:`ResponseCache` keeps the encoded answers: a response depends only on the store's state,
+the client's ``root_version``, ``products`` and ``cached_target_files`` (and, when a target has
+tracer predicates or an expiry, on who the client is and the time: those stores are never
+cached, ``Store.per_client``). A fleet booting at once asks the same question a thousand times;
+the agent answers it once and sends the same bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Literal
+
 from agent.errors import ResponseError, StoreError
+from agent.policy import Lane
 from agent.predicates import config_expired, execute_predicate, predicates_v1
 from agent.store import Store
 from rc_protocol.errors import PathError
@@ -105,3 +116,92 @@ def build_response(
         client_configs=matched,
         config_status=CONFIG_STATUS_OK,
     )
+
+
+Outcome = Literal["update", "no_update", "config_expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A response and its JSON bytes (``ClientGetConfigsResponse.to_json_bytes``)."""
+
+    response: ClientGetConfigsResponse
+    body: bytes
+
+    @property
+    def outcome(self) -> Outcome:
+        """The ``agent_rc_requests_total`` outcome of this answer."""
+        if self.response.config_status:
+            return "config_expired"
+        return "no_update" if self.response.is_empty else "update"
+
+
+@dataclass(frozen=True)
+class Served:
+    """The outcome of one ``RcService.client_get_configs`` call (for the HTTP layer)."""
+
+    lane: Lane
+    encoded: Encoded
+    bypassed: bool
+
+    @property
+    def response(self) -> ClientGetConfigsResponse:
+        """The response sent (``encoded.body`` is its JSON)."""
+        return self.encoded.response
+
+
+NO_UPDATE = Encoded(ClientGetConfigsResponse(), b"{}")
+
+
+def encode(response: ClientGetConfigsResponse) -> Encoded:
+    """``response`` with its bytes."""
+    return Encoded(response, response.to_json_bytes())
+
+
+class ResponseCache:
+    """Encoded responses by (store generation, root version, products, cached files).
+
+    ``limit`` bounds the entries (the cache is emptied when it is reached, and whenever the
+    store moves on): the keys that miss are clients with unusual cached files, few in a fleet.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.hits = 0
+        self.misses = 0
+        self._generation = -1
+        self._entries: dict[Hashable, Encoded] = {}
+
+    def respond(
+        self, store: Store, request: ClientGetConfigsRequest, *, now_wall: float, initialized: bool
+    ) -> Encoded:
+        """What :func:`build_response` answers, encoded, from the cache when it can be."""
+        client = request.client
+        assert client is not None and client.state is not None
+        if initialized and store.expired(now_wall):
+            return encode(build_response(store, request, now_wall=now_wall, initialized=True))
+        if store.targets_version == client.state.targets_version:
+            return NO_UPDATE
+        if store.per_client:
+            return encode(
+                build_response(store, request, now_wall=now_wall, initialized=initialized)
+            )
+        if store.generation != self._generation or len(self._entries) >= self.limit:
+            self._entries.clear()
+            self._generation = store.generation
+        key = (
+            client.state.root_version,
+            frozenset(client.products),
+            tuple(
+                (m.path, m.length, tuple((h.algorithm, h.hash) for h in m.hashes))
+                for m in request.cached_target_files
+            ),
+        )
+        hit = self._entries.get(key)
+        if hit is not None:
+            self.hits += 1
+            return hit
+        self.misses += 1
+        built = encode(build_response(store, request, now_wall=now_wall, initialized=initialized))
+        self._entries[key] = built
+        return built

@@ -2,40 +2,24 @@
 
 Mechanisms, each from the real code:
 
-- **One lock** (``s.mu``, an ``asyncio.Lock``): ``ClientGetConfigs`` holds it for the whole call
-  except during the bypass waits; ``refresh()`` holds it except around the backend call and the
-  1 s spacing sleep.
+- **One lock** (``s.mu``, :class:`~agent.lock.ServiceLock`): ``ClientGetConfigs`` holds it for
+  the whole call except during the bypass waits; ``refresh()`` holds it except around the
+  backend call and the 1 s spacing sleep.
 - **New clients bypass the cache** (``ClientGetConfigs``): a client not seen within the TTL is
   first marked ``seen`` (so the refresh it triggers lists it), then the lock is released, a
   response future is handed to the poll loop over an *unbuffered* channel, and the request waits
   for the loop to complete it. Both waits share one budget (``newClientBlockTTL`` = 2 s; the
   fast lane's own budget under ``fastlane``); when it runs out the request goes on and is served
   from the cache (``IncTimeout``, counted as ``timed_out``). Then it relocks.
-- **The poll loop** (``startWithAgentPollLoop``): one ``refresh()`` at start-up, *before* the
-  loop (so the first backend call is immediate), then forever a ``select`` over the bypass
-  channel(s) and a fresh ``clock.After(calculateRefreshInterval())`` timer. A bypass message
-  refreshes when the limiter allows (``refreshed``) or is answered at once (``rate_limited``,
-  ``IncRateLimit``); either way the loop starts a new full timer.
-- **Serving cost** (``serve_cost_ms``, a diagnostic defaulting to 0, not a real constant):
-  the real ``ClientGetConfigs`` builds the response with ``s.mu`` held (``TUFVersionState``,
-  ``Targets``, ``executeTracerPredicates``, ``TargetFiles``, ``TargetsMeta`` read the
-  transactional store), so under CPU contention every request, and every ``refresh()`` that
-  needs the lock to collect clients or apply an update, queues behind that cost. The knob holds
-  the lock that long per response so that the hypothesis can be measured
-  (``docs/baseline-fidelity.md``).
-- **Late RC** (``rc_unavailable_s``, a diagnostic defaulting to 0, not a real constant): an
-  agent booted together with its fleet does not serve RC until it is up; until then the
-  trace-agent's ``ConfigHandler`` answers 500 (its gRPC call to the core agent fails) and no
-  refresh has run. The knob makes ``/v0.7/config`` answer 500 and delays the start-up refresh
-  by that many seconds after the service was built.
-- **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
-  only on success), sleeping with the lock released; collect active clients (pruning) and new
-  products; fetch the org UUID if none is stored (``StoredOrgUUID``, lock held); build
-  ``LatestConfigsRequest``; call the backend with the lock released; on error backoff +1 and
-  ``lastUpdateErr`` (sent as ``has_error``/``error`` next time); on success apply (a
-  verification failure counts as an error too), apply the backend's ``agent_refresh_interval``
-  to the refresh interval and the limiter window(s) when the override is allowed, promote new
-  products, backoff -2.
+- **The poll loop and refresh()**: :mod:`agent.refresh`.
+- **Serving cost** (``serve_cost_ms``, a diagnostic, 0 by default): the real
+  ``ClientGetConfigs`` builds the response with ``s.mu`` held; the knob holds the lock that long
+  per response, so that lock contention can be measured (``docs/baseline-fidelity.md``).
+- **Late RC** (``rc_unavailable_s``, a diagnostic, 0 by default): ``/v0.7/config`` answers 500
+  and the start-up refresh waits that long, as an agent booted together with its fleet.
+- **Serving at once** (:meth:`RcService.serve_now`): a request that needs no wait (an active
+  client, or a new one whose bypass has no budget, with the lock free) is served without
+  yielding to the event loop, which on one loop is holding the lock for that time.
 """
 
 from __future__ import annotations
@@ -44,51 +28,34 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import dataclass
 
-from agent.backend_client import (
-    Backend,
-    RequestState,
-    build_latest_configs_request,
-    client_to_pb,
-)
+from agent.backend_client import Backend, ClientMessages
 from agent.backoff import ExpBackoff
 from agent.clients import ActiveClients
-from agent.errors import AgentError, BackendError, Unavailable
+from agent.errors import Unavailable
 from agent.limiter import FixedWindowLimiter
+from agent.lock import ServiceLock
 from agent.metrics import AgentMetrics
 from agent.policy import AgentPolicy, Lane, lane_of, make_policy
+from agent.refresh import BypassRequest, RefreshLoop
 from agent.rendezvous import Rendezvous
-from agent.response import build_response
+from agent.response import Encoded, ResponseCache, Served
 from agent.settings import Settings
 from agent.store import Store
 from agent.validate import validate_request
 from rc_protocol.clock import Clock, wait_for
-from rc_protocol.proto import remoteconfig_pb2 as pb
-from rc_protocol.wire import Client, ClientGetConfigsRequest, ClientGetConfigsResponse
+from rc_protocol.wire import Client, ClientGetConfigsRequest
 
 log = logging.getLogger("agent.service")
 
 
-@dataclass(eq=False)
-class BypassRequest:
-    """What a new client hands to the poll loop: its lane and the response to complete."""
-
-    lane: Lane
-    done: asyncio.Future[None]
+__all__ = ["BypassRequest", "RcService", "Served"]
 
 
-@dataclass(frozen=True)
-class Served:
-    """The outcome of one ``client_get_configs`` call (for the HTTP layer and metrics)."""
+class RcService(RefreshLoop):
+    """The agent's RC service; start it with :meth:`start`, stop it with :meth:`stop`.
 
-    lane: Lane
-    response: ClientGetConfigsResponse
-    bypassed: bool
-
-
-class RcService:
-    """The agent's RC service; start it with :meth:`start`, stop it with :meth:`stop`."""
+    The poll loop and ``refresh()`` are :class:`~agent.refresh.RefreshLoop`'s."""
 
     def __init__(
         self,
@@ -108,11 +75,13 @@ class RcService:
         self.metrics = metrics or AgentMetrics(settings.run_id)
         self.rng = rng or random.Random(settings.seed)
         self.policy: AgentPolicy = make_policy(settings, self.resolved)
-        self.lock = asyncio.Lock()
+        self.lock = ServiceLock()
+        self.responses = ResponseCache()
         self.clients: ActiveClients[Client] = ActiveClients(
             self.resolved.clients_ttl_s, clock.monotonic, clock.time
         )
         self.store = Store()
+        self.client_messages = ClientMessages()
         self.backoff = ExpBackoff(self.resolved.max_backoff_interval_s)
         self.backoff_errors = 0
         self.refresh_interval_s = self.resolved.refresh_interval_s
@@ -156,10 +125,7 @@ class RcService:
     async def client_get_configs(self, request: ClientGetConfigsRequest) -> Served:
         """Serve one tracer request; raises ``InvalidRequest``/``ResponseError`` (HTTP 500)."""
         lane = lane_of(request.client.products if request.client is not None else ())
-        if self.clock.monotonic() < self.available_at:
-            raise Unavailable(
-                "remote configuration is not serving yet (rc_unavailable_s): retry later"
-            )
+        self._check_available()
         waited = 0.0
         t0 = self.clock.monotonic()
         await self.lock.acquire()
@@ -184,17 +150,66 @@ class RcService:
             if self.settings.serve_cost_ms > 0:
                 # Diagnostic (default 0): the cost of building the response with s.mu held.
                 await self.clock.sleep(self.settings.serve_cost_ms / 1000.0)
-            response = build_response(
-                self.store,
-                request,
-                now_wall=self.clock.time(),
-                initialized=not self.first_update,
-            )
-            return Served(lane, response, bypassed)
+            return Served(lane, self._respond_locked(request), bypassed)
         finally:
             if held:
                 self.lock.release()
-            self.metrics.lock_wait.labels(lane=lane).observe(waited)
+            self.metrics.lock_wait_of[lane].observe(waited)
+
+    def serve_now(
+        self, request: ClientGetConfigsRequest, lane: Lane | None = None, *, valid: bool = False
+    ) -> Served | None:
+        """Serve a request that needs no wait, without yielding to the loop; else ``None``.
+
+        :meth:`client_get_configs`'s rules in its order, for the common case: the lock is free
+        and nobody queues for it (taking it is what ``acquire`` would do), ``serve_cost_ms`` is
+        0, and the client is active or its bypass has no budget (handed over only to a poll loop
+        waiting right now); the critical section then runs in one go, which on one event loop
+        is holding the lock. Otherwise ``None``, having changed nothing: the caller awaits
+        :meth:`client_get_configs`, as a request arriving a moment later. ``valid``: this very
+        request object passed ``validate_request`` before (validation is a pure function of it).
+        """
+        self._check_available()
+        if self.settings.serve_cost_ms > 0 or not self.lock.try_acquire():
+            return None
+        if lane is None:
+            lane = lane_of(request.client.products if request.client is not None else ())
+        deferred = False
+        bypassed = False
+        try:
+            if not valid:
+                validate_request(request)
+            client = request.client
+            assert client is not None  # validated
+            if not self.clients.active(client.id):
+                plan = self.policy.plan(lane)
+                if plan.block_ttl_s > 0:
+                    deferred = True  # a new client: its bypass waits
+                    return None
+                # A bypass with no budget waits for nothing: handed to the poll loop only if it
+                # sits in its select right now, and served from the cache either way.
+                self.clients.seen(client.id, client)
+                done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self.channels.offer(plan.channel, BypassRequest(lane, done))
+                self.metrics.bypass.labels(lane=lane, result="timed_out").inc()
+                bypassed = True
+            self.clients.seen(client.id, client)
+            return Served(lane, self._respond_locked(request), bypassed)
+        finally:
+            self.lock.release()
+            if not deferred:
+                self.metrics.lock_wait_of[lane].observe(0.0)
+
+    def _check_available(self) -> None:
+        if self.clock.monotonic() < self.available_at:
+            raise Unavailable(
+                "remote configuration is not serving yet (rc_unavailable_s): retry later"
+            )
+
+    def _respond_locked(self, request: ClientGetConfigsRequest) -> Encoded:
+        return self.responses.respond(
+            self.store, request, now_wall=self.clock.time(), initialized=not self.first_update
+        )
 
     async def _bypass(self, lane: Lane) -> None:
         """Hand a response to the poll loop, then wait for it, within one shared budget."""
@@ -209,168 +224,3 @@ class RcService:
                 await wait_for(self.clock, asyncio.shield(done), remaining)
         if not done.done():  # IncTimeout: the budget ran out during the hand-off or the wait
             self.metrics.bypass.labels(lane=lane, result="timed_out").inc()
-
-    # ---- poll loop -------------------------------------------------------------------------
-
-    def calculate_refresh_interval(self) -> float:
-        """``calculateRefreshInterval``: the refresh interval plus the current backoff."""
-        return self.refresh_interval_s + self.backoff.duration_s(self.backoff_errors, self.rng)
-
-    async def _poll_loop(self) -> None:
-        delay = self.available_at - self.clock.monotonic()
-        if delay > 0:  # rc_unavailable_s: RC (and its first refresh) starts late
-            await self.clock.sleep(delay)
-        await self.refresh("startup")
-        while True:
-            try:
-                await self.poll_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must outlive any bug; the next select still runs
-                log.exception("poll loop iteration failed")
-
-    async def poll_once(self) -> None:
-        """One iteration of the poll loop's ``select`` (public for tests)."""
-        got = await self.channels.receive(self.calculate_refresh_interval())
-        if got is None:
-            await self.refresh("periodic")
-            return
-        channel, bypass = got
-        try:
-            if self.limiters[channel].allow(self.clock.time()):
-                await self.refresh(self.policy.reason_of(channel))
-                self.metrics.bypass.labels(lane=bypass.lane, result="refreshed").inc()
-            else:
-                self.metrics.bypass.labels(lane=bypass.lane, result="rate_limited").inc()
-        finally:
-            if not bypass.done.done():
-                bypass.done.set_result(None)  # close(response)
-
-    # ---- refresh ---------------------------------------------------------------------------
-
-    async def refresh(self, reason: str) -> bool:
-        """``refresh()``: one backend round trip; True on success. Never raises (but cancels)."""
-        try:
-            ok = await self._refresh()
-        except AgentError as exc:  # defensive: refresh errors are counted, never fatal
-            log.warning("refresh failed: %s", exc)
-            ok = False
-        except Exception:  # a model bug: counted and logged, and the poll loop lives on
-            log.exception("refresh (%s) raised", reason)
-            ok = False
-        self.metrics.refreshes.labels(reason=reason, result="ok" if ok else "error").inc()
-        return ok
-
-    async def _refresh(self) -> bool:
-        held = False
-        try:
-            await self.lock.acquire()
-            held = True
-            if self.last_update_mono is not None:
-                earliest = self.last_update_mono + self.settings.refresh_spacing_s
-                now = self.clock.monotonic()
-                if now < earliest:
-                    self.lock.release()
-                    held = False
-                    await self.clock.sleep(earliest - now)
-                    await self.lock.acquire()
-                    held = True
-            active = self.clients.active_clients()
-            self.metrics.active_clients.set(len(active))
-            self._refresh_products_locked(active)
-            if not await self._org_uuid_locked():
-                return False
-            versions = self.store.versions(first_update=self.first_update)
-            request = build_latest_configs_request(
-                RequestState(
-                    hostname=self.settings.hostname,
-                    agent_version=self.settings.agent_version,
-                    trace_agent_env=self.settings.trace_agent_env,
-                    org_uuid=self.store.org_uuid,
-                    config_snapshot_version=versions.config_snapshot,
-                    config_root_version=versions.config_root,
-                    director_root_version=versions.director_root,
-                    products=self.products,
-                    new_products=self.new_products,
-                    active_clients=[
-                        client_to_pb(c, self.clients.last_seen_ms(c.id)) for c in active
-                    ],
-                    backend_client_state=self.store.opaque_backend_state,
-                    last_error=self.last_update_err,
-                )
-            )
-            self.lock.release()
-            held = False
-            t0 = self.clock.monotonic()
-            error: AgentError | None = None
-            try:
-                response = await self.backend.latest_configs(request)
-            except AgentError as exc:
-                error = exc
-            except Exception as exc:  # a backend bug is a failed refresh, not a dead loop
-                log.exception("backend call raised")
-                error = BackendError(f"backend call raised {exc!r}")
-            self.metrics.backend_duration.observe(self.clock.monotonic() - t0)
-            await self.lock.acquire()
-            held = True
-            return self._apply_locked(response if error is None else None, error)
-        finally:
-            if held:
-                self.lock.release()
-
-    def _refresh_products_locked(self, active: list[Client]) -> None:
-        """``refreshProductsLocked``: products of active clients not yet known are new."""
-        for client in active:
-            self.new_products.update(p for p in client.products if p not in self.products)
-
-    async def _org_uuid_locked(self) -> bool:
-        """``StoredOrgUUID``: fetched from the backend once per config root, *lock held*.
-
-        The real uptane client calls ``FetchOrgData`` (``GET /api/v0.1/org``) when no UUID is
-        stored for the current config root version, from inside ``refresh()`` with ``s.mu``
-        held; a failure ends the refresh with an error before the backend call, without
-        touching the backoff or ``lastUpdateErr``.
-        """
-        root = self.store.config_root_version
-        if self.store.org_uuid and self._org_uuid_root == root:
-            return True
-        try:
-            self.store.org_uuid = await self.backend.org_uuid()
-        except AgentError as exc:  # anything else is a bug, counted by refresh()
-            log.warning("could not get the org uuid: %s", exc)
-            return False
-        self._org_uuid_root = root
-        return True
-
-    def _apply_locked(
-        self, response: pb.LatestConfigsResponse | None, error: AgentError | None
-    ) -> bool:
-        """The second half of ``refresh()``, with the lock held again."""
-        self.last_update_err = None
-        if error is not None or response is None:
-            self.backoff_errors = self.backoff.inc_error(self.backoff_errors)
-            self.last_update_err = f"api: {error}"
-            log.warning("could not refresh Remote Config: %s", error)
-            return False
-        try:
-            self.store.apply(response)
-        except AgentError as exc:
-            self.backoff_errors = self.backoff.inc_error(self.backoff_errors)
-            self.last_update_err = f"tuf: {exc}"
-            log.warning("could not apply Remote Config update: %s", exc)
-            return False
-        if self.override_allowed:
-            recommended = self.store.agent_refresh_interval_s
-            # getRefreshIntervalLocked: only [1 s, 1 min] is accepted.
-            if 1 <= recommended <= 60 and recommended != self.refresh_interval_s:
-                self.refresh_interval_s = float(recommended)
-                for limiter in self.limiters.values():
-                    limiter.window_s = float(recommended)
-                log.info("refresh interval overridden to %ss by the backend", recommended)
-        self.last_update_mono = self.clock.monotonic()
-        self.first_update = False
-        self.products |= self.new_products
-        self.new_products = set()
-        self.backoff_errors = self.backoff.dec_error(self.backoff_errors)
-        self.metrics.targets_version.set(self.store.targets_version)
-        return True

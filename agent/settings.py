@@ -42,6 +42,8 @@ from rc_protocol.settings import EnvSettings, setting
 
 Policy = Literal["legacy", "fastlane"]
 POLICIES: tuple[str, ...] = get_args(Policy)
+HttpServer = Literal["asyncio", "uvicorn"]
+HTTP_SERVERS: tuple[str, ...] = get_args(HttpServer)
 
 ENV_PREFIX = "RC_AGENT_"
 
@@ -185,11 +187,31 @@ class Settings(EnvSettings):
         "cache); empty = the real agent",
     )
     log_level: str = setting("INFO", "logging level")
+    http_server: HttpServer = setting(
+        "asyncio",
+        "the model's HTTP front end: asyncio (agent.server: httptools on the event loop, several "
+        "times cheaper per request) or uvicorn (the FastAPI app of agent.app); same answers",
+    )
+    listen_backlog: int = setting(
+        0,
+        "accept queue of the listening socket; 0 = the kernel's net.core.somaxconn, as Go's "
+        "net.Listen uses for the real trace-agent (net/sock_linux.go maxListenerBacklog)",
+    )
+    loop_lag_interval_s: float = duration(
+        0.1,
+        "instrumentation, not a model constant: how often the event loop's lag is sampled "
+        "(agent_rc_event_loop_lag_seconds); 0 = never",
+    )
 
     def __post_init__(self) -> None:
         self.require(self.policy in POLICIES, "policy", "one of " + "|".join(POLICIES))
         self.require(self.serve_cost_ms >= 0, "serve_cost_ms", "a number >= 0")
         self.require(self.rc_unavailable_s >= 0, "rc_unavailable_s", "a number >= 0")
+        self.require(
+            self.http_server in HTTP_SERVERS, "http_server", "one of " + "|".join(HTTP_SERVERS)
+        )
+        self.require(self.listen_backlog >= 0, "listen_backlog", "an integer >= 0")
+        self.require(self.loop_lag_interval_s >= 0, "loop_lag_interval_s", "a number >= 0")
         self.require(
             self.log_level.upper() in logging.getLevelNamesMapping(),
             "log_level",

@@ -70,6 +70,11 @@ class Store:
         self.config_snapshot_version = 0
         self.timestamp_expires: float | None = None
         self.org_uuid = ""
+        self.generation = 0
+        """Moves on every applied update: what a cached response to a tracer depends on."""
+        self.per_client = False
+        """True when a target has tracer predicates or an expiry: the files a tracer gets then
+        depend on who it is or on the time, not only on its products and cached files."""
 
     # ---- read side -------------------------------------------------------------------------
 
@@ -183,3 +188,7 @@ class Store:
             self.config_root_version = max(self.config_root_version, int(top.version))
         if config.HasField("snapshot") and config.snapshot.version:
             self.config_snapshot_version = int(config.snapshot.version)
+        self.generation += 1
+        self.per_client = any(
+            meta.expires != 0 or meta.tracer_predicates is not None for meta in metas.values()
+        )

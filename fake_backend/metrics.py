@@ -9,7 +9,14 @@ stay low-cardinality.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 from fake_backend.faults import FaultKind
 
@@ -37,6 +44,8 @@ class BackendMetrics:
 
     def __init__(self, run_id: str) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # backend_rc_process_cpu_seconds_total & co: the harness's self-checks (CPU per component)
+        ProcessCollector(namespace="backend_rc", registry=self.registry)
         self.requests = Counter(
             "backend_rc_requests_total",
             "Backend API and admin requests by endpoint and HTTP status.",

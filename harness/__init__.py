@@ -8,17 +8,21 @@ Layers, each importing only the ones below it (``lint-imports`` checks it; pypro
                 progress, exit)
     review/     ``harness up``: backend, agent, Prometheus and Grafana for interactive review
                 (stack), and the dashboards' PromQL run against a Prometheus (dashboards)
-    run/        executing runs: run_scenario (runner), scraping and accounting for every
-                tracer (collect, promtext), Prometheus file-SD (promsd), where a fleet runs
+    run/        executing runs: run_scenario (runner), releasing the fleet at one instant
+                (release), scraping and accounting for every tracer (collect, promtext), the
+                run's self-checks (validity), Prometheus file-SD (promsd), where a fleet runs
                 (placement), several scenarios side by side (compare), progress events
     report/     text (the proposal's layout), the proposal's figures (reference), the compare
-                table (tables), self-contained HTML pages (html/)
+                table (tables), the measurement-validity block (validity), self-contained HTML
+                pages (html/)
     studies/    many runs read together: a comparison's table and compare.json
     gates/      thresholds on a summary (metrics, thresholds) and JUnit XML
     results/    one run's data: the typed Summary (summary), per-tracer rows (samples),
-                percentiles (stats), flat counters (counters), the results folder (folder)
+                percentiles (stats), flat counters (counters), the self-checks and their
+                limits (validity), the results folder (folder)
     scenario/   the typed scenario (model) and the built-in scenario files (builtin/)
     runtime/    where components run: local processes, Docker containers, Locust workers
-                (locust, locust_fleet), in memory (fake); the Docker images (images)
+                (locust, locust_fleet), in memory (fake); the Docker images (images); the
+                HTTP transport the harness reaches them with (http)
     errors      every exception of the harness, under HarnessError
 """

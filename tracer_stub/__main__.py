@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from openfeature import api
 
 from rc_protocol.fdlimit import raise_open_files_limit
+from rc_protocol.gctune import tune_gc
 from rc_protocol.lifeline import tie_to_parent
 from rc_protocol.settings import EXIT_BAD_SETTINGS
 from tracer_stub.errors import SettingsError, StubError
@@ -49,6 +50,7 @@ def settings_from(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
 async def run(settings: Settings) -> None:
     host = Host(settings)
     port = await host.serve()
+    tune_gc()  # every tracer is built: keep the collector off them during the boot storm
     log.info(
         "tracer_stub: %d tracer(s) from index %d, policy %s, provider %s, agent %s, "
         "metrics on http://%s:%d/metrics",

@@ -1,9 +1,14 @@
 """A stub process: builds its tracers, serves /metrics and /health, starts them on a barrier.
 
 Sequence: build every tracer (so that process start-up cost is paid before the herd starts),
-serve ``GET /metrics`` (Prometheus text) and ``GET /health`` on ``host:port``, wait until
-``start_at`` (unix wall seconds; unset = now), then start tracer ``i`` at
-``start_at + i * boot_stagger_ms``. Tracers keep polling until `Host.stop`.
+serve ``GET /metrics`` (Prometheus text) and ``GET /health`` on ``host:port``, wait for the start
+instant ``T``, then start tracer ``i`` at ``T + i * boot_stagger_ms``. Tracers keep polling
+until `Host.stop`.
+
+The start instant (docs/contracts.md, "The start signal"): with ``start_signal: at``, ``T`` is
+``start_at`` (unset: now). With ``start_signal: http`` the process answers
+``GET /ready-to-start`` and waits for ``POST /start {"start_at": T}`` (:meth:`Host.release`);
+``start_at``, when set, is then a deadline: not released by then, it starts at it.
 
 Permit pools: by default each tracer has its own ``MultiTargetFetcher`` (a real tracer is its
 own process, so hosting many per process must not change behaviour); with
@@ -17,13 +22,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from rc_protocol.clock import Clock, SystemClock
+from rc_protocol.clock import Clock, SystemClock, wait_for
 from tracer_stub.client.driver import LanePermits
 from tracer_stub.client.policy import Lane, MultiTargetFetcher
 from tracer_stub.client.transport import HttpTransport, Transport
@@ -37,6 +45,22 @@ __all__ = ["Host"]
 log = logging.getLogger(__name__)
 
 TransportFactory = Callable[[int, Lane], Transport]
+
+MAX_START_BODY = 4096
+"""Largest ``POST /start`` body read (it is ``{"start_at": T}``)."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer of the process's endpoint."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+
+
+def _json(status: int, doc: object) -> Reply:
+    return Reply(status, json.dumps(doc).encode())
 
 
 class Host:
@@ -83,6 +107,11 @@ class Host:
         self._server: asyncio.Server | None = None
         self._starter: asyncio.Task[None] | None = None
         self.port: int | None = None
+        self._released = asyncio.Event()
+        self.release_at: float | None = None
+        self._release_reply: Reply | None = None
+        self.started_at: float | None = None
+        """The instant the tracers started from (``T``), once known."""
 
     def _http_transport(self, index: int, lane: Lane) -> Transport:
         del index, lane
@@ -114,8 +143,51 @@ class Host:
         self._starter = asyncio.get_running_loop().create_task(self._start_all())
         return self._starter
 
-    async def _start_all(self) -> None:
+    def release(self, start_at: float) -> Reply:
+        """``POST /start``: start the tracers at ``start_at`` (contracts, "The start signal")."""
+        if self.settings.start_signal != "http":
+            return _json(409, {"error": "this process starts at its start_at "
+                               "(RC_STUB_START_SIGNAL is not http)"})  # fmt: skip
+        if self.release_at is not None:
+            if start_at == self.release_at and self._release_reply is not None:
+                return self._release_reply
+            return _json(409, {"error": f"already released for start_at={self.release_at}"})
+        if self.started_at is not None:
+            return _json(409, {"error": f"already started at {self.started_at} (deadline)"})
+        late = max(0.0, self.clock.time() - start_at)
+        self.release_at = start_at
+        self._release_reply = _json(200, {"start_at": start_at, "late_s": round(late, 6)})
+        self._released.set()
+        return self._release_reply
+
+    def readiness(self) -> Reply:
+        """``GET /ready-to-start``: loaded (every tracer built before serving) and waiting."""
+        doc: dict[str, object] = {
+            "ready": True,
+            "started": self.started_at is not None or self.release_at is not None,
+            "tracers": len(self.tracers),
+        }
+        start = self.release_at if self.release_at is not None else self.started_at
+        if start is not None:
+            doc["start_at"] = start
+        return _json(200, doc)
+
+    async def _start_instant(self) -> float | None:
+        """``T``: when to start (``None``: now)."""
         start_at = self.settings.start_at
+        if self.settings.start_signal != "http":
+            return start_at
+        timeout = None if start_at is None else max(0.0, start_at - self.clock.time())
+        try:
+            await wait_for(self.clock, self._released.wait(), timeout)
+        except TimeoutError:
+            log.warning("no POST /start before the deadline start_at=%s: starting at it", start_at)
+            return start_at
+        return self.release_at
+
+    async def _start_all(self) -> None:
+        start_at = await self._start_instant()
+        self.started_at = self.clock.time() if start_at is None else start_at
         delay = 0.0 if start_at is None else start_at - self.clock.time()
         if delay > 0:
             log.info("waiting %.3f s for the start barrier (start_at=%s)", delay, start_at)
@@ -128,12 +200,14 @@ class Host:
             )
         base = self.clock.monotonic()
         stagger = self.settings.boot_stagger_ms / 1000.0
-        for i, tracer in enumerate(self.tracers):
-            if stagger > 0:
-                wait = base + i * stagger - self.clock.monotonic()
-                if wait > 0:
-                    await self.clock.sleep(wait)
-            await tracer.start()
+        # All at once: every tracer starts, then their provider threads wake (ThreadBank.held).
+        with contextlib.nullcontext() if stagger > 0 else self.threads.held():
+            for i, tracer in enumerate(self.tracers):
+                if stagger > 0:
+                    wait = base + i * stagger - self.clock.monotonic()
+                    if wait > 0:
+                        await self.clock.sleep(wait)
+                await tracer.start()
         log.info("started %d tracers", len(self.tracers))
 
     async def stop(self) -> None:
@@ -160,22 +234,25 @@ class Host:
     ) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-            parts = head.split(b"\r\n", 1)[0].split(b" ")
+            lines = head.split(b"\r\n")
+            parts = lines[0].split(b" ")
             method = parts[0] if parts else b""
             path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
-            if method != b"GET":
-                status, ctype, body = "405 Method Not Allowed", "text/plain", b"GET only\n"
-            elif path == b"/metrics":
-                status, ctype = "200 OK", CONTENT_TYPE_LATEST
-                body = self.metrics.render()
-            elif path == b"/health":
-                status, ctype, body = "200 OK", "application/json", b'{"status": "ok"}'
+            length = 0
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                    length = int(value)
+            if length > MAX_START_BODY:
+                reply = _json(413, {"error": f"body larger than {MAX_START_BODY} bytes"})
             else:
-                status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
+                body = await reader.readexactly(length) if length else b""
+                reply = self._answer(method, path, body)
             writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + body
+                f"HTTP/1.1 {reply.status} {_PHRASES.get(reply.status, '')}\r\n"
+                f"Content-Type: {reply.content_type}\r\nContent-Length: {len(reply.body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + reply.body
             )
             await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
@@ -184,3 +261,36 @@ class Host:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    def _answer(self, method: bytes, path: bytes, body: bytes) -> Reply:
+        if path == b"/start":
+            if method != b"POST":
+                return _json(405, {"error": 'POST /start {"start_at": <unix seconds>}'})
+            return self._on_start(body)
+        if method != b"GET":
+            return Reply(405, b"GET only\n", "text/plain")
+        if path == b"/metrics":
+            return Reply(200, self.metrics.render(), CONTENT_TYPE_LATEST)
+        if path == b"/health":
+            return Reply(200, b'{"status": "ok"}')
+        if path == b"/ready-to-start":
+            return self.readiness()
+        return Reply(404, b"try /metrics, /health, /ready-to-start or POST /start\n", "text/plain")
+
+    def _on_start(self, body: bytes) -> Reply:
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        start_at = doc.get("start_at") if isinstance(doc, dict) else None
+        if (
+            isinstance(start_at, bool)
+            or not isinstance(start_at, int | float)
+            or not math.isfinite(start_at)
+        ):
+            return _json(400, {"error": 'expected {"start_at": <unix seconds, a number>}'})
+        return self.release(float(start_at))
+
+
+_PHRASES = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            409: "Conflict", 413: "Payload Too Large"}  # fmt: skip

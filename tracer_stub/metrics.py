@@ -29,7 +29,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 from tracer_stub.client.policy import Lane
 
@@ -109,6 +116,8 @@ class StubMetrics:
         self.settled = Gauge("tracer_settled", "hosted tracers no longer pending", registry=r)
         self.run_info = Gauge("tracer_run_info", "run id of this process", ["run_id"], registry=r)
         self.run_info.labels(run_id).set(1)
+        # tracer_process_cpu_seconds_total & co: the harness's self-checks (CPU per component)
+        ProcessCollector(namespace="tracer", registry=r)
         self._duration = {lane: self.rc_duration.labels(str(lane)) for lane in Lane}
         self._lateness = {lane: self.rc_lateness.labels(str(lane)) for lane in Lane}
         self._families = {name: _Family(name, kind, text) for name, kind, text in TRACER_FAMILIES}

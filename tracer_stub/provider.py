@@ -33,6 +33,7 @@ tracers never wait on each other (one parked thread per tracer until it is ready
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -162,7 +163,7 @@ class StubProvider(AbstractProvider):
                 self._ufc = None
             return None
         try:
-            ufc = parse_ufc(raw)
+            ufc = _parse_ufc(raw)
         except UfcError as exc:
             return str(exc)
         with self._cond:
@@ -278,6 +279,13 @@ class StubProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[Sequence[FlagValueType] | Mapping[str, FlagValueType]]:
         return self._resolve(flag_key, default_value, evaluation_context, object)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_ufc(raw: bytes) -> Ufc:
+    """``parse_ufc``, once per distinct payload in this process (pure; a ``Ufc`` is frozen and
+    only read): the tracers of one stub process receive the same FFE_FLAGS bytes."""
+    return parse_ufc(raw)
 
 
 def _is_kind(value: Any, kind: type) -> bool:

@@ -66,7 +66,14 @@ class Settings(EnvSettings):
         0, "global index of the first hosted tracer (the `tracer` label)"
     )
     start_at: float | None = setting(
-        None, "unix wall time at which every tracer starts (unset = now)"
+        None,
+        "unix wall time at which every tracer starts (unset = now); with start_signal=http, "
+        "the latest start if no POST /start came (docs/contracts.md, 'The start signal')",
+    )
+    start_signal: Literal["at", "http"] = setting(
+        "at",
+        "at: start at start_at | http: wait for POST /start {start_at} (GET /ready-to-start "
+        "says the process is loaded), start_at being a deadline",
     )
     boot_stagger_ms: float = setting(
         0.0, "delay between the starts of consecutive hosted tracers (0 = all at once)"
@@ -201,6 +208,7 @@ class Settings(EnvSettings):
             (self.standard_permits >= 1, "standard_permits", "an integer >= 1"),
             (self.fast_lane_permits >= 1, "fast_lane_permits", "an integer >= 1"),
             (self.ffe_subscription in ("start", "provider"), "ffe_subscription", "start|provider"),
+            (self.start_signal in ("at", "http"), "start_signal", "at|http"),
             (self.wire_bytes in ("array", "base64"), "wire_bytes", "array|base64"),
             (self.request_retry in RETRY_STYLES, "request_retry", "|".join(RETRY_STYLES)),
             (self.provider_mode in ("event", "wait"), "provider_mode", "event|wait"),

@@ -12,10 +12,11 @@ each thread exits after its one call.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 __all__ = ["Runner", "ThreadBank", "new_thread"]
 
@@ -50,6 +51,7 @@ class ThreadBank:
         self._threads = [
             threading.Thread(target=self._run, daemon=True, name=f"{name}-{i}") for i in range(size)
         ]
+        self._held: list[Callable[[], None]] | None = None
         for thread in self._threads:
             thread.start()
 
@@ -59,8 +61,34 @@ class ThreadBank:
             _guarded(call)
 
     def submit(self, call: Callable[[], None]) -> None:
-        """Hand `call` to a parked thread (never blocks, never creates a thread)."""
-        self._queue.put(call)
+        """Hand `call` to a parked thread (never blocks, never creates a thread); within
+        :meth:`held`, at the end of the block."""
+        if self._held is not None:
+            self._held.append(call)
+        else:
+            self._queue.put(call)
+
+    @property
+    def pending(self) -> int:
+        """Calls kept by :meth:`held`, not yet handed to a thread."""
+        return 0 if self._held is None else len(self._held)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the calls submitted in the block and hand them over when it ends.
+
+        A woken thread takes the GIL from the event loop: handing each tracer's provider
+        registration over as the tracer starts made starting 25 tracers take 0.1-0.3 s on a
+        busy 2-core machine (a boot spread the harness reports), where starting them all, then
+        waking the threads, takes milliseconds.
+        """
+        self._held = []
+        try:
+            yield
+        finally:
+            calls, self._held = self._held, None
+            for call in calls:
+                self._queue.put(call)
 
     def close(self) -> None:
         """Release the threads that got no call."""

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from harness.cli.compare import register as register_compare_commands
 from harness.cli.docker import register as register_docker_commands
-from harness.cli.exit import EXIT_INTERRUPTED, fail
+from harness.cli.exit import EXIT_INTERRUPTED, describe, fail
 from harness.cli.gate import gate_run
 from harness.cli.options import (
     Force,
@@ -92,7 +92,7 @@ def run(
     timeout: Timeout = None,
     overrides: Overrides = None,
     tracers_per_process: PerProcess = None,
-    tracers_per_container: PerContainer = 1,
+    tracers_per_container: PerContainer = None,
     keep: Annotated[
         bool,
         typer.Option(
@@ -178,6 +178,7 @@ def run(
                 tracers_per_process=placement.per_process(choice),
                 prometheus_sd=placement.prometheus_sd,
                 force=force,
+                machine=deps.machine(choice.name),
             )
     except KeyboardInterrupt:
         done = (
@@ -187,7 +188,7 @@ def run(
         )
         fail(f"interrupted: {done}{collected_note(out_dir)}", EXIT_INTERRUPTED)
     except HarnessError as exc:
-        fail(f"{exc}{collected_note(out_dir)}")
+        fail(f"{describe(exc)}{collected_note(out_dir)}")
     sys.stdout.write(result.report)
     if comparable(loaded):
         typer.echo("\n" + versus_proposal(result.summary))

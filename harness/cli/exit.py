@@ -14,7 +14,14 @@ EXIT_INTERRUPTED = 130
 """Interrupted (Ctrl-C or SIGTERM)."""
 
 
-def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
-    """Print ``error: <message>`` (its detail lines included) to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
+def fail(message: str | BaseException, code: int = EXIT_FAILED) -> NoReturn:
+    """Print ``error: <message>`` (its detail lines included; an exception's notes too, such as
+    a clean-up that failed after it) to stderr and exit with ``code``."""
+    text = describe(message) if isinstance(message, BaseException) else message
+    typer.echo(f"error: {text}", err=True)
     raise typer.Exit(code)
+
+
+def describe(exc: BaseException) -> str:
+    """An exception's message and its notes (such as a clean-up that failed after it)."""
+    return "\n".join([str(exc), *getattr(exc, "__notes__", ())])

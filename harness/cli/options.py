@@ -18,6 +18,7 @@ from harness.gates.thresholds import Threshold, parse_thresholds
 from harness.run.placement import LocustOptions, Placement, runtime_factory
 from harness.run.preflight import HostLimits
 from harness.run.runner import RuntimeFactory
+from harness.run.validity import MachineProbe, machine_probe_for
 from harness.runtime import RUNTIME_NAMES, RuntimeChoice, choose_runtime
 from harness.runtime.images import DEFAULT_IMAGE
 from rc_protocol.clock import Clock
@@ -36,6 +37,8 @@ class CliDeps:
     clock: Clock | None = None
     host: Callable[[], HostLimits] = HostLimits.probe
     """The machine's limits that preflight checks a fleet against."""
+    machine: Callable[[str], MachineProbe | None] = machine_probe_for
+    """The CPU counters of the machine a runtime's components run on (self-checks)."""
 
 
 def deps_of(ctx: typer.Context) -> CliDeps:
@@ -92,15 +95,19 @@ PerProcess = Annotated[
         "--tracers-per-process",
         min=1,
         help="Local runtime: tracers hosted by one process "
-        "[default: the scenario's fleet.tracers_per_process, else 25; see README].",
+        "[default: the scenario's fleet.tracers_per_process, else 25, or more so that at most "
+        "5 tracer processes share a core; see README].",
     ),
 ]
 PerContainer = Annotated[
-    int,
+    int | None,
     typer.Option(
         "--tracers-per-container",
         min=1,
-        help="Docker runtime: tracers hosted by one container (one tracer each by default).",
+        help="Docker runtime: tracers hosted by one container (default: as for local processes, "
+        "--tracers-per-process and its default). 1 gives each tracer its own container "
+        "and Python process: on a small machine their start-up and event loops add a delay of "
+        "their own, which the run's validity block reports.",
     ),
 ]
 Image = Annotated[

@@ -2,8 +2,11 @@
 
 Latencies are in milliseconds (``provider_ready.p99``), counts and ratios have no unit,
 ``agent.<series>{labels}`` and ``backend.<series>{labels}`` sum the matching counters scraped at
-the end of the run (:mod:`harness.results.counters`). A metric with no value (p99 when no tracer
-became ready) reads as ``None`` with the reason.
+the end of the run (:mod:`harness.results.counters`). ``validity.<check>`` reads a self-check
+of the run (:mod:`harness.results.validity`: ``validity.agent_loop_lag_p99_ms``,
+``validity.machine_cpu_ratio``, ...) and ``validity.failed`` counts the checks over their limit,
+so that a gate can refuse a run whose harness saturated (``validity.failed == 0``). A metric with
+no value (p99 when no tracer became ready) reads as ``None`` with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from harness.results.counters import sum_series
 from harness.results.stats import PERCENTILES
 from harness.results.summary import Summary
+from harness.results.validity import SPECS
 
 STATS: tuple[str, ...] = ("min", *(name for name, _ in PERCENTILES), "max")
 """The statistics ``summary.json`` records for each latency (nearest rank,
@@ -53,11 +57,15 @@ class Metric:
     """``agent`` or ``backend`` for counter metrics, summed over matching series."""
     series: str = ""
     labels: tuple[tuple[str, str], ...] = ()
+    check: str = ""
+    """A self-check of ``summary.validity`` (``failed``: how many exceeded their limit)."""
 
     def read(self, summary: Summary) -> Reading:
         """This metric's value in ``summary``."""
         if self.source:
             return _read_counter(summary, self.source, self.series, dict(self.labels))
+        if self.check:
+            return _read_check(summary, self.check)
         node: object = summary
         for depth, key in enumerate(self.path):
             where = ".".join(self.path[: depth + 1])
@@ -101,6 +109,10 @@ def _static_metrics() -> dict[str, Metric]:
     for health in ("running", "exited", "restarting", "crashes"):
         metrics[f"health.{health}"] = Metric(f"health.{health}", Unit.COUNT, ("health", health))
     metrics["duration_s"] = Metric("duration_s", Unit.S, ("duration_s",))
+    for name, spec in SPECS.items():
+        unit = {"ms": Unit.MS, "ratio": Unit.RATIO, "count": Unit.COUNT}[spec.unit]
+        metrics[f"validity.{name}"] = Metric(f"validity.{name}", unit, check=name)
+    metrics["validity.failed"] = Metric("validity.failed", Unit.COUNT, check="failed")
     return metrics
 
 
@@ -128,6 +140,18 @@ def metric_names() -> list[str]:
         f"{head}.{{{','.join(tails)}}}" if any(tails) else head for head, tails in groups.items()
     ]
     return [*names, 'agent.agent_rc_<name>{label="value",...}', "backend.backend_rc_<name>{...}"]
+
+
+def _read_check(summary: Summary, name: str) -> Reading:
+    validity = summary.validity
+    if validity is None:
+        return Reading(None, "summary.json has no validity (a run from before the self-checks)")
+    if name == "failed":
+        return Reading(float(len(validity.failed)))
+    check = validity.check(name)
+    if check is None or check.value is None:
+        return Reading(None, f"the run did not measure validity.{name}")
+    return Reading(check.value)
 
 
 def _read_counter(summary: Summary, source: str, series: str, labels: Mapping[str, str]) -> Reading:

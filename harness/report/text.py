@@ -15,6 +15,9 @@ per tracer. A ``Crashed: N`` field is appended to the Success line only when a t
 A run that did not complete (``status`` failed or interrupted) is said first, with why, so that
 a partial result is never read as a finished one.
 
+A run that measured its own distortion ends with the "MEASUREMENT VALIDITY" block
+(:mod:`harness.report.validity`).
+
 >>> line("p50", 11268)
 'p50:   11,268ms  (11.3s)'
 >>> line("max", None)
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness.report.validity import validity_lines
 from harness.results.summary import Latency, Summary
 
 PROVIDER_READY_ROWS = ("min", "p50", "p90", "max")
@@ -98,6 +102,8 @@ def render_text(summary: Summary) -> str:
     out += _by_kind(summary)
     for component, tail in summary.crash_logs.items():
         out += ["", f"=== CRASHED: {component} (last log lines) ===", *tail.splitlines()]
+    if summary.validity is not None:
+        out.extend(["", *validity_lines(summary.validity)])
     return "\n".join(out) + "\n"
 
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from harness.errors import ResultsError
 from harness.results.samples import READY, TracerSample
 from harness.results.stats import boot_buckets, summarize
+from harness.results.validity import Validity
 from harness.runtime.base import ComponentState, ComponentStatus
 from harness.scenario.model import Scenario
 
@@ -136,6 +137,9 @@ class Summary(_Part):
     def completed(self) -> bool:
         """Whether the run ran to its end (``status == "complete"``)."""
         return self.status == "complete"
+
+    validity: Validity | None = None
+    """The harness's own distortion (harness.results.validity); ``None`` in older files."""
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -260,6 +264,7 @@ def build_summary(
     crash_logs: Mapping[str, str] | None = None,
     status: RunStatus = "complete",
     failure: str | None = None,
+    validity: Validity | None = None,
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters;
     ``status`` and ``failure`` for a run that did not complete."""
@@ -293,4 +298,5 @@ def build_summary(
         crash_logs=dict(crash_logs or {}),
         status=status,
         failure=failure,
+        validity=validity,
     )

@@ -159,11 +159,13 @@ async def scrape_until_settled(
     interval_s: float = 0.5,
     on_tick: Callable[[Tick], None] | None = None,
     timeline: list[tuple[float, int]] | None = None,
+    on_scrape: Callable[[str, list[Sample] | None], None] | None = None,
 ) -> list[tuple[float, int]]:
     """From the boot instant ``t0_wall``, scrape every tracer process concurrently every
     ``interval_s`` until every tracer is settled or ``deadline_wall`` passes; return the
     timeline ``[(s since t0, ready), ...]``, appended to ``timeline`` when given (so that a run
-    cut short keeps what it saw). Times are ``clock``'s wall time."""
+    cut short keeps what it saw). Times are ``clock``'s wall time. ``on_scrape`` sees every
+    scrape's samples by component (``None``: it failed)."""
     timeline = [] if timeline is None else timeline
     await clock.sleep(max(0.0, t0_wall - clock.time()))  # nothing to see before the boot
     while True:
@@ -172,6 +174,8 @@ async def scrape_until_settled(
         results = await asyncio.gather(*(scrape(client, h) for h in live))
         unreachable = 0
         for handle, samples in zip(live, results, strict=True):
+            if on_scrape is not None:
+                on_scrape(handle.spec.name, samples)
             if samples is None:
                 unreachable += 1
             else:

@@ -20,6 +20,7 @@ from harness.results.folder import refuse_non_empty
 from harness.results.summary import Summary
 from harness.run.events import ProgressFn
 from harness.run.runner import RuntimeFactory, new_run_id, run_scenario
+from harness.run.validity import MachineProbe
 from harness.scenario.model import Scenario
 from harness.studies.comparison import (
     CompareInfo,
@@ -67,6 +68,7 @@ def compare_scenarios(
     overrides: Sequence[str] = (),
     compare_id: str | None = None,
     clock: Clock | None = None,
+    machine: MachineProbe | None = None,
     notify: Notify | None = None,
     progress_for: ProgressFor | None = None,
     force: bool = False,
@@ -92,6 +94,7 @@ def compare_scenarios(
                 clock=clock,
                 tracers_per_process=per_process,
                 force=force,
+                machine=machine,
             )
         else:
             with progress_for(scenario) as progress:
@@ -103,6 +106,7 @@ def compare_scenarios(
                     progress=progress,
                     tracers_per_process=per_process,
                     force=force,
+                    machine=machine,
                 )
         s = result.summary
         ready = s.provider_ready_ms

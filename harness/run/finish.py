@@ -28,6 +28,7 @@ from harness.results.summary import (
     build_summary,
     tracer_health,
 )
+from harness.results.validity import Validity
 from harness.run.collect import Ledger
 from harness.run.events import Progress, ProgressFn
 from harness.runtime.base import ComponentHandle, ComponentState, ComponentStatus, Runtime
@@ -55,6 +56,8 @@ class Collected:
     crash_logs: dict[str, str] = field(default_factory=dict)
     """The last log lines of every tracer host that had crashed then."""
     ended: float | None = None
+    validity: Validity | None = None
+    """The run's self-checks, once judged (harness.results.validity)."""
     finished: bool = False
     """Collection ran to its end and was written: what comes after (stopping the components)
     cannot make the run incomplete."""
@@ -120,6 +123,7 @@ class Collected:
             crash_logs=self.crash_logs,
             status=status,
             failure=failure,
+            validity=self.validity,
         )
         return summary, rows
 

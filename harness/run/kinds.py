@@ -17,10 +17,12 @@ Where the app runs: locally, the pinned packages installed once in a cache folde
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from harness.errors import ScenarioError
+from harness.run.release import START_SIGNAL_ENV
 from harness.runtime.base import ComponentSpec
 from harness.runtime.real_image import REAL_IMAGE
 from harness.runtime.tracer_apps import REAL_KINDS, AppLaunch, ensure_installed
@@ -98,6 +100,27 @@ def real_env(scenario: Scenario, index: int) -> dict[str, str]:
     }
 
 
+DEFAULT_TRACERS_PER_PROCESS = 25
+"""The least tracers a process hosts when neither ``--tracers-per-process`` nor the scenario sets
+it; chosen by measurement (README, "Packing tracers into processes")."""
+
+PROCESSES_PER_CORE = 5
+"""The most tracer processes per core the default packing makes: every process wakes at the
+start instant, and on 2 cores 100 tracers in up to 10 processes started within tens of ms,
+1,000 in 40 spread their start over 180-300 ms, in 10 over 70 ms (README)."""
+
+
+def default_per_process(tracers: int, cores: int | None = None) -> int:
+    """Tracers per process: 25, or more when that would put more than
+    :data:`PROCESSES_PER_CORE` processes on each core.
+
+    >>> default_per_process(100, cores=2), default_per_process(1000, cores=2)
+    (25, 100)
+    """
+    cores = cores or os.cpu_count() or 1
+    return max(DEFAULT_TRACERS_PER_PROCESS, math.ceil(tracers / (PROCESSES_PER_CORE * cores)))
+
+
 def fleet_specs(
     scenario: Scenario,
     per_process: int,
@@ -115,6 +138,7 @@ def fleet_specs(
     if fleet.boot == "ramp" and fleet.tracers > 1:
         stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
     common = {
+        START_SIGNAL_ENV: "http",  # docs/contracts.md, "The start signal"; START_AT the deadline
         "RC_STUB_RUN_ID": run_id,
         "RC_STUB_AGENT_URL": agent_url,
         "DD_TRACE_AGENT_URL": agent_url,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.run.kinds import default_per_process
 from harness.run.preflight import FleetPlan
-from harness.run.runner import DEFAULT_TRACERS_PER_PROCESS, RuntimeFactory
+from harness.run.runner import RuntimeFactory
 from harness.runtime import RuntimeChoice, make_runtime
 from harness.runtime.base import Runtime
 from harness.runtime.images import DEFAULT_IMAGE
@@ -44,8 +45,10 @@ class Placement:
     """Docker: leave the containers and network up after the run."""
     tracers_per_process: int | None = None
     """Local: tracers hosted by one process (None: the scenario's, else the default)."""
-    tracers_per_container: int = 1
-    """Docker: tracers hosted by one container."""
+    tracers_per_container: int | None = None
+    """Docker: tracers hosted by one container (None: as ``tracers_per_process``). One per
+    container runs a Python process per tracer: on a small machine their start and their event
+    loops add a delay of their own (the run's validity block shows it)."""
     prometheus_sd: Path | None = None
     """A Prometheus file-SD directory to publish the components in."""
     locust: LocustOptions = field(default_factory=lambda: LocustOptions())
@@ -56,12 +59,15 @@ class Placement:
         of its boot margin, not a process) on the chosen runtime."""
         if choice.name == "locust":
             return TRACERS_PER_PACK
-        return self.tracers_per_container if choice.name == "docker" else self.tracers_per_process
+        if choice.name == "docker" and self.tracers_per_container is not None:
+            return self.tracers_per_container
+        return self.tracers_per_process
 
     def plan(self, choice: RuntimeChoice, scenario: Scenario) -> FleetPlan:
         """What a run of ``scenario`` will start here, for :mod:`harness.run.preflight`."""
         per = self.per_process(choice) or scenario.fleet.tracers_per_process
-        return FleetPlan(choice.name, scenario.fleet.tracers, per or DEFAULT_TRACERS_PER_PROCESS)
+        tracers = scenario.fleet.tracers
+        return FleetPlan(choice.name, tracers, per or default_per_process(tracers))
 
     def leaves_components_up(self, choice: RuntimeChoice) -> bool:
         """Whether the chosen runtime leaves the run's components up on exit (Docker ``keep``)."""

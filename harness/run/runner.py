@@ -1,11 +1,13 @@
 """``run_scenario``: one run of a scenario, from start-up to the results folder.
 
 Order: backend, then agent (it needs the backend's URL), each healthy before the next; then the
-tracer processes, all given the same boot instant ``start_at`` (now + a margin sized to the
-number of processes), so that process start-up cost does not smear the herd; then collection
-until every tracer is settled or ``timeouts.run_s`` has passed since ``start_at``; then the
-agent's and backend's counters; then the results are written, and only then every component
-is stopped and its log saved (:mod:`harness.run.finish`). A run that fails or is interrupted
+tracer processes, released at one start instant once every one is ready (the start signal,
+:mod:`harness.run.release`; a deadline sized to the number of processes is their safety net),
+so that process start-up cost does not smear the herd; then collection until every tracer is
+settled or ``timeouts.run_s`` has passed since the start instant; then the agent's and
+backend's counters and the run's self-checks (:mod:`harness.run.validity`); then the results
+are written, and only then every component is stopped and its log saved
+(:mod:`harness.run.finish`). A run that fails or is interrupted
 writes what it collected, with its status. The folder is staged beside ``out_dir`` and renamed
 into place at the end (:class:`~harness.results.folder.StagedFolder`).
 
@@ -29,6 +31,7 @@ from harness.report.html.run_page import write_html_if_available
 from harness.results.folder import StagedFolder
 from harness.results.samples import TracerSample
 from harness.results.summary import Summary
+from harness.results.validity import warnings_of
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.credentials import Credentials
 from harness.run.events import Progress, ProgressFn, ignore_progress
@@ -40,17 +43,20 @@ from harness.run.finish import (
     stop_and_save,
     write_collected,
 )
-from harness.run.kinds import equivalent_processes, fleet_specs, prepare_launches
+from harness.run.kinds import (
+    default_per_process,
+    equivalent_processes,
+    fleet_specs,
+    prepare_launches,
+)
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
+from harness.run.release import MIN_LEAD_S, describe, release_fleet
+from harness.run.validity import MachineProbe, ValidityProbe
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
 from rc_protocol.clock import Clock, SystemClock
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import apoll_until
-
-DEFAULT_TRACERS_PER_PROCESS = 25
-"""Local packing when neither ``--tracers-per-process`` nor the scenario sets it; chosen by
-measurement (README, "Packing tracers into processes")."""
 
 DEFAULT_MODULES: Mapping[str, str] = {
     "backend": "fake_backend",
@@ -63,8 +69,9 @@ RuntimeFactory = Callable[[str, Path], Runtime]
 """Builds the runtime of one run from its run id and its log folder."""
 
 BootMargin = Callable[[int, float], float]
-"""Seconds from the decision to the boot instant, given the tracer processes and the runtime's
-serial start cost per component (:func:`boot_margin_s`)."""
+"""Seconds from starting the tracer processes to their deadline (the start instant of a fleet
+that cannot be signalled), given the tracer processes and the runtime's serial start cost per
+component (:func:`boot_margin_s`)."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,9 @@ def tracer_specs(
     start_at: float,
     module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
-    """One spec per tracer process, with the scenario's stub settings and the boot instant:
-    :func:`harness.run.kinds.fleet_specs`, which builds every kind's (one place for the
-    variables every tracer process gets)."""
+    """One spec per tracer process, with the scenario's stub settings; each waits for the start
+    signal, ``start_at`` being its deadline: :func:`harness.run.kinds.fleet_specs`, which
+    builds every kind's (one place for the variables every tracer process gets)."""
     return fleet_specs(scenario, per_process, agent_url, run_id, start_at, module=module)
 
 
@@ -175,6 +182,7 @@ def run_scenario(
     modules: Mapping[str, str] | None = None,
     credentials: Credentials | None = None,
     force: bool = False,
+    machine: MachineProbe | None = None,
 ) -> RunResult:
     """Run ``scenario`` on a runtime made by ``runtime_factory`` and write the results folder
     ``out_dir``; the runtime is closed on every exit path. A non-empty ``out_dir`` is refused
@@ -184,10 +192,14 @@ def run_scenario(
     prints), every component is published as a scrape target while the run is collected
     (:func:`harness.run.promsd.published_targets`). ``modules`` replaces the Python module run
     for a role (``backend``, ``agent``, ``tracer``); tests use it to run a stand-in service.
-    ``credentials`` are the run's API key and admin token (fresh ones by default).
+    ``credentials`` are the run's API key and admin token (fresh ones by default). ``machine``
+    reads the CPU counters of the machine the components run on, for the run's self-checks
+    (``validity`` in summary.json; none: the machine's share is not measured).
     """
     per_process = (
-        tracers_per_process or scenario.fleet.tracers_per_process or DEFAULT_TRACERS_PER_PROCESS
+        tracers_per_process
+        or scenario.fleet.tracers_per_process
+        or default_per_process(scenario.fleet.tracers)
     )
     scenario = scenario.model_copy(
         update={"fleet": scenario.fleet.model_copy(update={"tracers_per_process": per_process})}
@@ -207,6 +219,7 @@ def run_scenario(
         prometheus_sd,
         {**DEFAULT_MODULES, **(modules or {})},
         credentials or Credentials.fresh(),
+        machine,
     )
     try:
         result = run.run(runtime_factory)
@@ -236,6 +249,7 @@ class _Run:
     prometheus_sd: Path | None
     modules: Mapping[str, str]
     credentials: Credentials
+    machine: MachineProbe | None = None
     collected: Collected | None = None
 
     def warn(self, warnings: list[str], text: str) -> None:
@@ -294,17 +308,20 @@ class _Run:
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
 
+        # The deadline is a safety net only (processes without the start signal start at it):
+        # later than the harness would still wait for every process to be ready.
         margin_processes = equivalent_processes(scenario, self.per_process)
-        start_at = clock.time() + self.boot_margin(margin_processes, runtime.start_cost_s)
-        if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
-            start_at += DISCOVERY_DELAY_S
-        collected.start_at = start_at
+        margin = self.boot_margin(margin_processes, runtime.start_cost_s)
+        deadline = clock.time() + margin + scenario.timeouts.startup_s
+        discovery = self.prometheus_sd is not None  # Prometheus must see the tracers first
+        if discovery:
+            deadline += DISCOVERY_DELAY_S
         specs = fleet_specs(
             scenario,
             self.per_process,
             agent.internal_url,
             run_id,
-            start_at,
+            deadline,
             module=self.modules["tracer"],
             launches=launches,
         )
@@ -313,20 +330,11 @@ class _Run:
             Progress(
                 f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
                 f"in {processes} process{'es' if processes > 1 else ''} (up to "
-                f"{self.per_process} each), boot in {start_at - clock.time():.1f} s"
+                f"{self.per_process} each), released when all are ready"
             )
         )
         tracers = collected.tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
-        late = clock.time() - start_at
-        if late > 0:
-            self.warn(
-                warnings,
-                f"tracer processes were healthy {late:.1f} s after the boot instant: "
-                "the boot storm is smeared; use more tracers per process",
-            )
-        else:
-            self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
         ledger = collected.ledger = Ledger(
             {h.spec.name: h.spec.tracer_indexes for h in tracers},
@@ -338,6 +346,22 @@ class _Run:
             run_id=run_id,
             scenario=scenario.name,
         ):
+            released = await release_fleet(
+                tracers,
+                client,
+                clock,
+                deadline=deadline,
+                timeout_s=startup,
+                min_lead_s=DISCOVERY_DELAY_S if discovery else MIN_LEAD_S,
+            )
+            start_at = collected.start_at = released.at
+            text, is_warning = describe(released, clock.time())
+            if is_warning:
+                self.warn(warnings, text)
+            else:
+                self.say(Progress(text))
+            probe = ValidityProbe(clock, self.machine)
+            await probe.begin(client, agent, backend)
             await scrape_until_settled(
                 ledger,
                 tracers,
@@ -347,6 +371,7 @@ class _Run:
                 deadline_wall=start_at + scenario.timeouts.run_s,
                 on_tick=lambda tick: self.say(Progress("collecting", tick)),
                 timeline=collected.timeline,
+                on_scrape=probe.on_scrape,
             )
             collected.ended = clock.time()
             collected.read_states()  # and the crashed processes' last log lines
@@ -354,6 +379,7 @@ class _Run:
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)
                 if scraped is None:
+                    probe.scrape_failed()
                     name = handle.spec.name
                     self.warn(
                         warnings,
@@ -362,6 +388,13 @@ class _Run:
                         f"none): see logs/{name}.log",
                     )
                 counters[prefix] = scraped or {}
+            await probe.end(client, agent, backend)
+        validity = collected.validity = probe.judge(scenario, released, ledger.final())
+        packing = "container (--tracers-per-container)" if runtime.name == "docker" else (
+            "process (--tracers-per-process)"
+        )  # fmt: skip
+        for text in warnings_of(validity, packing):
+            self.warn(warnings, text)
         write_collected(self.out_dir, collected, clock.time())  # before anything is stopped
         collected.finished = True
         self.say(Progress("stopping components"))

@@ -28,6 +28,9 @@ from typing import Literal, Protocol, Self, runtime_checkable
 
 import httpx
 
+from harness.errors import HarnessError
+from harness.runtime.http import LeanTransport
+
 Role = Literal["backend", "agent", "tracer"]
 
 RUN_ID_ENV = "HARNESS_RUN_ID"
@@ -154,12 +157,13 @@ class Runtime(Protocol):
 
 class ClosesOnExit:
     """Mixin of the runtimes: used as a context manager, a runtime calls its ``close()`` on every
-    exit path; its components are reached over the network."""
+    exit path; its components are reached over the network (:class:`LeanTransport`, cheap on the
+    machine the run measures). When the block already fails, a failure of ``close()`` is added
+    to that error as a note instead of replacing it."""
 
     def http_client(self, *, timeout: float, max_connections: int = 64) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            timeout=timeout, limits=httpx.Limits(max_connections=max_connections)
-        )
+        del max_connections  # one connection per request (LeanTransport): no pool to bound
+        return httpx.AsyncClient(timeout=timeout, transport=LeanTransport())
 
     def close(self) -> None:
         raise NotImplementedError
@@ -173,4 +177,10 @@ class ClosesOnExit:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except HarnessError as cleanup:  # the run's own failure stays the one reported
+            exc.add_note(f"then, cleaning up: {cleanup}")

@@ -5,12 +5,15 @@ It follows the part of the service contract the harness depends on (``/health``,
 with the tracer stub's metric names, exit codes) and nothing else, so that the runner, the CLI
 and anything built on them are tested without a process or a socket, and without sleeping when
 given a :class:`~rc_protocol.clock.FastForwardClock`. A tracer component turns ready
-``ready_after_s`` (plus ``per_tracer_s`` per tracer it hosts before it) after its start instant
-(``RC_STUB_START_AT`` in its spec's environment); :class:`FakeScript` sets what goes wrong.
+``ready_after_s`` (plus ``per_tracer_s`` per tracer it hosts before it) after its start instant:
+the one ``POST /start`` gave it when its spec has ``RC_STUB_START_SIGNAL=http`` (it answers
+``GET /ready-to-start``), else ``RC_STUB_START_AT``, which is also the deadline of the signal
+(docs/contracts.md, "The start signal"); :class:`FakeScript` sets what goes wrong.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +59,10 @@ class FakeScript:
     """Components that never answer ``/health`` (nor anything else)."""
     metrics_error: frozenset[str] = frozenset()
     """Components that answer ``/metrics`` with a 500."""
+    no_start_signal: frozenset[str] = frozenset()
+    """Tracer components of a kind without the start signal (``/ready-to-start`` is 404)."""
+    release_delay_s: float = 0.0
+    """How long after its instant every ``POST /start`` arrives (a busy machine)."""
     agent_counters: Mapping[str, float] = field(default_factory=lambda: DEFAULT_AGENT_COUNTERS)
     backend_counters: Mapping[str, float] = field(default_factory=lambda: DEFAULT_BACKEND_COUNTERS)
 
@@ -69,14 +76,24 @@ class FakeComponent:
         self._clock = clock
         self.stopped = False
         self.log: list[str] = [f"fake {spec.role} {spec.name}: started"]
-        start_at = spec.env.get("RC_STUB_START_AT", "")
-        self.start_at = float(start_at) if start_at else clock.time()
+        deadline = spec.env.get("RC_STUB_START_AT", "")
+        self.deadline = float(deadline) if deadline else clock.time()
+        self.signalled = (
+            spec.env.get("RC_STUB_START_SIGNAL") == "http"
+            and spec.name not in script.no_start_signal
+        )
+        self.released_at: float | None = None
         if spec.name in script.exit_at_start:
             self.log.append(f"fake {spec.name}: exiting on purpose")
 
     @property
     def spec(self) -> ComponentSpec:
         return self._spec
+
+    @property
+    def start_at(self) -> float:
+        """The instant its tracers start: the released one, else the deadline."""
+        return self.deadline if self.released_at is None else self.released_at
 
     @property
     def host_url(self) -> str:
@@ -99,11 +116,13 @@ class FakeComponent:
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log[-lines:])
 
-    def answer(self, path: str) -> httpx.Response:
-        """The component's answer to ``GET path``."""
+    def answer(self, path: str, method: str = "GET", body: bytes = b"") -> httpx.Response:
+        """The component's answer to ``method path``."""
         name = self._spec.name
         if self.state().status is not ComponentStatus.RUNNING or name in self._script.silent:
             raise httpx.ConnectError(f"{name} does not answer", request=None)
+        if path in ("/ready-to-start", "/start") and self.signalled:
+            return self._start_signal(path, method, body)
         if path == "/health":
             return httpx.Response(200, json={"status": "ok"})
         if path != "/metrics":
@@ -111,6 +130,20 @@ class FakeComponent:
         if name in self._script.metrics_error:
             return httpx.Response(500, text="internal error")
         return httpx.Response(200, text=self.metrics_text())
+
+    def _start_signal(self, path: str, method: str, body: bytes) -> httpx.Response:
+        now = self._clock.time()
+        if path == "/ready-to-start":
+            started = self.released_at is not None or now >= self.deadline
+            return httpx.Response(200, json={"ready": True, "started": started,
+                                             "tracers": self._spec.tracers})  # fmt: skip
+        at = float(json.loads(body)["start_at"])
+        if self.released_at not in (None, at) or now >= self.deadline:
+            return httpx.Response(409, json={"error": "already started"})
+        self.released_at = at
+        late = max(0.0, now + self._script.release_delay_s - at)
+        self.log.append(f"fake {self._spec.name}: released for {at}")
+        return httpx.Response(200, json={"start_at": at, "late_s": late})
 
     def metrics_text(self) -> str:
         """``/metrics`` in the Prometheus text format, as the real service names its series."""
@@ -193,7 +226,7 @@ class FakeRuntime(ClosesOnExit):
         for component in self.components:
             if component.spec.name == host:
                 try:
-                    return component.answer(request.url.path)
+                    return component.answer(request.url.path, request.method, request.read())
                 except httpx.ConnectError as exc:
                     raise httpx.ConnectError(str(exc), request=request) from None
         raise httpx.ConnectError(f"no fake component {host!r}", request=request)

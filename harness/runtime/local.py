@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -42,12 +43,49 @@ SignalGroup = Callable[[int, signal.Signals], None]
 """Sends a signal to a process group (``os.killpg``, a group already gone ignored)."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free on ``host`` right now (the OS picks it)."""
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LISTEN_PORTS_FROM = 10_000
+"""The lowest port :func:`free_port` hands out (below: well-known and registered services)."""
+
+
+def ephemeral_range(path: Path = EPHEMERAL_RANGE_FILE) -> tuple[int, int]:
+    """The kernel's range of ports for outgoing connections (Linux's default elsewhere).
+
+    >>> ephemeral_range(Path("/nonexistent"))
+    (32768, 60999)
+    """
+    try:
+        low, high = (int(x) for x in path.read_text().split()[:2])
+    except (OSError, ValueError):
+        return 32768, 60999
+    return low, high
+
+
+def free_port(host: str = "127.0.0.1", *, rng: random.Random | None = None) -> int:
+    """A TCP port free on ``host`` right now, outside the kernel's ephemeral range.
+
+    A component binds the port after the harness picked it. A port the OS picked (bind to 0)
+    is an ephemeral one, and a 1,000-tracer fleet opens thousands of outgoing connections from
+    that same range: one of them took a chosen port before its stub bound it ("address already
+    in use", a failed run). Ports between :data:`LISTEN_PORTS_FROM` and the ephemeral range are
+    never handed to outgoing connections; the OS picks only when none is free there.
+    """
+    low, _ = ephemeral_range()
+    pick = rng or random.SystemRandom()
+    for _ in range(64):
+        port = pick.randrange(LISTEN_PORTS_FROM, low) if low > LISTEN_PORTS_FROM else 0
+        if port == 0:
+            break
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+        chosen: int = sock.getsockname()[1]
+        return chosen
 
 
 def tail(path: Path, lines: int) -> str:

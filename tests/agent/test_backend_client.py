@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from agent.backend_client import (
+    ClientMessages,
     HttpBackend,
     RequestState,
     build_latest_configs_request,
@@ -114,3 +115,17 @@ async def test_org_uuid_is_a_get_of_org_data() -> None:
     failing = httpx.MockTransport(lambda r: httpx.Response(401))
     with pytest.raises(BackendError, match="unauthorized"):
         await backend_answering(failing).org_uuid()
+
+
+def test_client_messages_convert_each_client_object_once_and_set_its_last_seen() -> None:
+    a, b = request(1).client, request(2).client
+    assert a is not None and b is not None
+    messages = ClientMessages()
+    seen = {"client-1": 100, "client-2": 200}
+    first = messages.of([a, b], seen.__getitem__)
+    assert first == [client_to_pb(a, 100), client_to_pb(b, 200)]
+    seen["client-1"] = 150
+    again = messages.of([a], seen.__getitem__)
+    assert again[0] is first[0] and again[0].last_seen == 150  # kept, not rebuilt
+    rebuilt = messages.of([b], seen.__getitem__)  # b was forgotten when it was not active
+    assert rebuilt[0] is not first[1] and rebuilt == [client_to_pb(b, 200)]

@@ -24,3 +24,15 @@ def test_exposition_has_the_contract_names_and_zeroed_label_sets() -> None:
                  "agent_rc_active_clients", "agent_rc_targets_version",
                  "agent_rc_backend_request_duration_seconds_bucket"):  # fmt: skip
         assert name in text
+
+
+def test_lane_histograms_count_a_value_in_the_first_bucket_at_or_above_it() -> None:
+    m = AgentMetrics("r")
+    for value in (0.0, 0.0005, 0.0006, 20.0):
+        m.lock_wait.labels(lane="fast").observe(value)
+    bucket = {le: m.value("agent_rc_lock_wait_seconds_bucket", lane="fast", le=le)
+              for le in ("0.0005", "0.001", "10.0", "+Inf")}  # fmt: skip
+    assert bucket == {"0.0005": 2, "0.001": 3, "10.0": 3, "+Inf": 4}
+    assert m.value("agent_rc_lock_wait_seconds_count", lane="fast") == 4
+    assert m.value("agent_rc_lock_wait_seconds_sum", lane="fast") == 20.0011
+    assert m.value("agent_rc_lock_wait_seconds_count", lane="standard") == 0

@@ -72,3 +72,14 @@ async def test_receive_times_out_with_none() -> None:
     await clock.advance(0.1)
     assert receiving.result() is None
     assert not ch.receiver_waiting
+
+
+async def test_a_send_with_no_time_hands_off_only_to_a_waiting_receiver() -> None:
+    clock = ManualClock()
+    ch: Rendezvous[str] = Rendezvous(clock, ["bypass"])
+    assert await ch.send("bypass", "nobody", timeout=0) is False
+    assert ch.waiting_senders() == 0
+    receiving = asyncio.create_task(ch.receive(timeout=60))
+    await asyncio.sleep(0)
+    assert await ch.send("bypass", "taken", timeout=0) is True
+    assert await receiving == ("bypass", "taken")

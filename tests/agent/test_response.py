@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from agent.errors import ResponseError
-from agent.response import CONFIG_STATUS_EXPIRED, build_response
+from agent.response import CONFIG_STATUS_EXPIRED, NO_UPDATE, ResponseCache, build_response
 from agent.store import Store
 from rc_protocol.targets import file_meta
 from rc_protocol.wire import TargetFileHash, TargetFileMeta
@@ -123,3 +123,57 @@ def test_expired_director_timestamp_flushes_only_after_the_first_update() -> Non
     assert resp.targets == store.targets_raw and not resp.target_files
     early = build_response(store, request(1, targets_version=V), now_wall=T0, initialized=False)
     assert early.is_empty
+
+
+# ---- ResponseCache: the encoded answers -------------------------------------------------------
+
+
+def test_cache_answers_the_bytes_build_response_gives_and_reuses_them() -> None:
+    store = store_for(Catalogue())
+    cache = ResponseCache()
+    first = cache.respond(store, request(1), now_wall=T0, initialized=True)
+    second = cache.respond(store, request(2), now_wall=T0, initialized=True)
+    built = build_response(store, request(1), now_wall=T0, initialized=True)
+    assert first.body == built.to_json_bytes() and first.outcome == "update"
+    assert second is first and (cache.hits, cache.misses) == (1, 1)
+
+
+def test_cache_keys_on_products_cached_files_and_the_store_generation() -> None:
+    cat = Catalogue()
+    store = store_for(cat)
+    cache = ResponseCache()
+    ffe = cache.respond(store, request(1, ["FFE_FLAGS"]), now_wall=T0, initialized=True)
+    both = cache.respond(store, request(1, ["FFE_FLAGS", "APM_TRACING"]), now_wall=T0,
+                         initialized=True)  # fmt: skip
+    cached = cache.respond(store, request(1, cached={FFE_PATH: FFE_RAW}), now_wall=T0,
+                           initialized=True)  # fmt: skip
+    assert both.response.client_configs == [APM_PATH, FFE_PATH]
+    assert cached.response.target_files == [] and cached.response.client_configs == [FFE_PATH]
+    assert ffe.response.target_files != [] and cache.misses == 3
+    cat.files[FFE_PATH] = FFE_RAW.replace(b'"t"', b'"u"')
+    cat.version += 1
+    store.apply(cat(None))  # type: ignore[arg-type]
+    after = cache.respond(store, request(1, ["FFE_FLAGS"]), now_wall=T0, initialized=True)
+    assert after.response.target_files[0].raw == cat.files[FFE_PATH] and cache.misses == 4
+
+
+def test_cache_never_holds_answers_that_depend_on_the_client_or_the_time() -> None:
+    cat = Catalogue()
+    cat.metas[FFE_PATH] = file_meta(FFE_RAW, 3, tracer_predicates=[{"service": "svc"}])
+    store = store_for(cat)
+    cache = ResponseCache()
+    mine = cache.respond(store, request(1), now_wall=T0, initialized=True)
+    other = cache.respond(store, request(2, service="other"), now_wall=T0, initialized=True)
+    assert mine.response.target_files and not other.response.target_files
+    assert (cache.hits, cache.misses) == (0, 0)
+
+
+def test_cache_answers_no_update_and_expiry_without_an_entry() -> None:
+    cat = Catalogue(timestamp_expires=datetime.fromtimestamp(T0 - 1, UTC))
+    store = store_for(cat)
+    cache = ResponseCache()
+    expired = cache.respond(store, request(1), now_wall=T0, initialized=True)
+    assert expired.outcome == "config_expired"
+    current = cache.respond(store, request(1, targets_version=V), now_wall=T0, initialized=False)
+    assert current is NO_UPDATE and current.body == b"{}" and current.outcome == "no_update"
+    assert (cache.hits, cache.misses) == (0, 0)

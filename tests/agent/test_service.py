@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from agent.errors import Unavailable
+from agent.errors import InvalidRequest, Unavailable
 from agent.service import RcService
 from tests.agent.conftest import FFE_PATH, FFE_RAW, RigFactory, request
 
@@ -252,3 +252,65 @@ async def test_rc_available_at_once_by_default(make_rig: RigFactory) -> None:
     rig = make_rig()
     assert rig.service.settings.rc_unavailable_s == 0.0
     assert rig.service.available_at == rig.clock.monotonic()
+
+
+# ---- serve_now: the same rules, without a wait -------------------------------------------------
+
+
+async def test_serve_now_answers_an_active_client_as_client_get_configs_does(
+    make_rig: RigFactory,
+) -> None:
+    svc = await started(make_rig)
+    mark_active(svc, 1)
+    now = svc.serve_now(request(1))
+    awaited = await svc.client_get_configs(request(1))
+    assert now is not None and not now.bypassed and now.lane == "fast"
+    assert now.encoded.body == awaited.encoded.body and now.response.client_configs == [FFE_PATH]
+    assert not svc.lock.locked()
+    assert svc.metrics.value("agent_rc_lock_wait_seconds_count", lane="fast") == 2
+
+
+async def test_serve_now_leaves_a_new_client_to_its_bypass_untouched(make_rig: RigFactory) -> None:
+    svc = await started(make_rig)
+    assert svc.serve_now(request(1)) is None
+    assert not svc.clients.active("client-1") and not svc.lock.locked()
+    assert svc.metrics.value("agent_rc_lock_wait_seconds_count", lane="fast") == 0
+
+
+async def test_serve_now_defers_while_the_lock_is_held_or_serving_has_a_cost(
+    make_rig: RigFactory,
+) -> None:
+    svc = await started(make_rig)
+    mark_active(svc, 1)
+    await svc.lock.acquire()
+    assert svc.serve_now(request(1)) is None  # s.mu is held: the caller must wait for it
+    svc.lock.release()
+    costly = await started(make_rig, serve_cost_ms=10.0)
+    mark_active(costly, 1)
+    assert costly.serve_now(request(1)) is None
+
+
+async def test_serve_now_raises_what_client_get_configs_raises(make_rig: RigFactory) -> None:
+    svc = await started(make_rig)
+    bad = request(1)
+    assert bad.client is not None and bad.client.state is not None
+    bad.client.state.root_version = 0
+    with pytest.raises(InvalidRequest, match="root_version"):
+        svc.serve_now(bad)
+    assert not svc.lock.locked()
+    late = make_rig(rc_unavailable_s=5.0)
+    with pytest.raises(Unavailable):
+        late.service.serve_now(request(1))
+
+
+async def test_serve_now_serves_a_new_client_whose_bypass_has_no_budget(
+    make_rig: RigFactory,
+) -> None:
+    svc = await started(make_rig, policy="fastlane", fast_lane_block_ttl_ms=0)
+    assert svc.channels.receiver_waiting  # the poll loop idles in its select
+    served = svc.serve_now(request(1))
+    assert served is not None and served.bypassed and served.response.client_configs == [FFE_PATH]
+    assert svc.clients.active("client-1") and not svc.channels.receiver_waiting  # handed over
+    assert svc.metrics.value("agent_rc_bypass_total", lane="fast", result="timed_out") == 1
+    std = svc.serve_now(request(2, ["APM_TRACING"]))
+    assert std is None  # the standard lane's bypass still has its 2 s budget

@@ -1,9 +1,10 @@
 """A stand-in for the three services, for runner and runtime tests (``python -m``).
 
 It follows the service contract that the harness depends on (``--host``/``--port``, ``/health``,
-``/metrics``, SIGTERM exits 0) and nothing else. Its role comes from the environment: with
-``RC_STUB_TRACERS`` it is a tracer process whose tracers turn ready ``FAKE_READY_AFTER_S``
-seconds after ``RC_STUB_START_AT`` (plus 10 ms per tracer). Knobs (environment):
+``/metrics``, SIGTERM exits 0, the start signal) and nothing else. Its role comes from the
+environment: with ``RC_STUB_TRACERS`` it is a tracer process whose tracers turn ready
+``FAKE_READY_AFTER_S`` seconds after its start instant (plus 10 ms per tracer): the one
+``POST /start`` gave it, else ``RC_STUB_START_AT``. Knobs (environment):
 
 - ``FAKE_CRASH_BASE=<n>``: the tracer process whose index base is n exits with code 3 at boot.
 - ``FAKE_PENDING_BASE=<n>``: that process's tracers stay pending forever.
@@ -14,6 +15,7 @@ seconds after ``RC_STUB_START_AT`` (plus 10 ms per tracer). Knobs (environment):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -21,11 +23,19 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+RELEASED: list[float] = []
+"""The instant ``POST /start`` gave this process (docs/contracts.md, "The start signal")."""
+
+
+def start_instant() -> float:
+    """The released instant, else the deadline ``RC_STUB_START_AT``."""
+    return RELEASED[0] if RELEASED else float(os.environ.get("RC_STUB_START_AT", "0") or 0)
+
 
 def tracer_metrics(now: float) -> str:
     count = int(os.environ["RC_STUB_TRACERS"])
     base = int(os.environ["RC_STUB_TRACER_INDEX_BASE"])
-    start_at = float(os.environ.get("RC_STUB_START_AT", "0") or 0)
+    start_at = start_instant()
     after = float(os.environ.get("FAKE_READY_AFTER_S", "0.3"))
     pending = os.environ.get("FAKE_PENDING_BASE") == str(base)
     lines = [f'tracer_run_info{{run_id="{os.environ.get("RC_STUB_RUN_ID", "")}"}} 1.0']
@@ -81,6 +91,10 @@ def main() -> None:
         def do_GET(self) -> None:
             if self.path == "/health":
                 body = b'{"status": "ok"}'
+            elif self.path == "/ready-to-start" and role == "tracer":
+                count = int(os.environ["RC_STUB_TRACERS"])
+                body = json.dumps({"ready": True, "started": bool(RELEASED), "tracers": count})
+                body = body.encode()
             elif self.path == "/metrics" and os.environ.get("FAKE_METRICS_ERROR") == role:
                 self.send_error(500)
                 return
@@ -95,16 +109,31 @@ def main() -> None:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            doc = json.loads(self.rfile.read(length) or b"{}")
+            if self.path != "/start" or role != "tracer" or RELEASED:
+                self.send_error(404 if self.path != "/start" else 409)
+                return
+            RELEASED.append(float(doc["start_at"]))
+            body = json.dumps({"start_at": RELEASED[0], "late_s": 0.0}).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     if crash:
-        start_at = float(os.environ.get("RC_STUB_START_AT", "0") or 0)
+        deadline = float(os.environ.get("RC_STUB_START_AT", "0") or 0)
 
         def die() -> None:
-            time.sleep(max(0.0, start_at - time.time()) + 0.05)
+            while not RELEASED and time.time() < deadline:
+                time.sleep(0.01)
+            time.sleep(max(0.0, start_instant() - time.time()) + 0.05)
             print("fake tracer: crashing on purpose", flush=True)
             os._exit(3)
 

@@ -50,17 +50,24 @@ def assert_nothing_left(client: Any, run_id: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "overrides"),
+    ("scenario", "overrides", "packing"),
     [
-        ("baseline", ["client.poll_interval_s=1"]),
-        ("phase3", ["client.poll_interval_s=1", "client.fast_lane_interval_ms=200"]),
+        ("baseline", ["client.poll_interval_s=1"], []),  # default packing: one container
+        ("phase3", ["client.poll_interval_s=1", "client.fast_lane_interval_ms=200"],
+         ["--tracers-per-container", "1"]),  # one container per tracer
     ],
-)
+)  # fmt: skip
 def test_twenty_tracer_run_reports_every_tracer_and_leaves_nothing(
-    harness_image: str, client: Any, tmp_path: Path, scenario: str, overrides: list[str]
+    harness_image: str,
+    client: Any,
+    tmp_path: Path,
+    scenario: str,
+    overrides: list[str],
+    packing: list[str],
 ) -> None:
     out = tmp_path / "run"
-    sets = [arg for o in overrides for arg in ("--set", o)]
+    sets = [arg for o in overrides for arg in ("--set", o)] + packing
+    containers = TRACERS if packing else 1
     result = subprocess.run(
         docker_run(
             harness_image,
@@ -90,7 +97,7 @@ def test_twenty_tracer_run_reports_every_tracer_and_leaves_nothing(
     assert summary["health"] == {"running": TRACERS, "exited": 0, "restarting": 0, "crashes": 0}
     assert f"Success: {TRACERS}/{TRACERS}" in (out / "report.txt").read_text()
     assert any(key.startswith("agent_rc_requests_total") for key in summary["agent"])
-    for name in ("backend", "agent", "tracers-000", f"tracers-{TRACERS - 1:03d}"):
+    for name in ("backend", "agent", "tracers-000", f"tracers-{containers - 1:03d}"):
         assert (out / "logs" / f"{name}.log").is_file(), name
     assert "tracer_stub" in (out / "logs" / "tracers-000.log").read_text()
     assert_nothing_left(client, summary["run_id"])

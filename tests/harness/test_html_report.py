@@ -8,6 +8,7 @@ unset (CI sets it, so there a missing browser fails).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -28,6 +29,8 @@ from harness.report.html.page import PALETTE
 from harness.report.html.plots import nice_ticks
 from harness.report.html.run_page import load_run, write_run_html
 from harness.results.summary import Summary
+from harness.results.validity import Figure, judge
+from harness.scenario.model import ValidityLimits
 from harness.studies.comparison import CompareInfo, run_compare, write_compare_json
 from tests.harness.factories import make_run
 from tests.harness.test_compare import spread
@@ -318,6 +321,18 @@ def test_chromium_draws_every_scenario_of_a_compare(tmp_path: Path) -> None:
     assert dom.count('class="series"') == len(SCENARIOS) * 3  # 3 CDFs + 6 run timelines
     assert re.search(r'<svg id="cdf"[^>]*>', dom)
     assert 'data-series="phase3" data-points="201"' in dom
+
+
+def test_the_run_page_shows_the_validity_verdict_and_figures(tmp_path: Path) -> None:
+    summary = make_run(tmp_path, "instant", [100, 120], tracers=2)
+    validity = judge({"machine_cpu_ratio": Figure(0.97)}, ValidityLimits())
+    saved = summary.model_copy(update={"validity": validity})
+    (tmp_path / "summary.json").write_text(json.dumps(saved.to_json()))
+    page = write_run_html(tmp_path).read_text()
+    assert '<h2>Measurement validity</h2><p class="warn">NOT VALID: 1 of 1 limits exceeded' in page
+    assert "machine CPU busy (all cores)                     97%  limit 90%  EXCEEDED" in page
+    make_run(tmp_path / "old", "instant", [100], tracers=1)
+    assert "Measurement validity" not in write_run_html(tmp_path / "old").read_text()
 
 
 def test_a_mixed_fleet_gets_a_table_and_a_cdf_per_kind(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 import contextlib
 import os
+import random
 import secrets
 import signal
+import socket
 from pathlib import Path
 
 import httpx
@@ -10,7 +12,14 @@ import pytest
 from harness.errors import HarnessError
 from harness.runtime import choose_runtime, make_runtime
 from harness.runtime.base import ComponentSpec, ComponentStatus
-from harness.runtime.local import RUN_ID_ENV, LocalRuntime, child_environment
+from harness.runtime.local import (
+    LISTEN_PORTS_FROM,
+    RUN_ID_ENV,
+    LocalRuntime,
+    child_environment,
+    ephemeral_range,
+    free_port,
+)
 from rc_protocol.wait import poll_until
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -187,3 +196,15 @@ def test_a_second_ctrl_c_during_close_waits_for_the_clean_up(tmp_path: Path) -> 
     assert signals.sent == [(signal.SIGTERM, True), (signal.SIGKILL, True)]
     assert not alive(h.pid)  # type: ignore[attr-defined]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_free_ports_are_outside_the_ephemeral_range(tmp_path: Path) -> None:
+    low, _high = ephemeral_range()
+    ports = {free_port(rng=random.Random(seed)) for seed in range(5)}
+    assert all(LISTEN_PORTS_FROM <= p < low for p in ports), (ports, low)
+    for port in ports:  # free right now: a component can bind it
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))
+    custom = tmp_path / "range"
+    custom.write_text("40000\t50000\n")
+    assert ephemeral_range(custom) == (40000, 50000)

@@ -46,6 +46,7 @@ SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "warnings",
     "status",
     "failure",
+    "validity",
 }
 
 
@@ -105,7 +106,8 @@ def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None
         "agent_rc_active_clients": 7.0,
     }
     assert s.timeline[-1][1] == 10
-    assert s.boot_at == "2027-01-15T08:00:01.000+00:00"  # the clock's start plus the margin
+    # released once every process was ready: the clock's start plus the shortest lead (0.2 s)
+    assert s.boot_at == "2027-01-15T08:00:00.200+00:00"
     for name in (
         "scenario.yaml",
         "report.html",
@@ -127,7 +129,10 @@ def test_a_run_writes_every_file_and_counts_every_tracer(tmp_path: Path) -> None
     assert fake.runtime is not None and fake.runtime.closed
     spec = fake.runtime.components[2].spec
     assert (spec.name, spec.first_tracer, spec.tracers) == ("tracers-000", 0, 4)
-    assert spec.env["RC_STUB_START_AT"] == "1800000001.000"
+    # the deadline, a safety net: the margin (1 s here) plus timeouts.startup_s (30 s)
+    assert spec.env["RC_STUB_START_AT"] == "1800000031.000"
+    assert spec.env["RC_STUB_START_SIGNAL"] == "http"
+    assert [c.released_at for c in fake.runtime.components[2:]] == [1_800_000_000.2] * 3
     assert any(e.tick is not None and e.tick.ready == 10 for e in events)
 
 
@@ -158,14 +163,38 @@ def test_wait_mode_reports_buckets(tmp_path: Path) -> None:
     assert "Under 10s: 10  |" in (tmp_path / "report.txt").read_text()
 
 
-def test_a_boot_instant_missed_by_slow_processes_is_a_warning(tmp_path: Path) -> None:
+def test_a_deadline_missed_by_slow_processes_is_a_warning(tmp_path: Path) -> None:
     fake = Fake()
-    scenario = load_scenario("baseline", ["fleet.tracers=4", "timeouts.run_s=4"])
+    overrides = ["fleet.tracers=4", "timeouts.run_s=4", "timeouts.startup_s=0.5"]
+    scenario = load_scenario("baseline", overrides)
     result = run_scenario(
         scenario, tmp_path, fake, clock=fake.clock, boot_margin=lambda processes, cost: -2.0
     )
     [warning] = result.summary.warnings
-    assert warning.startswith("tracer processes were healthy 2.0 s after the boot instant")
+    assert warning.startswith("tracer processes were ready 1.5 s after their start deadline")
+
+
+def test_a_fleet_without_the_start_signal_starts_at_its_deadline(tmp_path: Path) -> None:
+    fake = Fake(FakeScript(no_start_signal=frozenset({"tracers-001"})))
+    s = run(tmp_path, fake=fake).summary
+    assert s.boot_at == "2027-01-15T08:00:31.000+00:00" and s.warnings == ()
+    assert fake.runtime is not None
+    assert [c.released_at for c in fake.runtime.components[2:]] == [None] * 3
+    assert s.counts.success == 10
+
+
+def test_a_ramp_releases_each_process_at_its_first_tracer(tmp_path: Path) -> None:
+    fake = Fake()
+    run(tmp_path, "fleet.boot=ramp", "fleet.ramp_s=5", fake=fake)
+    assert fake.runtime is not None
+    starts = [c.released_at for c in fake.runtime.components[2:]]
+    assert starts == pytest.approx([1_800_000_000.2, 1_800_000_002.2, 1_800_000_004.2])
+
+
+def test_a_late_release_is_a_warning(tmp_path: Path) -> None:
+    s = run(tmp_path, fake=Fake(FakeScript(release_delay_s=0.35))).summary
+    [warning] = s.warnings
+    assert warning.startswith("3 of 3 tracer processes got the start signal up to 150 ms after")
 
 
 def test_a_component_that_does_not_start_is_named_with_its_log(tmp_path: Path) -> None:

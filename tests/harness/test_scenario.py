@@ -168,8 +168,9 @@ def test_every_key_is_listed() -> None:
 #: The fields the harness sets for each process itself (docs/contracts.md, "The harness itself
 #: sets"), written here apart from the model: every other field of a service is a scenario key.
 PROCESS_FIELDS = {
-    "client": {"host", "port", "tracers", "tracer_index_base", "start_at", "boot_stagger_ms",
-               "run_id", "agent_url", "log_level", "provider_mode", "provider_init_timeout_s"},
+    "client": {"host", "port", "tracers", "tracer_index_base", "start_at", "start_signal",
+               "boot_stagger_ms", "run_id", "agent_url", "log_level", "provider_mode",
+               "provider_init_timeout_s"},
     "provider": None,
     "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level"},
     "backend": {"host", "port", "run_id", "api_key", "admin_token", "log_level"},

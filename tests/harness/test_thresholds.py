@@ -18,6 +18,8 @@ from harness.gates.thresholds import (
 )
 from harness.results.counters import parse_series_key
 from harness.results.summary import Summary
+from harness.results.validity import SPECS, Figure, judge
+from harness.scenario.model import ValidityLimits
 from tests.harness.factories import latency, make_summary
 
 
@@ -116,8 +118,11 @@ def test_parse_thresholds_stops_at_the_first_bad_one() -> None:
 
 
 def test_every_listed_metric_reads_a_number_from_a_full_summary() -> None:
+    every_check = judge({name: Figure(1.0) for name in SPECS}, ValidityLimits())
     full = summary(
-        provider_mode="wait", buckets={"under_10s": 90, "cliff_28_32s": 10, "over_32s": 0}
+        provider_mode="wait",
+        buckets={"under_10s": 90, "cliff_28_32s": 10, "over_32s": 0},
+        validity=every_check,
     )
     for name, metric in METRICS.items():
         reading = metric.read(full)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -93,3 +94,93 @@ async def test_metrics_and_health_are_served(hosts: list[Host]) -> None:
     assert b'tracer_outcome{tracer="1",outcome="pending"} 1.0' in body
     status, _ = await get("/nope")
     assert status.startswith("HTTP/1.1 404")
+
+
+# ---- the start signal (docs/contracts.md, "The start signal") ---------------------------------
+
+
+async def test_with_the_http_signal_tracers_wait_for_the_release_then_its_instant(
+    hosts: list[Host],
+) -> None:
+    clock = ManualClock(start_wall=1_000.0)
+    agent = Agent(clock)
+    settings = Settings(tracers=2, start_signal="http", boot_stagger_ms=100)
+    host = Host(settings, clock=clock, transport_factory=agent.factory)
+    hosts.append(host)
+    assert json.loads(host.readiness().body) == {"ready": True, "started": False, "tracers": 2}
+    host.begin()
+    await clock.advance(60.0)
+    assert agent.sent == []  # no start_at, no deadline: it waits for the signal
+    reply = host.release(1_061.0)
+    assert (reply.status, json.loads(reply.body)) == (200, {"start_at": 1061.0, "late_s": 0.0})
+    assert host.release(1_061.0) is reply  # the same instant again: the same answer
+    assert host.release(1_062.0).status == 409  # the start cannot move
+    await clock.advance(1.0)
+    assert agent.sent == [(61.0, 0)]
+    await clock.advance(0.1)
+    assert agent.sent == [(61.0, 0), (61.1, 1)]
+    doc = json.loads(host.readiness().body)
+    assert doc == {"ready": True, "started": True, "tracers": 2, "start_at": 1061.0}
+
+
+async def test_a_late_release_starts_at_once_and_says_how_late(hosts: list[Host]) -> None:
+    clock = ManualClock(start_wall=1_000.0)
+    agent = Agent(clock)
+    host = Host(Settings(start_signal="http"), clock=clock, transport_factory=agent.factory)
+    hosts.append(host)
+    host.begin()
+    await asyncio.sleep(0)
+    reply = host.release(999.75)
+    assert json.loads(reply.body) == {"start_at": 999.75, "late_s": 0.25}
+    await clock.advance(0.0)
+    assert agent.sent == [(0.0, 0)]
+
+
+async def test_start_at_is_the_deadline_of_the_http_signal(hosts: list[Host]) -> None:
+    clock = ManualClock(start_wall=1_000.0)
+    agent = Agent(clock)
+    settings = Settings(start_signal="http", start_at=1_005.0)
+    host = Host(settings, clock=clock, transport_factory=agent.factory)
+    hosts.append(host)
+    host.begin()
+    await clock.advance(5.0)
+    assert agent.sent == [(5.0, 0)]  # nobody released it: it started at the deadline
+    assert host.release(1_006.0).status == 409
+
+
+async def test_without_the_http_signal_a_release_is_refused(hosts: list[Host]) -> None:
+    clock = ManualClock(start_wall=1_000.0)
+    host = Host(Settings(start_at=1_010.0), clock=clock, transport_factory=Agent(clock).factory)
+    hosts.append(host)
+    assert host.release(1_001.0).status == 409
+
+
+@pytest.mark.e2e
+async def test_the_start_signal_over_http(hosts: list[Host]) -> None:
+    clock = ManualClock(start_wall=1_000.0)
+    agent = Agent(clock)
+    host = Host(Settings(start_signal="http"), clock=clock, transport_factory=agent.factory)
+    hosts.append(host)
+    port = await host.serve()
+    host.begin()
+
+    async def call(raw: bytes) -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(raw)
+        data = await reader.read()
+        writer.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        return int(head.split(b" ")[1]), body
+
+    def post(body: bytes) -> bytes:
+        return b"POST /start HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+
+    status, body = await call(b"GET /ready-to-start HTTP/1.1\r\n\r\n")
+    assert status == 200 and json.loads(body)["ready"] is True
+    for bad in (b"{}", b"[1]", b'{"start_at": "soon"}', b'{"start_at": true}', b"nope"):
+        assert (await call(post(bad)))[0] == 400
+    assert (await call(b"GET /start HTTP/1.1\r\n\r\n"))[0] == 405
+    status, body = await call(post(b'{"start_at": 1000.5}'))
+    assert status == 200 and json.loads(body) == {"start_at": 1000.5, "late_s": 0.0}
+    await clock.advance(0.5)
+    assert agent.sent == [(0.5, 0)]

@@ -67,3 +67,15 @@ def test_a_failing_call_does_not_escape(caplog: pytest.LogCaptureFixture) -> Non
     assert not thread.is_alive() and thread.daemon and thread.name == "rc-stub-provider"
     assert thread.escaped == []  # caught by the runner, not left to the thread's excepthook
     assert "blocking provider call failed" in caplog.text and "boom" in caplog.text
+
+
+def test_calls_submitted_while_held_run_when_the_block_ends() -> None:
+    bank = ThreadBank(2)
+    ran = threading.Semaphore(0)
+    with bank.held():
+        bank.submit(ran.release)
+        bank.submit(ran.release)
+        assert bank.pending == 2  # kept: no thread has them yet
+    assert bank.pending == 0
+    assert ran.acquire(timeout=5) and ran.acquire(timeout=5)
+    bank.close()

@@ -214,3 +214,52 @@ async def test_invalid_ufc_is_an_error_outcome_and_reported_as_apply_error(
     fetcher = tracer.rc.fetchers[Lane.STANDARD]
     state = fetcher.core.build_request().client.state  # type: ignore[union-attr]
     assert state is not None and state.config_states[0].apply_state == 3
+
+
+async def test_a_tracer_whose_requests_never_reach_the_agent_is_served_once_they_do(
+    tracers: list[SimulatedTracer],
+) -> None:
+    """The 1,000-tracer `instant` run's stuck tracers (issue 16): their requests sat in the
+    agent's full accept queue and were never read, so every one timed out. The client's state
+    stays clean through it (targets version 0, no file, nothing to answer `{}` to) and the first
+    request that reaches the agent makes the tracer ready: nothing in the stub sticks."""
+    clock = ManualClock()
+    reached_from = 25.0
+    agent = FakeAgent(clock)
+
+    def factory(lane: Lane) -> FakeTransport:
+        answer = agent.factory(lane)
+
+        def handler(req: RecordedRequest) -> object:
+            if clock.monotonic() < reached_from:
+                return asyncio.get_running_loop().create_future()  # never read, never answered
+            assert answer.handler is not None
+            return answer.handler(req)
+
+        return FakeTransport(handler=handler)  # type: ignore[arg-type]
+
+    tracer = SimulatedTracer(
+        0,
+        s := Settings(
+            client_policy="fastlane",  # the `instant` scenario's client
+            fast_lane_interval_ms=500,
+            request_timeout_s=10,
+            provider_init_timeout_s=60,  # still initialising when the config comes
+        ),
+        clock=clock,
+        transport_factory=factory,
+        permits=LanePermits(MultiTargetFetcher.from_settings(s.policy_settings())),
+        metrics=StubMetrics("run-1"),
+        rng=random.Random(0),
+    )
+    tracers.append(tracer)
+    await tracer.start()
+    fast = tracer.rc.fetchers[Lane.FAST]
+    await clock.advance(reached_from)
+    assert outcome_of(tracer) is Outcome.PENDING and fast.fetches >= 2
+    assert (fast.core.targets_version, fast.core.files) == (0, {})
+    await clock.advance(20.0)
+    await until(lambda: tracer.times.first_evaluation is not None, "first evaluation")
+    sent_after = [t for t, lane, _ in agent.requests if lane is Lane.FAST]
+    assert tracer.times.ready == sent_after[0] >= reached_from  # the first request it received
+    assert fast.core.targets_version == 5 and list(fast.core.files) == [FFE]

@@ -27,6 +27,7 @@ In agent mode libdatadog never reports ``has_error`` (errors are only logged); t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -35,10 +36,11 @@ from enum import StrEnum
 from rc_protocol.capabilities import encode_capabilities
 from rc_protocol.errors import PathError, ProtocolError
 from rc_protocol.paths import ConfigPath
-from rc_protocol.targets import parse_signed_targets
+from rc_protocol.targets import SignedTargets, parse_signed_targets
 from rc_protocol.wire import (
     BytesEncoding,
     ClientGetConfigsRequest,
+    ClientGetConfigsResponse,
     ConfigState,
     TargetFileHash,
     TargetFileMeta,
@@ -266,8 +268,7 @@ class ClientCore:
         return ApplyResult(kind, error=message)
 
     def _apply(self, body: bytes) -> ApplyResult:
-        response = decode_response(body)
-        signed = parse_signed_targets(response.targets)
+        response, signed = _read_response(body)
         # libdatadog keeps the string's bytes (`opaque_backend_state.as_bytes()`), undecoded.
         self.backend_client_state = signed.opaque_backend_state.encode()
         refresh = signed.agent_refresh_interval
@@ -345,6 +346,17 @@ class ClientCore:
                 if change.kind is not ChangeKind.REMOVED:
                     self.set_apply_state(change.path, error)
         return tuple(changes)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_response(body: bytes) -> tuple[ClientGetConfigsResponse, SignedTargets]:
+    """The response and its signed targets, decoded once per distinct body in this process.
+
+    Pure (and its results are only read): the tracers a stub process hosts receive the same
+    bytes from the agent, and decoding them is a simulation cost that a real tracer, alone in
+    its process, pays once too. A body that fails raises each time (nothing is cached)."""
+    response = decode_response(body)
+    return response, parse_signed_targets(response.targets)
 
 
 def _product_of(path: str) -> str:

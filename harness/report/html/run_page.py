@@ -17,6 +17,7 @@ from harness.gates.metrics import STATS
 from harness.report.html.counters import agent_table, backend_line, counters_details
 from harness.report.html.page import PALETTE, esc, fmt_num, page
 from harness.report.html.plots import cdf_plot, cdf_series, timeline_plot, timeline_series
+from harness.report.validity import validity_lines
 from harness.results.folder import load_summary, read_report_text
 from harness.results.samples import READY, TracerSample, read_samples, ready_times_ms
 from harness.results.summary import Summary
@@ -120,6 +121,19 @@ def warnings_block(warnings: Sequence[str]) -> str:
     return "".join(f'<p class="warn">warning: {esc(w)}</p>' for w in warnings)
 
 
+def validity_block(summary: Summary) -> str:
+    """The "MEASUREMENT VALIDITY" block (harness.report.validity), verdict first."""
+    if summary.validity is None:
+        return ""
+    lines = validity_lines(summary.validity)
+    css = "warn" if summary.validity.failed else "meta"
+    return (
+        "<h2>Measurement validity</h2>"
+        f'<p class="{css}">{esc(lines[1])}</p>'
+        f'<pre class="report">{esc(chr(10).join(lines[2:]))}</pre>'
+    )
+
+
 def render_run_html(run: RunData) -> str:
     """The page of one run."""
     s = run.summary
@@ -135,6 +149,7 @@ def render_run_html(run: RunData) -> str:
         f"<h1>rc-fastlane run: {esc(s.scenario)}</h1>",
         f'<p class="meta">{esc(meta)}</p>',
         warnings_block(s.warnings),
+        validity_block(s),
         "<h2>Provider ready and boot time</h2>",
         latency_table(s),
         counts_line(s),
