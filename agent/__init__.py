@@ -17,6 +17,6 @@ Modules, I/O at the edges, rules in the middle (all driven by an injected ``rc_p
 - ``backend_client``: the ``Backend`` protocol, ``HttpBackend`` and ``FakeBackend``;
 - ``app`` (FastAPI ``create_app``), ``metrics`` (Prometheus), ``__main__`` (uvicorn).
 
-Not modelled: TUF signature verification against embedded roots, the config repository's own
+Not modelled: TUF signature checks beyond the director targets', the config repository's own
 metadata beyond its versions, the org status poller, config subscriptions, the CDN client.
 """

@@ -9,6 +9,7 @@
     │   └── ImageMissingError         the harness image is not in the engine
     ├── ImageError                    an image could not be made or found
     ├── ScenarioError                 a scenario file or ``--set`` override is invalid
+    ├── RunFailed                     the agent or backend died during a run (results written)
     ├── ResultsError                  a results folder cannot be read or written
     ├── MetricsParseError             a ``/metrics`` body is not Prometheus text
     ├── PromSDError                   the Prometheus file-SD directory cannot be used
@@ -76,6 +77,11 @@ class ImageError(HarnessError):
 
 class ScenarioError(HarnessError):
     """A scenario file, a built-in name or a ``--set`` override is invalid; names the key."""
+
+
+class RunFailed(HarnessError):
+    """The agent or the backend died during a run without the scenario asking for it; the
+    results folder holds what was collected (``status: failed``)."""
 
 
 class ResultsError(HarnessError):

@@ -59,10 +59,12 @@ class Counts(_Part):
     timeout: int
     error: int
     crashed: int
+    unreachable: int = 0
+    """Not settled, and its process, still running, stopped answering ``/metrics``."""
 
     @property
     def total(self) -> int:
-        return self.success + self.timeout + self.error + self.crashed
+        return self.success + self.timeout + self.error + self.crashed + self.unreachable
 
 
 class Health(_Part):
@@ -80,6 +82,36 @@ class Buckets(_Part):
     under_10s: int
     cliff_28_32s: int
     over_32s: int
+
+
+class FaultRecord(_Part):
+    """One fault of the run (``harness.scenario.faults``): when it was planned and when it
+    really happened, in seconds from the boot instant (real time, the harness's clock)."""
+
+    kind: str
+    at_s: float
+    end_s: float | None = None
+    """The planned end of a window, or None for a one-off action."""
+    applied_at_s: float | None = None
+    """When it took effect; None when the run ended before it."""
+    ended_at_s: float | None = None
+    """When it ended (a window, a restart); None when still on at the end of the run."""
+    detail: str = ""
+
+
+class ComponentFailure(_Part):
+    """A backend or agent that died without the scenario asking for it."""
+
+    component: str
+    exit_code: int | None
+    at_s: float
+    """When the harness saw it dead, in seconds from the boot instant."""
+    log_tail: str = ""
+
+
+RunStatus = Literal["complete", "failed", "interrupted"]
+"""``complete``: the run went to its end; ``failed``: a component died unplanned (see
+``failures``); ``interrupted``: stopped by Ctrl-C or SIGTERM."""
 
 
 class Summary(_Part):
@@ -105,6 +137,19 @@ class Summary(_Part):
     backend: dict[str, float]
     timeline: tuple[tuple[float, int], ...]
     warnings: tuple[str, ...] = ()
+    status: RunStatus = "complete"
+    faults: tuple[FaultRecord, ...] = ()
+    failures: tuple[ComponentFailure, ...] = ()
+
+    def failure_reason(self) -> str | None:
+        """Why the run failed, in one line (None when it did not)."""
+        if not self.failures:
+            return None
+        return "; ".join(
+            f"{f.component} exited with code {f.exit_code} at {f.at_s:.1f} s after the boot "
+            "without the scenario asking for it"
+            for f in self.failures
+        )
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -197,6 +242,8 @@ def build_summary(
     backend: Mapping[str, float],
     timeline: Sequence[tuple[float, int]],
     warnings: Sequence[str] = (),
+    faults: Sequence[FaultRecord] = (),
+    failures: Sequence[ComponentFailure] = (),
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
     scenario = facts.scenario
@@ -225,4 +272,7 @@ def build_summary(
         backend=dict(backend),
         timeline=tuple((float(t), int(n)) for t, n in timeline),
         warnings=tuple(warnings),
+        status="failed" if failures else "complete",
+        faults=tuple(faults),
+        failures=tuple(failures),
     )

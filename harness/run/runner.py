@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.errors import ComponentStartError
+from harness.errors import ComponentStartError, ScenarioError
 from harness.report.html.run_page import write_html_if_available
 from harness.report.text import render_text
 from harness.results.folder import write_results
@@ -30,6 +30,7 @@ from harness.results.samples import TracerSample
 from harness.results.summary import RunFacts, Summary, build_summary, tracer_health
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.faults import FaultScheduler, fault_log, needs_link, unsupported
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -251,6 +252,10 @@ class _Run:
         started_wall = clock.time()
         startup = scenario.timeouts.startup_s
         warnings: list[str] = []
+        faults = scenario.timed_faults()
+        refused = unsupported(faults, runtime)
+        if refused:
+            raise ScenarioError(f"scenario {scenario.name}: {refused}")
 
         backend_env = {
             **scenario.backend_env(),
@@ -271,6 +276,7 @@ class _Run:
         self.say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
+        link = runtime.agent_link(agent) if needs_link(faults) else None
 
         processes = math.ceil(scenario.fleet.tracers / self.per_process)
         start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
@@ -279,7 +285,7 @@ class _Run:
         specs = tracer_specs(
             scenario,
             self.per_process,
-            agent.internal_url,
+            link.url if link is not None else agent.internal_url,
             run_id,
             start_at,
             module=self.modules["tracer"],
@@ -292,6 +298,11 @@ class _Run:
             )
         )
         tracers = runtime.start(specs)
+        duties = FaultScheduler(
+            faults, runtime, client, clock, start_at, backend, agent, tracers, link,
+            log=fault_log(self.out_dir / "logs" / "faults.log", self.say),
+        )  # fmt: skip
+        await duties.arm_backend()
         await wait_healthy(tracers, client, clock, startup)
         late = clock.time() - start_at
         if late > 0:
@@ -302,6 +313,7 @@ class _Run:
             )
         else:
             self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
+        await duties.before_boot()
 
         ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
         with published_targets(
@@ -318,8 +330,10 @@ class _Run:
                 t0_wall=start_at,
                 deadline_wall=start_at + scenario.timeouts.run_s,
                 on_tick=lambda tick: self.say(Progress("collecting", tick)),
+                duties=duties,
             )
             ended = clock.time()
+            await duties.finish(ended)
             states = {h.spec.name: h.state() for h in tracers}
             counters: dict[str, dict[str, float]] = {}
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
@@ -353,6 +367,8 @@ class _Run:
             backend=counters["backend_rc_"],
             timeline=timeline,
             warnings=warnings,
+            faults=duties.records,
+            failures=duties.failures,
         )
         text = render_text(summary)
         write_results(self.out_dir, summary, rows, text)

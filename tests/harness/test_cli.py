@@ -36,6 +36,15 @@ def fake_deps(name: str = "fake") -> CliDeps:
                    clock=clock)  # fmt: skip
 
 
+FAULT_BUILTINS = [
+    "fault-agent-restart",
+    "fault-backend-outage",
+    "fault-bad-payload",
+    "fault-network-cut",
+    "fault-tracer-kill",
+]
+
+
 def test_scenarios_lists_each_builtin_on_one_line() -> None:
     result = cli.invoke(app, ["scenarios"])
     assert result.exit_code == 0
@@ -46,6 +55,7 @@ def test_scenarios_lists_each_builtin_on_one_line() -> None:
         "phase2",
         "phase3",
         "instant",
+        *FAULT_BUILTINS,
     ]
 
 
