@@ -211,8 +211,6 @@ def from_backend_windows(
         except FaultSpecError as exc:
             raise ValueError(str(exc)) from None
         for w in windows:
-            if w.start < 0:
-                raise ValueError(f"{kind.value} window {w.start:g}-{w.end:g} starts before 0")
             if kind is WindowKind.OUTAGE:
                 events.append(
                     BackendOutage(
