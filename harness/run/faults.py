@@ -218,13 +218,17 @@ class FaultScheduler:
     async def _apply_due(self, until_wall: float) -> None:
         while self._steps and self._steps[0].at_wall <= until_wall:
             step = self._steps.pop(0)
+            began = self.now_s()
             await asyncio.to_thread(step.action)
+            took = (
+                f" (the action took {self.now_s() - began:.3f} s)" if self.now_s() > began else ""
+            )
             if step.ends:
                 self._update(step.record, ended_at_s=self.now_s())
-                self.log(f"{step.what} ended at {self.now_s():.3f} s")
+                self.log(f"{step.what} ended at {self.now_s():.3f} s{took}")
             else:
                 self._update(step.record, applied_at_s=self.now_s())
-                self.log(f"{step.what} applied at {self.now_s():.3f} s")
+                self.log(f"{step.what} applied at {self.now_s():.3f} s{took}")
 
     def next_due(self) -> float | None:
         return self._steps[0].at_wall if self._steps else None

@@ -6,10 +6,13 @@ gives the tracers the agent's own address. Like toxiproxy (an HTTP-controlled TC
 own in a daemon thread, so that the harness's scraping never delays a byte:
 
 - normal: every connection is piped both ways, byte for byte;
-- cut: open connections are reset (RST) and every new one is accepted and reset at once, so a
-  tracer's request fails fast, as when Docker disconnects its network (the connect fails with
-  "network unreachable"); a cut cable that drops packets would instead make requests time out,
-  which is not modelled;
+- cut: a black hole. Open connections stop carrying anything (their bytes are dropped, the
+  tracer's socket stays open) and stay dead after the cut; new ones are accepted and held,
+  their bytes dropped, until the cut ends or the tracer gives up. A tracer's request so hangs
+  until its own HTTP timeout, as in a network partition, and as on Docker, where a tracer
+  container disconnected from its network waits 10 s for a name resolution that fails (measured:
+  ``getaddrinfo`` of the agent's name, ``Temporary failure in name resolution`` after 10.0 s)
+  and its open connections die with its old address;
 - latency: every chunk from the agent reaches the tracer ``latency_ms`` after it arrived
   (toxiproxy's default ``latency`` toxic is downstream too), each connection in order.
 
@@ -47,6 +50,8 @@ class FaultProxy:
         self._cut = False
         self._latency_s = 0.0
         self._writers: set[asyncio.StreamWriter] = set()
+        self._dead: set[asyncio.StreamWriter] = set()
+        """Tracer-side writers of connections a cut went through: they carry nothing more."""
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -63,7 +68,7 @@ class FaultProxy:
         self._log(f"listening on {self.url}, forwarding to {self.upstream[0]}:{self.upstream[1]}")
 
     def cut(self) -> None:
-        """Reset every open connection and every new one until :meth:`restore`."""
+        """Black-hole every open connection, and every new one until :meth:`restore`."""
         self._call(self._set_cut(True))
         self._log("cut: tracers cannot reach the agent")
 
@@ -97,8 +102,7 @@ class FaultProxy:
     async def _set_cut(self, cut: bool) -> None:
         self._cut = cut
         if cut:
-            for writer in list(self._writers):
-                self._abort(writer)
+            self._dead.update(self._writers)
 
     async def _shutdown(self) -> None:
         if self._server is not None:
@@ -113,43 +117,59 @@ class FaultProxy:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         writer.transport.abort()
-        self._writers.discard(writer)
         self.reset += 1
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
-        if self._cut:
-            self._abort(writer)
-            return
+        self._writers.add(writer)
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
-        except OSError:  # the agent is down: the tracer sees its connection reset
-            self._abort(writer)
-            return
-        self._writers.update((writer, up_writer))
-        try:
-            await asyncio.gather(
-                self._pipe(reader, up_writer, delayed=False),
-                self._pipe(up_reader, writer, delayed=True),
-            )
+            if self._cut:
+                self._dead.add(writer)
+                await self._drain_until_closed(reader)
+                return
+            try:
+                up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+            except OSError:  # the agent is down: the tracer sees its connection reset
+                self._abort(writer)
+                return
+            try:
+                await asyncio.gather(
+                    self._pipe(reader, up_writer, writer),
+                    self._pipe(up_reader, writer, writer, delayed=True),
+                )
+            finally:
+                up_writer.close()
         finally:
-            for w in (writer, up_writer):
-                if w in self._writers:
-                    self._writers.discard(w)
-                    w.close()
+            self._writers.discard(writer)
+            self._dead.discard(writer)
+            writer.close()
+
+    async def _drain_until_closed(self, reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            while await reader.read(_CHUNK):
+                pass
 
     async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, delayed: bool
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tracer: asyncio.StreamWriter,
+        *,
+        delayed: bool = False,
     ) -> None:
+        """Copy ``reader`` to ``writer`` until EOF; once the connection of ``tracer`` is dead
+        (a cut), every byte is dropped."""
         try:
             while chunk := await reader.read(_CHUNK):
                 if delayed and self._latency_s > 0:
                     await asyncio.sleep(self._latency_s)
+                if tracer in self._dead:
+                    continue
                 if writer.is_closing():
                     return
                 writer.write(chunk)
                 await writer.drain()
-            if writer.can_write_eof():
+            if writer.can_write_eof() and tracer not in self._dead:
                 writer.write_eof()
         except (OSError, ConnectionError):
             return

@@ -119,7 +119,9 @@ def test_tracer_kill_crashes_exactly_the_killed_processes_tracers(tmp_path: Path
 
 
 def test_a_network_cut_holds_the_fleet_back_until_it_ends(tmp_path: Path) -> None:
-    s = run(tmp_path, "[{kind: network_cut, at_s: 0, duration_s: 3}]").summary
+    # requests sent during the cut hang until the client's HTTP timeout (2 s here)
+    cut = "[{kind: network_cut, at_s: 0, duration_s: 3}]"
+    s = run(tmp_path, cut, "client.request_timeout_s=2").summary
     assert s.counts == Counts(success=12, timeout=0, error=0, crashed=0)
     assert s.provider_ready_ms is not None and s.provider_ready_ms.min >= 3000
     assert (tmp_path / "logs" / "fault-proxy.log").is_file()
