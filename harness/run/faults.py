@@ -175,7 +175,7 @@ class FaultScheduler:
 
     def _stop_agent(self, n: int) -> None:
         self._planned_down.add(self.agent.spec.name)
-        self.runtime.stop([self.agent])
+        self.runtime.shut_down(self.agent)
 
     def _start_agent(self, n: int) -> None:
         self.runtime.revive(self.agent)

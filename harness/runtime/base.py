@@ -175,6 +175,11 @@ class Runtime(Protocol):
         (their state is ``exited`` with the kill's exit code)."""
         ...
 
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        """Stop one component now, as a service restart does (SIGTERM, killed after
+        ``timeout``), whatever the runtime's options (Docker's ``keep`` included)."""
+        ...
+
     def revive(self, handle: ComponentHandle) -> None:
         """Start a stopped or killed component again, with the same spec at the same internal
         address; ``handle`` follows the new process (its state, logs and ``host_url``)."""

@@ -36,6 +36,7 @@ from harness.errors import (
     ImageMissingError,
     RuntimeErrorBase,
 )
+from harness.runtime import docker_faults
 from harness.runtime.base import (
     AgentLink,
     ClosesOnExit,
@@ -65,12 +66,6 @@ from harness.runtime.docker_engine import (
     stale_image_warning,
     state_from_attrs,
     sweep,
-)
-from harness.runtime.docker_faults import (
-    DOCKER_FAULT_KINDS,
-    DockerLink,
-    kill_containers,
-    start_again,
 )
 from harness.runtime.images import DEFAULT_IMAGE, build_command
 
@@ -155,7 +150,7 @@ class DockerRuntime(ClosesOnExit):
     """Runs a run's components as containers of ``image`` (see the module docstring)."""
 
     name = "docker"
-    fault_kinds = DOCKER_FAULT_KINDS
+    fault_kinds = docker_faults.DOCKER_FAULT_KINDS
     start_cost_s = 0.35
     """Engine seconds to create and start one container, serially, on the 2-core machine this
     was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, 36 s at
@@ -315,16 +310,19 @@ class DockerRuntime(ClosesOnExit):
         raise_first(parallel(stop_one, handles, self.workers))
 
     def kill(self, handles: Sequence[ComponentHandle]) -> None:
-        kill_containers([h for h in self._handles if h in handles], self.workers)
+        docker_faults.kill_containers([h for h in self._handles if h in handles], self.workers)
+
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        docker_faults.stop_container(handle, timeout)
 
     def revive(self, handle: ComponentHandle) -> None:
-        assert isinstance(handle, DockerHandle)
-        start_again(handle)
+        docker_faults.start_again(handle)
 
     def agent_link(self, agent: ComponentHandle) -> AgentLink:
         """Cuts disconnect the tracer containers from the run's network (``docker_faults``)."""
 
-        return DockerLink(agent.internal_url, self._network, self.handles, self.workers)
+        link = docker_faults.DockerLink
+        return link(agent.internal_url, self._network, self.handles, self.workers)
 
     def save_logs(self, dest: Path) -> None:
         """Write ``<component>.log`` for every container of the run, found by label: those

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from harness.errors import RuntimeErrorBase
 from harness.runtime.base import ALL_FAULT_KINDS, ComponentSpec
@@ -64,10 +64,25 @@ def kill_containers(handles: Sequence[ContainerHandle], workers: int) -> None:
     raise_first(parallel(kill_one, handles, workers))
 
 
-def start_again(handle: ContainerHandle) -> None:
-    """``docker start`` a stopped container and follow its new host port."""
+def stop_container(component: object, timeout: float) -> None:
+    """``docker stop`` (SIGTERM, SIGKILL after ``timeout``) of a Docker handle, even when the
+    run keeps its containers (``--keep`` is about the end of the run)."""
     import docker.errors
 
+    handle = cast(ContainerHandle, component)
+    try:
+        handle.container.stop(timeout=max(int(timeout), 0))
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as exc:
+        raise RuntimeErrorBase(f"cannot stop container {handle.name}: {exc}") from None
+
+
+def start_again(component: object) -> None:
+    """``docker start`` a Docker handle's stopped container and follow its new host port."""
+    import docker.errors
+
+    handle = cast(ContainerHandle, component)
     try:
         handle.container.start()
     except docker.errors.APIError as exc:

@@ -284,6 +284,9 @@ class FakeRuntime(ClosesOnExit):
                 c.log.append(f"fake {c.spec.name}: killed")
                 self._went_down(c, "killed")
 
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        self.stop([handle], timeout)
+
     def revive(self, handle: ComponentHandle) -> None:
         [c] = [c for c in self.components if c is handle]
         c.killed = c.stopped = False

@@ -267,6 +267,9 @@ class LocalRuntime(ClosesOnExit):
             if c in handles:
                 c.kill()
 
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        self.stop([handle], timeout)
+
     def revive(self, handle: ComponentHandle) -> None:
         """Start the stopped component again on its port (its log goes on in the same file)."""
         [component] = [c for c in self._components if c is handle]

@@ -1,7 +1,8 @@
-"""End-to-end faults on Docker: the real services in containers of the harness image, 12 tracers
-in 4 containers, one run per fault the Docker runtime applies its own way (restart and kill
-containers, disconnect the tracers' network), each asserting the outcome counts exactly; and
-nothing of the run is left afterwards. Same shape as tests/harness/test_e2e_faults.py."""
+"""Faults on Docker (harness.runtime.docker_faults): the engine calls on fake containers, then
+end to end, the real services in containers of the harness image, 12 tracers in 4 containers,
+one run per fault the Docker runtime applies its own way (restart and kill containers,
+disconnect the tracers' network), each asserting the outcome counts exactly; and nothing of the
+run is left afterwards. Same shape as tests/harness/test_e2e_faults.py."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import pytest
 
 from harness.results.summary import Counts
 from harness.run.runner import RunResult, run_scenario
-from harness.runtime.docker import DockerRuntime, connect, leftovers
+from harness.runtime.base import ComponentSpec
+from harness.runtime.docker import DockerHandle, DockerRuntime, connect, leftovers
+from harness.runtime.docker_faults import DockerLink
 from harness.scenario.model import load_scenario
-
-pytestmark = [pytest.mark.docker, pytest.mark.e2e]
 
 FAST = [
     "fleet.tracers=12",
@@ -26,6 +27,69 @@ FAST = [
     "backend.agent_refresh_interval_s=1",
     "timeouts.run_s=30",
 ]
+
+
+class Container:
+    """A fake ``docker`` container: records the calls; each start or connect publishes its port
+    on the next host port, as the engine does."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.calls, self.port = name, [], 40000
+        self.attrs: dict[str, Any] = {}
+        self._publish()
+
+    def _publish(self) -> None:
+        self.port += 1
+        self.attrs = {"NetworkSettings": {"Ports": {"8000/tcp": [{"HostPort": str(self.port)}]}}}
+
+    def stop(self, timeout: int) -> None:
+        self.calls.append(f"stop {timeout}")
+
+    def start(self) -> None:
+        self.calls.append("start")
+        self._publish()
+
+    def reload(self) -> None:
+        pass
+
+
+class Network:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def disconnect(self, container: Container, force: bool) -> None:
+        self.calls.append(f"disconnect {container.name}")
+
+    def connect(self, container: Container) -> None:
+        self.calls.append(f"connect {container.name}")
+        container._publish()
+
+
+def handle(name: str, role: str) -> DockerHandle:
+    spec = ComponentSpec(name, role, "m")  # type: ignore[arg-type]
+    return DockerHandle(spec, Container(name), 40001, f"rcfl-r-{name}")
+
+
+def test_a_restart_stops_the_container_even_when_the_run_keeps_them() -> None:
+    runtime = DockerRuntime("r", client=object(), keep=True)
+    agent = handle("agent", "agent")
+    runtime.shut_down(agent, timeout=7)
+    runtime.revive(agent)
+    assert agent.container.calls == ["stop 7", "start"]
+    assert agent.host_port == 40002  # published again on a new host port, followed
+
+
+def test_a_cut_disconnects_the_tracers_only_and_a_restore_follows_their_new_ports() -> None:
+    network = Network()
+    handles = [handle("agent", "agent"), handle("tracers-000", "tracer"),
+               handle("tracers-001", "tracer")]  # fmt: skip
+    link = DockerLink("http://rcfl-r-agent:8000", network, lambda: handles, workers=2)
+    assert link.url == "http://rcfl-r-agent:8000"
+    link.cut()
+    link.restore()
+    tracers = ("tracers-000", "tracers-001")
+    assert sorted(network.calls) == [f"{c} {t}" for c in ("connect", "disconnect") for t in tracers]
+    assert [h.host_port for h in handles] == [40001, 40002, 40002]
 
 
 @pytest.fixture
@@ -51,6 +115,8 @@ def run(image: str, client: Any, tmp_path: Path, faults: str) -> RunResult:
     return result
 
 
+@pytest.mark.docker
+@pytest.mark.e2e
 def test_agent_restart(harness_image: str, client: Any, tmp_path: Path) -> None:
     s = run(harness_image, client, tmp_path, "[{kind: agent_restart, at_s: 0, down_s: 3}]").summary
     assert s.counts == Counts(success=12, timeout=0, error=0, crashed=0)
@@ -60,6 +126,8 @@ def test_agent_restart(harness_image: str, client: Any, tmp_path: Path) -> None:
     assert s.status == "complete"
 
 
+@pytest.mark.docker
+@pytest.mark.e2e
 def test_tracer_kill(harness_image: str, client: Any, tmp_path: Path) -> None:
     result = run(harness_image, client, tmp_path,
                  "[{kind: tracer_kill, at_s: 0, fraction: 0.25}]")  # fmt: skip
@@ -70,6 +138,8 @@ def test_tracer_kill(harness_image: str, client: Any, tmp_path: Path) -> None:
     assert len(killed) == 1 and killed.pop() in s.faults[0].detail
 
 
+@pytest.mark.docker
+@pytest.mark.e2e
 def test_network_cut(harness_image: str, client: Any, tmp_path: Path) -> None:
     s = run(harness_image, client, tmp_path,
             "[{kind: network_cut, at_s: 0, duration_s: 3}]").summary  # fmt: skip
