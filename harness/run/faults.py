@@ -168,7 +168,8 @@ class FaultScheduler:
                     request=response.request,
                     response=response,
                 )
-            self._update(n, detail=f"armed in the backend {boot_in_s:.3f} s before the boot")
+            when = f"{boot_in_s:.3f} s before" if boot_in_s >= 0 else f"{-boot_in_s:.3f} s after"
+            self._update(n, detail=f"armed in the backend {when} the boot")
             self.log(f"armed {event.describe()} in the backend")
 
     # -- actions (blocking runtime calls, run in a thread) ---------------------------------

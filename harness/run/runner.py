@@ -297,12 +297,13 @@ class _Run:
                 f"{self.per_process} each), boot in {start_at - clock.time():.1f} s"
             )
         )
-        tracers = runtime.start(specs)
         duties = FaultScheduler(
-            faults, runtime, client, clock, start_at, backend, agent, tracers, link,
+            faults, runtime, client, clock, start_at, backend, agent, [], link,
             log=fault_log(self.out_dir / "logs" / "faults.log", self.say),
         )  # fmt: skip
-        await duties.arm_backend()
+        await duties.arm_backend()  # before the tracers: starting them may outlast the margin
+        tracers = runtime.start(specs)
+        duties.tracers = tracers
         await wait_healthy(tracers, client, clock, startup)
         late = clock.time() - start_at
         if late > 0:
