@@ -33,6 +33,7 @@ from pathlib import Path
 
 import httpx
 
+from harness.errors import RuntimeErrorBase
 from harness.results.summary import ComponentFailure, FaultRecord
 from harness.run.events import Progress, ProgressFn
 from harness.runtime.base import AgentLink, ComponentHandle, ComponentStatus, Runtime
@@ -151,22 +152,22 @@ class FaultScheduler:
                 add(end, lambda: link.set_latency(0), ends=True)
 
     async def arm_backend(self) -> None:
-        """Arm every backend fault window, relative to the boot instant; a refusal raises
-        :class:`httpx.HTTPError` naming the backend's answer."""
+        """Arm every backend fault window, relative to the boot instant; a backend that cannot
+        be reached or refuses a window raises :class:`RuntimeErrorBase` naming its answer."""
         for n, event in enumerate(self.events):
             if event.kind not in BACKEND_KINDS:
                 continue
             boot_in_s = self.boot_wall - self.clock.time()
             body = backend_window(event, boot_in_s)
-            response = await self.client.post(
-                self.backend.host_url + "/admin/faults/windows", json=body
-            )
+            url = self.backend.host_url + "/admin/faults/windows"
+            try:
+                response = await self.client.post(url, json=body)
+            except httpx.HTTPError as exc:
+                raise RuntimeErrorBase(f"cannot arm {event.describe()} at {url}: {exc}") from None
             if response.status_code != 200:
-                raise httpx.HTTPStatusError(
-                    f"the backend refused fault window {body}: {response.status_code} "
-                    f"{response.text[:200]}",
-                    request=response.request,
-                    response=response,
+                raise RuntimeErrorBase(
+                    f"the backend refused {event.describe()} ({url} answered "
+                    f"{response.status_code}: {response.text[:200]}): see logs/backend.log"
                 )
             when = f"{boot_in_s:.3f} s before" if boot_in_s >= 0 else f"{-boot_in_s:.3f} s after"
             self._update(n, detail=f"armed in the backend {when} the boot")

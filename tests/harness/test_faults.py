@@ -5,16 +5,18 @@ The fake tracers turn ready 1.5 s after the boot (0.01 s more per tracer of a pr
 fault blocks delivery then (harness.runtime.fake), so every fault shows in their ready times.
 """
 
+import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
-from harness.errors import ScenarioError
+from harness.errors import HarnessError, ScenarioError
 from harness.report.text import render_text
 from harness.results.summary import Counts, FaultRecord
-from harness.run.faults import backend_window
+from harness.run.faults import FaultScheduler, backend_window
 from harness.run.runner import RunResult, run_scenario
-from harness.runtime.base import Runtime
+from harness.runtime.base import ComponentSpec, Runtime
 from harness.runtime.fake import FakeRuntime, FakeScript
 from harness.scenario.faults import BackendLatency, BadPayload
 from harness.scenario.model import load_scenario
@@ -232,3 +234,22 @@ def test_backend_window_bodies(event: BackendLatency | BadPayload, body: dict[st
 
 def test_fault_records_load_from_older_summaries() -> None:
     assert FaultRecord(kind="agent_kill", at_s=1).applied_at_s is None
+
+
+def test_a_window_the_backend_refuses_is_a_clear_error() -> None:
+    clock = FastForwardClock(start_wall=BOOT - 2)
+    runtime = FakeRuntime("r", clock)
+    [backend, agent] = runtime.start([ComponentSpec("backend", "backend", "m"),
+                                      ComponentSpec("agent", "agent", "m")])  # fmt: skip
+    refuse = httpx.MockTransport(lambda request: httpx.Response(400, json={"error": "nope"}))
+    event = load_scenario("baseline", ["faults=[{kind: backend_outage, at_s: 1, duration_s: 2}]"])
+
+    async def arm() -> None:
+        async with httpx.AsyncClient(transport=refuse) as client:
+            scheduler = FaultScheduler(
+                event.faults, runtime, client, clock, BOOT, backend, agent, []
+            )
+            await scheduler.arm_backend()
+
+    with pytest.raises(HarnessError, match=r"the backend refused backend_outage at 1-3 s .*400"):
+        asyncio.run(arm())
