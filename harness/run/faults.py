@@ -191,15 +191,19 @@ class FaultScheduler:
     def _kill_tracers(self, n: int, event: TracerKill) -> None:
         alive = [h for h in self.tracers if h.state().status is ComponentStatus.RUNNING]
         count = event.victims(len(self.tracers))
-        victims = sorted(
+        chosen = sorted(
             random.Random(event.seed).sample(alive, min(count, len(alive))),
             key=lambda h: h.spec.name,
         )
-        self.runtime.kill(victims)
-        hosted = sum(h.spec.tracers for h in victims)
-        names = ", ".join(h.spec.name for h in victims)
-        self._update(n, detail=f"killed {len(victims)} of {len(self.tracers)} tracer "
-                     f"processes ({hosted} tracers): {names}")  # fmt: skip
+        self.runtime.kill(chosen)
+        killed = [h for h in chosen if h.state().status is ComponentStatus.EXITED]
+        hosted = sum(h.spec.tracers for h in killed)
+        detail = (f"killed {len(killed)} of {len(self.tracers)} tracer processes ({hosted} "
+                  f"tracers): {', '.join(h.spec.name for h in killed)}")  # fmt: skip
+        missed = [h.spec.name for h in chosen if h not in killed]
+        if missed:  # e.g. a Locust worker that joined from another machine
+            detail += f"; could not kill {', '.join(missed)}"
+        self._update(n, detail=detail)
 
     # -- Duties -----------------------------------------------------------------------------
 
