@@ -84,6 +84,15 @@ class Buckets(_Part):
     over_32s: int
 
 
+class KindFigures(_Part):
+    """One kind of tracer of a mixed (or real) fleet: its count, outcomes and latencies."""
+
+    tracers: int
+    counts: Counts
+    provider_ready_ms: Latency | None
+    boot_total_ms: Latency | None
+
+
 class FaultRecord(_Part):
     """One fault of the run (``harness.scenario.faults``): when it was planned and when it
     really happened, in seconds from the boot instant (real time, the harness's clock)."""
@@ -140,6 +149,12 @@ class Summary(_Part):
     status: RunStatus = "complete"
     faults: tuple[FaultRecord, ...] = ()
     failures: tuple[ComponentFailure, ...] = ()
+    crash_logs: dict[str, str] = {}
+    """Component → the last log lines of every tracer process that crashed (exited non-zero
+    or was killed) before the end of collection."""
+    by_kind: dict[str, KindFigures] = {}
+    """Per kind of tracer (``stub``, ``ddtrace-py``, ``dd-trace-js``), in fleet order; empty
+    for a fleet of stubs only (runs before mixed fleets included)."""
 
     def failure_reason(self) -> str | None:
         """Why the run failed, in one line (None when it did not)."""
@@ -232,6 +247,37 @@ def _latency(values: Iterable[int]) -> Latency | None:
     return None if stats is None else Latency(**stats)
 
 
+def kind_figures(rows: Sequence[TracerSample]) -> dict[str, KindFigures]:
+    """Figures per kind, in the order kinds first appear; empty when every row is a stub."""
+    kinds = list(dict.fromkeys(r.kind for r in rows))
+    if kinds in ([], ["stub"]):
+        return {}
+    out = {}
+    for kind in kinds:
+        mine = [r for r in rows if r.kind == kind]
+        ready = [r for r in mine if r.outcome == READY]
+        outcomes = [r.outcome for r in mine]
+        out[kind] = KindFigures(
+            tracers=len(mine),
+            counts=Counts(
+                success=len(ready),
+                timeout=len(mine)
+                - len(ready)
+                - outcomes.count("error")
+                - outcomes.count("crashed")
+                - outcomes.count("unreachable"),
+                error=outcomes.count("error"),
+                crashed=outcomes.count("crashed"),
+                unreachable=outcomes.count("unreachable"),
+            ),
+            provider_ready_ms=_latency(
+                r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
+            ),
+            boot_total_ms=_latency(r.boot_total_ms for r in ready if r.boot_total_ms is not None),
+        )
+    return out
+
+
 def build_summary(
     facts: RunFacts,
     rows: Sequence[TracerSample],
@@ -244,6 +290,7 @@ def build_summary(
     warnings: Sequence[str] = (),
     faults: Sequence[FaultRecord] = (),
     failures: Sequence[ComponentFailure] = (),
+    crash_logs: Mapping[str, str] | None = None,
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
     scenario = facts.scenario
@@ -275,4 +322,6 @@ def build_summary(
         status="failed" if failures else "complete",
         faults=tuple(faults),
         failures=tuple(failures),
+        by_kind=kind_figures(rows),
+        crash_logs=dict(crash_logs or {}),
     )

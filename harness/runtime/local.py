@@ -238,10 +238,9 @@ class LocalRuntime(ClosesOnExit):
         self, spec: ComponentSpec, port: int, log_path: Path
     ) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
         log_file = log_path.open("ab")
+        program = list(spec.command) if spec.command else [sys.executable, "-m", spec.module]
         argv = [
-            sys.executable,
-            "-m",
-            spec.module,
+            *program,
             *spec.args,
             "--host",
             "127.0.0.1",
