@@ -21,6 +21,6 @@ Modules, I/O at the edges, rules in the middle (all driven by an injected ``rc_p
   FastAPI app: in-process tests, ``--http-server uvicorn``), ``metrics`` (Prometheus),
   ``__main__``.
 
-Not modelled: TUF signature verification against embedded roots, the config repository's own
+Not modelled: TUF signature checks beyond the director targets', the config repository's own
 metadata beyond its versions, the org status poller, config subscriptions, the CDN client.
 """

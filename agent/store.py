@@ -9,13 +9,16 @@ backend's opaque state and recommended refresh interval (``targets.signed.custom
 applied atomically, or rejected with :class:`~agent.errors.StoreError` (which ``refresh()``
 counts as an error, ``lastUpdateErr = "tuf: ..."``):
 
-- a new director targets document must parse, and its version must not go backwards;
+- a new director targets document must parse, its signatures must verify against the targets
+  role of the current director root (the embedded root's key before any root update; go-tuf
+  does this in the real uptane client), and its version must not go backwards;
 - every target it lists must have its file, either in this response or already stored with the
   same length and sha256 (``target file ... not found``);
 - every file must match its target's ``length`` and ``sha256``.
 
-Not modelled: signature verification against embedded roots, the config repository's own
-metadata (only its versions are tracked and echoed), consistent snapshots.
+Not modelled: signature checks of the other director roles (root, snapshot, timestamp), the
+config repository's own metadata (only its versions are tracked and echoed), consistent
+snapshots.
 """
 
 from __future__ import annotations
@@ -26,10 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from agent.errors import StoreError
 from rc_protocol.errors import TargetsError
 from rc_protocol.proto import remoteconfig_pb2 as pb
 from rc_protocol.targets import SignedTargets, TargetMeta, parse_signed_targets
+from rc_protocol.tuf import default_signing_key, verify_signatures
 
 
 @dataclass(frozen=True)
@@ -141,12 +147,24 @@ class Store:
     def apply(self, response: pb.LatestConfigsResponse) -> None:
         """Verify and apply one backend response atomically; raise StoreError if it fails."""
         director = response.director_metas
+        roots = dict(self.director_roots)
+        root_version = self.director_root_version
+        for top in director.roots:
+            version = int(top.version) or _signed_version(top.raw, "director root")
+            roots[version] = bytes(top.raw)
+            root_version = max(root_version, version)
         targets = self.targets
         if director.HasField("targets") and director.targets.raw:
             try:
                 targets = parse_signed_targets(director.targets.raw)
             except TargetsError as exc:
                 raise StoreError(f"director targets rejected: {exc}") from exc
+            keys, threshold = _targets_role(roots.get(root_version))
+            if not verify_signatures(director.targets.raw, keys, threshold=threshold):
+                raise StoreError(
+                    f"director targets version {targets.version} rejected: its signatures do "
+                    f"not verify with director root version {root_version}"
+                )
             if self.targets is not None and targets.version < self.targets.version:
                 raise StoreError(
                     f"director targets version went backwards: {targets.version} < "
@@ -164,12 +182,6 @@ class Store:
             if not meta.matches(raw):
                 raise StoreError(f"target file {path}: sha256 does not match the targets")
             files[path] = raw
-        roots = dict(self.director_roots)
-        root_version = self.director_root_version
-        for top in director.roots:
-            version = int(top.version) or _signed_version(top.raw, "director root")
-            roots[version] = bytes(top.raw)
-            root_version = max(root_version, version)
         timestamp_expires = self.timestamp_expires
         if director.HasField("timestamp") and director.timestamp.raw:
             text = _signed_field(director.timestamp.raw, "expires", "director timestamp")
@@ -192,3 +204,22 @@ class Store:
         self.per_client = any(
             meta.expires != 0 or meta.tracer_predicates is not None for meta in metas.values()
         )
+
+
+def _targets_role(root_raw: bytes | None) -> tuple[list[Ed25519PublicKey], int]:
+    """The targets role's keys and threshold in a director root; the embedded root (the
+    project's deterministic key, threshold 1) when no root was received yet."""
+    if root_raw is None:
+        return [default_signing_key().public_key()], 1
+    try:
+        signed = json.loads(root_raw)["signed"]
+        role = signed["roles"]["targets"]
+        keys = [
+            Ed25519PublicKey.from_public_bytes(
+                bytes.fromhex(signed["keys"][kid]["keyval"]["public"])
+            )
+            for kid in role["keyids"]
+        ]
+        return keys, int(role["threshold"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"director root: cannot read the targets role's keys: {exc!r}") from exc

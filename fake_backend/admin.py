@@ -9,6 +9,9 @@ All bodies and answers are JSON. Times are seconds relative to the moment of the
 | `POST /admin/faults/errors` | `{"error_rate": 0.2, "error_status": 503}` | set random errors |
 | `POST /admin/faults/windows` | `{"kind": "rate_limit", "start_s": 5, "end_s": 15}` | add |
 | | `{"kind": "outage", "for_s": 10}` | window from now for 10 s |
+| | `{"kind": "latency", "start_s": 0, "end_s": 5, "latency_ms": 800}` | slower for 5 s |
+| | `{"kind": "errors", ..., "error_rate": 1, "status": 503}` | errors for a while |
+| | `{"kind": "bad_payload", ..., "corruption": "hash"}` | corrupt FFE_FLAGS |
 | `DELETE /admin/faults` | | remove every fault |
 | `POST /admin/configs/<PRODUCT>` | `{"bump": true}` | new version of the config |
 | | `{"payload": {...}}` (any JSON) | new payload, new version |
@@ -72,12 +75,24 @@ class ErrorsBody(_Body):
 
 
 class WindowBody(_Body):
-    """Body of `POST /admin/faults/windows`: `start_s`/`end_s` from now, or `for_s` from now."""
+    """Body of `POST /admin/faults/windows`: `start_s`/`end_s` from now (`start_s` may be
+    negative: a window that began already), or `for_s` from now; plus the kind's own fields
+    (`fake_backend.faults.Window`)."""
 
-    kind: Literal["rate_limit", "outage"]
+    kind: Literal["rate_limit", "outage", "latency", "errors", "bad_payload"]
     start_s: float | None = Field(default=None, ge=-MAX_WINDOW_S, le=MAX_WINDOW_S)
     end_s: float | None = Field(default=None, ge=-MAX_WINDOW_S, le=MAX_WINDOW_S)
     for_s: float | None = Field(default=None, gt=0, le=MAX_WINDOW_S)
+    latency_ms: int = Field(default=0, ge=0, le=MAX_LATENCY_MS)
+    latency_spread_ms: int = Field(default=0, ge=0, le=MAX_LATENCY_MS)
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    status: int | None = Field(default=None, ge=400, le=599)
+    retry_after_s: int | None = Field(default=None, ge=0, le=int(MAX_WINDOW_S))
+    corruption: Literal["hash", "signature", "ufc"] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The window's own fields, as `make_window` takes them."""
+        return self.model_dump(exclude={"kind", "start_s", "end_s", "for_s"})
 
 
 class ConfigBody(_Body):
@@ -146,8 +161,15 @@ def build_admin_router(state: BackendState, token: str | None = None) -> APIRout
                 if body.end_s is None:
                     raise FaultSpecError("a window needs end_s (with start_s) or for_s")
                 start, end = now + (body.start_s or 0.0), now + body.end_s
-            state.faults.add_window(make_window(WindowKind(body.kind), start, end))
-            log.info("%s window from now%+.1f s to now%+.1f s", body.kind, start - now, end - now)
+            window = make_window(WindowKind(body.kind), start, end, **body.fields())
+            state.faults.add_window(window)
+            log.info(
+                "%s window from now%+.3f s to now%+.3f s %s",
+                body.kind,
+                start - now,
+                end - now,
+                {k: v for k, v in body.fields().items() if v},
+            )
         except FaultSpecError as exc:
             return _error(exc)
         return JSONResponse(state.describe_faults())

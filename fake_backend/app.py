@@ -30,6 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from fake_backend.admin import build_admin_router
 from fake_backend.configurations import answer_configurations
+from fake_backend.faults import FaultKind
 from fake_backend.limits import BodyLimit
 from fake_backend.settings import Settings
 from fake_backend.state import BackendState
@@ -101,9 +102,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 message.agent_uuid or message.hostname or "?",
                 message.error,
             )
+        corruption = state.faults.corruption(clock.monotonic())
+        changed = state.bad_ufc.sync(state.catalogue, corruption == "ufc")
+        if changed:
+            log.warning(changed)
+        if corruption is not None:
+            metrics.fault(FaultKind.BAD_PAYLOAD)
         reply = answer_configurations(
-            message, state.catalogue, state.director, settings, now=clock.time()
-        )
+            message, state.catalogue, state.director, settings, now=clock.time(),
+            corruption=corruption,
+        )  # fmt: skip
         return Response(reply.SerializeToString(), media_type=PROTOBUF)
 
     async def org(request: Request) -> Response:

@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from fake_backend.catalogue import Catalogue, ConfigEntry
+from fake_backend.corrupt import bad_signature, has_ffe, wrong_hashes
 from fake_backend.director import Director, SignedTargets
 from fake_backend.settings import Settings
 from rc_protocol.proto import remoteconfig_pb2 as pb
@@ -70,11 +71,17 @@ def answer_configurations(
     settings: Settings,
     *,
     now: float,
+    corruption: str | None = None,
 ) -> pb.LatestConfigsResponse:
-    """The backend's answer to `request` at wall time `now`."""
+    """The backend's answer to `request` at wall time `now`; with ``corruption`` (`hash` or
+    `signature`, a `bad_payload` window) its FFE_FLAGS target is corrupt (`fake_backend.corrupt`;
+    `ufc` is a catalogue change, made before this is called)."""
     reported = set(request.products) | set(request.new_products)
     entries = catalogue.entries(reported)
-    signed = director.targets_for(agent_key(request), entries, now)
+    signed_entries = wrong_hashes(entries) if corruption == "hash" else entries
+    signed = director.targets_for(agent_key(request), signed_entries, now)
+    if corruption == "signature" and has_ffe(entries):
+        signed = bad_signature(signed)
     files = select_target_files(
         entries,
         new_products=request.new_products,

@@ -10,7 +10,12 @@ Faults (all changeable at run time through the admin API, see `fake_backend.admi
 - latency: `latency_ms` + uniform `[0, latency_spread_ms]`, drawn from `random.Random(seed)`;
 - error rate: with probability `error_rate` the call answers `error_status` (500 or 503);
 - windows `[start, end)` in the caller's clock (monotonic seconds): `rate_limit` answers 429
-  (with `Retry-After`), `outage` answers `outage_status` (503 by default).
+  (with `Retry-After`: the window's own value, else the seconds left in it), `outage` answers
+  the window's status (else `outage_status`, 503 by default), `latency` adds its latency to
+  the one above, `errors` replaces the error rate and status while it lasts, `bad_payload`
+  makes the configurations answer carry a corrupt FFE_FLAGS target (`corruption`: `hash`,
+  `signature` or `ufc`, see `fake_backend.corrupt`). The harness arms windows relative to
+  the fleet's boot instant, so that they hit the boot whatever the backend's own start time.
 
 The real agent treats a 429 like any other 4xx and backs off on every error
 (`service.go refresh()`: error → backoff counter + 1), which is what these faults exercise.
@@ -20,8 +25,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fake_backend.errors import FaultSpecError
 
@@ -36,22 +42,39 @@ class FaultKind(StrEnum):
     ERROR = "error"
     RATE_LIMIT = "rate_limit"
     OUTAGE = "outage"
+    BAD_PAYLOAD = "bad_payload"
 
 
 class WindowKind(StrEnum):
-    """The two kinds of time windows."""
+    """The kinds of time windows."""
 
     RATE_LIMIT = "rate_limit"
     OUTAGE = "outage"
+    LATENCY = "latency"
+    ERRORS = "errors"
+    BAD_PAYLOAD = "bad_payload"
+
+
+#: The corruptions a `bad_payload` window may apply to the FFE_FLAGS target.
+CORRUPTIONS = ("hash", "signature", "ufc")
 
 
 @dataclass(frozen=True)
 class Window:
-    """A fault active for `start <= now < end` (caller's monotonic seconds)."""
+    """A fault active for `start <= now < end` (caller's monotonic seconds), with the fields
+    of its kind (the others keep their defaults)."""
 
     kind: WindowKind
     start: float
     end: float
+    latency_ms: int = 0
+    latency_spread_ms: int = 0
+    error_rate: float = 0.0
+    status: int | None = None
+    """`errors`: the status (default `error_status`); `outage`: (default `outage_status`)."""
+    retry_after_s: int | None = None
+    """`rate_limit`: the Retry-After header (default: the seconds left in the window)."""
+    corruption: str | None = None
 
     def active(self, now: float) -> bool:
         """Whether the window covers `now`."""
@@ -91,13 +114,30 @@ def parse_windows(spec: str, kind: WindowKind, origin: float) -> list[Window]:
     return windows
 
 
-def make_window(kind: WindowKind, start: float, end: float) -> Window:
-    """A validated window; raises `FaultSpecError` when `end <= start` or values are not finite."""
+def make_window(kind: WindowKind, start: float, end: float, **fields: Any) -> Window:
+    """A validated window with its kind's `fields`; raises `FaultSpecError` when `end <= start`,
+    values are not finite, or a field is out of range."""
     if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
         raise FaultSpecError(
             f"{kind.value} window [{start}, {end}) is empty or not finite: end must be > start"
         )
-    return Window(kind, start, end)
+    window = Window(kind, start, end, **fields)
+    if window.latency_ms < 0 or window.latency_spread_ms < 0:
+        raise FaultSpecError(f"{kind.value} window: latencies must be >= 0")
+    if not 0.0 <= window.error_rate <= 1.0:
+        raise FaultSpecError(f"{kind.value} window: error_rate={window.error_rate} not in [0, 1]")
+    if kind is WindowKind.ERRORS and window.status not in (None, *ERROR_STATUSES):
+        raise FaultSpecError(f"errors window: status must be one of {ERROR_STATUSES}")
+    if window.status is not None and not 400 <= window.status <= 599:
+        raise FaultSpecError(f"{kind.value} window: status {window.status} is not a 4xx/5xx")
+    if window.retry_after_s is not None and window.retry_after_s < 0:
+        raise FaultSpecError("rate_limit window: retry_after_s must be >= 0")
+    if kind is WindowKind.BAD_PAYLOAD and window.corruption not in CORRUPTIONS:
+        raise FaultSpecError(
+            f"bad_payload window: corruption {window.corruption!r} is not one of "
+            f"{', '.join(CORRUPTIONS)}"
+        )
+    return window
 
 
 @dataclass
@@ -145,14 +185,23 @@ class FaultPlan:
         self.windows = [w for w in self.windows if w.end > now]
 
     def decide(self, now: float) -> FaultDecision:
-        """The fault for one call at `now`. Draws from the RNG in a fixed order (latency, error)."""
+        """The fault for one call at `now`. Draws from the RNG in a fixed order (latency, the
+        latency windows' spreads, error)."""
         kinds: list[FaultKind] = []
         delay_s = self.latency_ms / 1000.0
         if self.latency_spread_ms > 0:
             delay_s += self.rng.uniform(0.0, self.latency_spread_ms / 1000.0)
+        for w in self._all_active(WindowKind.LATENCY, now):
+            delay_s += w.latency_ms / 1000.0
+            if w.latency_spread_ms > 0:
+                delay_s += self.rng.uniform(0.0, w.latency_spread_ms / 1000.0)
         if delay_s > 0:
             kinds.append(FaultKind.LATENCY)
-        error_draw = self.rng.random() if self.error_rate > 0 else 1.0
+        error_rate, error_status = self.error_rate, self.error_status
+        errors = self._active(WindowKind.ERRORS, now)
+        if errors is not None:
+            error_rate, error_status = errors.error_rate, errors.status or self.error_status
+        error_draw = self.rng.random() if error_rate > 0 else 1.0
 
         for kind in (WindowKind.OUTAGE, WindowKind.RATE_LIMIT):
             window = self._active(kind, now)
@@ -163,29 +212,38 @@ class FaultPlan:
                 kinds.append(FaultKind.OUTAGE)
                 return FaultDecision(
                     delay_s,
-                    self.outage_status,
+                    window.status or self.outage_status,
                     f"fake backend outage window: unavailable for {remaining} more s",
                     None,
                     tuple(kinds),
                 )
+            retry_after = remaining if window.retry_after_s is None else window.retry_after_s
             kinds.append(FaultKind.RATE_LIMIT)
             return FaultDecision(
                 delay_s,
                 429,
-                f"fake backend rate-limit window: retry in {remaining} s",
-                remaining,
+                f"fake backend rate-limit window: retry in {retry_after} s",
+                retry_after,
                 tuple(kinds),
             )
-        if error_draw < self.error_rate:
+        if error_draw < error_rate:
             kinds.append(FaultKind.ERROR)
             return FaultDecision(
                 delay_s,
-                self.error_status,
-                f"fake backend injected error (error_rate={self.error_rate})",
+                error_status,
+                f"fake backend injected error (error_rate={error_rate})",
                 None,
                 tuple(kinds),
             )
         return FaultDecision(delay_s, None, "", None, tuple(kinds))
+
+    def corruption(self, now: float) -> str | None:
+        """The corruption of an active `bad_payload` window (`hash`, `signature`, `ufc`)."""
+        window = self._active(WindowKind.BAD_PAYLOAD, now)
+        return None if window is None else window.corruption
+
+    def _all_active(self, kind: WindowKind, now: float) -> list[Window]:
+        return [w for w in self.windows if w.kind is kind and w.active(now)]
 
     def _active(self, kind: WindowKind, now: float) -> Window | None:
         for window in self.windows:
@@ -207,7 +265,18 @@ class FaultPlan:
                     "start_in_s": round(w.start - now, 3),
                     "end_in_s": round(w.end - now, 3),
                     "active": w.active(now),
+                    **_fields_of(w),
                 }
                 for w in self.windows
             ],
         }
+
+
+def _fields_of(window: Window) -> dict[str, object]:
+    """The window's own fields that differ from their defaults (for `/admin/state`)."""
+    defaults = asdict(Window(window.kind, 0.0, 1.0))
+    return {
+        k: v
+        for k, v in asdict(window).items()
+        if k not in ("kind", "start", "end") and v != defaults[k]
+    }

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fake_backend.catalogue import Catalogue
+from fake_backend.corrupt import BadUfc
 from fake_backend.director import Director
 from fake_backend.errors import FaultSpecError, SettingsError
 from fake_backend.faults import FaultPlan, Window, WindowKind, parse_windows
@@ -25,6 +26,7 @@ class BackendState:
     director: Director
     faults: FaultPlan
     metrics: BackendMetrics
+    bad_ufc: BadUfc = field(default_factory=BadUfc)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> BackendState:

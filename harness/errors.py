@@ -11,6 +11,7 @@
     ├── TracerInstallError            a real tracer's packages are missing or failed to install
     ├── ScenarioError                 a scenario file or ``--set`` override is invalid
     ├── PreflightError                the machine cannot run the fleet (a limit, and what avoids it)
+    ├── RunFailed                     the agent or backend died during a run (results written)
     ├── ResultsError                  a results folder cannot be read or written
     ├── MetricsParseError             a ``/metrics`` body is not Prometheus text
     ├── PromSDError                   the Prometheus file-SD directory cannot be used
@@ -88,6 +89,11 @@ class ScenarioError(HarnessError):
 class PreflightError(HarnessError):
     """The machine cannot run the fleet asked for; names the limit and the option that avoids
     it, before anything starts."""
+
+
+class RunFailed(HarnessError):
+    """The agent or the backend died during a run without the scenario asking for it; the
+    results folder holds what was collected (``status: failed``)."""
 
 
 class ResultsError(HarnessError):

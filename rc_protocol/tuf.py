@@ -4,7 +4,8 @@ Every document is ``{"signed": ..., "signatures": [{"keyid": ..., "sig": ...}]}`
 ed25519 signature (`cryptography`) over the canonical JSON of ``signed`` (`rc_protocol.cjson`),
 made by a deterministic key (seed of 32 zero bytes) unless another is given; key ids are TUF key
 ids (sha256 of the canonical public-key object). Clients in agent mode parse but do not verify
-them (libdatadog); the agent verifies with its embedded roots, which this model does not do.
+them (libdatadog); the agent verifies them with its director root (the model checks the
+director targets' signatures only, `agent.store`).
 The targets document itself is `rc_protocol.targets`.
 """
 

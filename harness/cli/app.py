@@ -193,6 +193,9 @@ def run(
     if comparable(loaded):
         typer.echo("\n" + versus_proposal(result.summary))
     typer.echo(f"\nresults: {result.out_dir}")
+    failed = result.summary.failure_reason()
+    if failed:
+        fail(f"the run failed: {failed} (its last log lines are in the report above)")
     gate_run(result.summary, opts.thresholds, result.out_dir, opts.junit)  # exit 99 on a breach
 
 

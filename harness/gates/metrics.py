@@ -99,7 +99,7 @@ def _static_metrics() -> dict[str, Metric]:
         for stat in STATS:
             metrics[f"{short}.{stat}"] = Metric(f"{short}.{stat}", Unit.MS, (key, stat))
     metrics["success_ratio"] = Metric("success_ratio", Unit.RATIO, ("success_ratio",))
-    for count in ("success", "timeout", "error", "crashed"):
+    for count in ("success", "timeout", "error", "crashed", "unreachable"):
         metrics[f"counts.{count}"] = Metric(f"counts.{count}", Unit.COUNT, ("counts", count))
     metrics["provider_error_events"] = Metric(
         "provider_error_events", Unit.COUNT, ("provider_error_events",)

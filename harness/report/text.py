@@ -11,9 +11,12 @@ run byte for byte. Layout (reference/rc-fast-lane-proposal.md, "Load Test Result
     ...
 
 Health counts tracers (a process hosting K tracers counts K), like the proposal's one container
-per tracer. A ``Crashed: N`` field is appended to the Success line only when a tracer crashed.
-A run that did not complete (``status`` failed or interrupted) is said first, with why, so that
-a partial result is never read as a finished one.
+per tracer. A ``Crashed: N`` (``Unreachable: N``) field is appended to the Success line only
+when a tracer crashed (was unreachable). A run that did not complete (``status`` failed or
+interrupted) is said first, with why, so that a partial result is never read as a finished one.
+A run with faults has a ``FAULTS`` block (each fault, planned and real seconds from the boot),
+and a run whose agent or backend died a ``FAILED`` block (the component, its exit code and last
+log lines).
 
 A run that measured its own distortion ends with the "MEASUREMENT VALIDITY" block
 (:mod:`harness.report.validity`).
@@ -29,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.report.validity import validity_lines
-from harness.results.summary import Latency, Summary
+from harness.results.summary import FaultRecord, Latency, Summary
 
 PROVIDER_READY_ROWS = ("min", "p50", "p90", "max")
 BOOT_TOTAL_ROWS = ("min", "p50", "p75", "p90", "p95", "p99", "max")
@@ -91,6 +94,8 @@ def render_text(summary: Summary) -> str:
     )
     if counts.crashed:
         success += f"  |  Crashed: {counts.crashed}"
+    if counts.unreachable:
+        success += f"  |  Unreachable: {counts.unreachable}"
     out.append(success)
     out.append(f"ProviderError events: {summary.provider_error_events}")
     if summary.provider_mode == "wait" and summary.buckets is not None:
@@ -102,9 +107,39 @@ def render_text(summary: Summary) -> str:
     out += _by_kind(summary)
     for component, tail in summary.crash_logs.items():
         out += ["", f"=== CRASHED: {component} (last log lines) ===", *tail.splitlines()]
+    if summary.faults:
+        out += ["", "=== FAULTS (seconds from the boot: planned -> real) ==="]
+        out += [fault_line(f) for f in summary.faults]
+    for f in summary.failures:
+        out += [
+            "",
+            f"=== FAILED: {f.component} exited with code {f.exit_code} at {f.at_s:.1f} s "
+            "(not planned) ===",
+            f"--- last log lines of {f.component} ---",
+            *f.log_tail.splitlines(),
+        ]
     if summary.validity is not None:
         out.extend(["", *validity_lines(summary.validity)])
     return "\n".join(out) + "\n"
+
+
+def fault_line(f: FaultRecord) -> str:
+    """One fault: kind, planned span, real span, detail.
+
+    >>> fault_line(FaultRecord(kind="network_cut", at_s=3, end_s=13, applied_at_s=3.004,
+    ...                        ended_at_s=13.01))
+    'network_cut  3-13 s -> 3.004-13.010 s'
+    >>> fault_line(FaultRecord(kind="agent_kill", at_s=50, detail="not applied: the run ended"))
+    'agent_kill  50 s -> not applied: the run ended'
+    """
+    planned = f"{f.at_s:g}" + (f"-{f.end_s:g}" if f.end_s is not None else "") + " s"
+    if f.applied_at_s is None:
+        return f"{f.kind}  {planned} -> {f.detail or 'not applied'}"
+    real = f"{f.applied_at_s:.3f}"
+    if f.end_s is not None:
+        real += "-" + ("(still on)" if f.ended_at_s is None else f"{f.ended_at_s:.3f}")
+    text = f"{f.kind}  {planned} -> {real} s"
+    return text + (f"  ({f.detail})" if f.detail else "")
 
 
 def _by_kind(summary: Summary) -> list[str]:

@@ -21,8 +21,9 @@ READY = "ready"
 TIMEOUT = "timeout"
 ERROR = "error"
 CRASHED = "crashed"
+UNREACHABLE = "unreachable"
 
-OUTCOMES = (READY, TIMEOUT, ERROR, CRASHED)
+OUTCOMES = (READY, TIMEOUT, ERROR, CRASHED, UNREACHABLE)
 """The final outcomes; every tracer of a run ends with exactly one."""
 
 

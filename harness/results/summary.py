@@ -7,8 +7,9 @@ only by :meth:`Summary.to_json` and read only by :meth:`Summary.from_json`.
 
 A run that did not finish says so: ``status`` is ``complete`` (the default, so that files
 written before the field existed load as what they were), ``failed`` (a component did not
-start, or the run broke) or ``interrupted`` (Ctrl-C, SIGTERM or SIGHUP), with ``failure``
-saying why; the counts and percentiles are then over what was collected until then.
+start, the run broke, or the agent or the backend died during it: ``failures``) or
+``interrupted`` (Ctrl-C, SIGTERM or SIGHUP), with ``failure`` saying why; the counts and
+percentiles are then over what was collected until then.
 
 Schema versions: ``schema_version`` is :data:`SCHEMA_VERSION` in every file written now. Files
 written before the field existed (version 1, harness runs of 2026-11) have the same fields and
@@ -68,10 +69,12 @@ class Counts(_Part):
     timeout: int
     error: int
     crashed: int
+    unreachable: int = 0
+    """Not settled, and its process, still running, stopped answering ``/metrics``."""
 
     @property
     def total(self) -> int:
-        return self.success + self.timeout + self.error + self.crashed
+        return self.success + self.timeout + self.error + self.crashed + self.unreachable
 
 
 class Health(_Part):
@@ -100,6 +103,31 @@ class KindFigures(_Part):
     boot_total_ms: Latency | None
 
 
+class FaultRecord(_Part):
+    """One fault of the run (``harness.scenario.faults``): when it was planned and when it
+    really happened, in seconds from the boot instant (real time, the harness's clock)."""
+
+    kind: str
+    at_s: float
+    end_s: float | None = None
+    """The planned end of a window, or None for a one-off action."""
+    applied_at_s: float | None = None
+    """When it took effect; None when the run ended before it."""
+    ended_at_s: float | None = None
+    """When it ended (a window, a restart); None when still on at the end of the run."""
+    detail: str = ""
+
+
+class ComponentFailure(_Part):
+    """A backend or agent that died without the scenario asking for it."""
+
+    component: str
+    exit_code: int | None
+    at_s: float
+    """When the harness saw it dead, in seconds from the boot instant."""
+    log_tail: str = ""
+
+
 class Summary(_Part):
     """Everything ``summary.json`` holds about one run."""
 
@@ -123,6 +151,10 @@ class Summary(_Part):
     backend: dict[str, float]
     timeline: tuple[tuple[float, int], ...]
     warnings: tuple[str, ...] = ()
+    faults: tuple[FaultRecord, ...] = ()
+    """The scenario's faults, planned and applied (``harness.scenario.faults``)."""
+    failures: tuple[ComponentFailure, ...] = ()
+    """The backend or agent deaths the scenario did not ask for (the run is then ``failed``)."""
     crash_logs: dict[str, str] = {}
     """Component → the last log lines of every tracer process that crashed (exited non-zero
     or was killed) before the end of collection."""
@@ -140,6 +172,11 @@ class Summary(_Part):
 
     validity: Validity | None = None
     """The harness's own distortion (harness.results.validity); ``None`` in older files."""
+
+    def failure_reason(self) -> str | None:
+        """Why the agent or the backend died during the run, in one line (None when neither
+        did; a run that failed otherwise raised instead of returning)."""
+        return _failures_line(self.failures)
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -239,9 +276,11 @@ def kind_figures(rows: Sequence[TracerSample]) -> dict[str, KindFigures]:
                 timeout=len(mine)
                 - len(ready)
                 - outcomes.count("error")
-                - outcomes.count("crashed"),
+                - outcomes.count("crashed")
+                - outcomes.count("unreachable"),
                 error=outcomes.count("error"),
                 crashed=outcomes.count("crashed"),
+                unreachable=outcomes.count("unreachable"),
             ),
             provider_ready_ms=_latency(
                 r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
@@ -249,6 +288,17 @@ def kind_figures(rows: Sequence[TracerSample]) -> dict[str, KindFigures]:
             boot_total_ms=_latency(r.boot_total_ms for r in ready if r.boot_total_ms is not None),
         )
     return out
+
+
+def _failures_line(failures: Sequence[ComponentFailure]) -> str | None:
+    """Unplanned component deaths in one line, or None."""
+    if not failures:
+        return None
+    return "; ".join(
+        f"{f.component} exited with code {f.exit_code} at {f.at_s:.1f} s after the boot "
+        "without the scenario asking for it"
+        for f in failures
+    )
 
 
 def build_summary(
@@ -261,6 +311,8 @@ def build_summary(
     backend: Mapping[str, float],
     timeline: Sequence[tuple[float, int]],
     warnings: Sequence[str] = (),
+    faults: Sequence[FaultRecord] = (),
+    failures: Sequence[ComponentFailure] = (),
     crash_logs: Mapping[str, str] | None = None,
     status: RunStatus = "complete",
     failure: str | None = None,
@@ -294,9 +346,11 @@ def build_summary(
         backend=dict(backend),
         timeline=tuple((float(t), int(n)) for t, n in timeline),
         warnings=tuple(warnings),
+        faults=tuple(faults),
+        failures=tuple(failures),
         by_kind=kind_figures(rows),
         crash_logs=dict(crash_logs or {}),
-        status=status,
-        failure=failure,
+        status="failed" if failures and status == "complete" else status,
+        failure=failure or _failures_line(failures),
         validity=validity,
     )

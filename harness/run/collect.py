@@ -3,8 +3,10 @@
 The :class:`Ledger` is pure bookkeeping (tested with canned metrics text): it knows which tracer
 indexes each component hosts, keeps the last scraped values of every tracer, and at the end
 counts every tracer exactly once as ``success`` (ready), ``timeout`` (still pending when the run
-ended, or timed out), ``error`` or ``crashed`` (its process died before it settled; its last
-scraped values are kept). :func:`scrape_until_settled` drives it over HTTP.
+ended, or timed out), ``error``, ``crashed`` (its process died before it settled; its last
+scraped values are kept) or ``unreachable`` (not settled, and its process, still running, did
+not answer the last scrape of ``/metrics``). :func:`scrape_until_settled` drives it over HTTP,
+and on every tick lets the run's :class:`Duties` apply faults and watch components.
 """
 
 from __future__ import annotations
@@ -12,11 +14,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import httpx
 
 from harness.errors import MetricsParseError
-from harness.results.samples import CRASHED, ERROR, PENDING, READY, TIMEOUT, TracerSample
+from harness.results.samples import (
+    CRASHED,
+    ERROR,
+    PENDING,
+    READY,
+    TIMEOUT,
+    UNREACHABLE,
+    TracerSample,
+)
 from harness.results.summary import Counts
 from harness.run.events import Tick
 from harness.run.promtext import Sample, flatten, parse
@@ -56,11 +67,12 @@ class Ledger:
     """Every tracer of the fleet, each counted exactly once.
 
     ``hosts`` maps component name → the tracer indexes it hosts. A tracer is settled when it is
-    ready and its first evaluation is recorded, when it reports an error, or when its process
-    died (crashed). A ``timeout`` reported by the stub (its provider's init timeout) is not
-    final: the provider stays registered and may turn ready later (dd-trace-go
-    ``openfeature/provider.go``; the proposal's wait-mode samples over 32 s), so collection
-    goes on until ``timeouts.run_s``, and a tracer still not ready then counts as a timeout.
+    ready and its first evaluation is recorded, or when its process died (crashed). Neither a
+    ``timeout`` reported by the stub (its provider's init timeout) nor an ``error`` (a config
+    its provider could not use) is final: the provider stays registered and turns ready when a
+    good configuration arrives (dd-trace-go ``openfeature/provider.go``; the proposal's
+    wait-mode samples over 32 s; a ``bad_payload`` fault then its fix), so collection goes on
+    until ``timeouts.run_s``, and a tracer still not ready then keeps its last outcome.
     """
 
     hosts: Mapping[str, Sequence[int]]
@@ -69,6 +81,8 @@ class Ledger:
     tracers: dict[int, TracerSample] = field(default_factory=dict)
     unexpected: set[tuple[str, int]] = field(default_factory=set)
     dead: set[str] = field(default_factory=set)
+    silent: set[str] = field(default_factory=set)
+    """Live components whose last scrape got no answer."""
 
     def __post_init__(self) -> None:
         for component, indexes in self.hosts.items():
@@ -86,15 +100,20 @@ class Ledger:
     def settled(sample: TracerSample) -> bool:
         if sample.outcome == READY:
             return sample.boot_total_ms is not None
-        return sample.outcome in (CRASHED, ERROR)
+        return sample.outcome == CRASHED
 
     def all_settled(self) -> bool:
         return all(self.settled(t) for t in self.tracers.values())
 
-    def update(self, component: str, samples: Iterable[Sample]) -> None:
-        """Record one scrape of ``component``; values of tracers it does not host are ignored."""
+    def update(self, component: str, samples: Iterable[Sample] | None) -> None:
+        """Record one scrape of ``component`` (``None``: it did not answer); values of tracers
+        it does not host are ignored."""
         if component in self.dead:
             return
+        if samples is None:
+            self.silent.add(component)
+            return
+        self.silent.discard(component)
         for index, values in tracer_values(samples).items():
             current = self.tracers.get(index)
             if current is None or current.component != component:
@@ -115,11 +134,10 @@ class Ledger:
                 self.tracers[index] = replace(sample, outcome=CRASHED)
 
     def counts(self) -> Counts:
-        """``success/timeout/error/crashed``; a tracer still pending counts as a timeout."""
-        out = {"success": 0, "timeout": 0, "error": 0, "crashed": 0}
-        for t in self.tracers.values():
-            key = {READY: "success", ERROR: "error", CRASHED: "crashed"}.get(t.outcome, "timeout")
-            out[key] += 1
+        """Every tracer counted once by its final outcome (:meth:`final`)."""
+        out = {"success": 0, "timeout": 0, "error": 0, "crashed": 0, "unreachable": 0}
+        for t in self.final():
+            out["success" if t.outcome == READY else t.outcome] += 1
         counts = Counts(**out)
         assert counts.total == self.fleet, "every tracer is counted exactly once"
         return counts
@@ -128,14 +146,38 @@ class Ledger:
         return sum(1 for t in self.tracers.values() if t.outcome == READY)
 
     def final(self) -> list[TracerSample]:
-        """Rows in tracer order, with pending tracers turned into timeouts."""
+        """Rows in tracer order: a tracer not ready whose live process stopped answering is
+        ``unreachable``; one still pending is a ``timeout``."""
         rows = []
         for index in sorted(self.tracers):
             t = self.tracers[index]
-            rows.append(
-                t if t.outcome in (READY, ERROR, CRASHED, TIMEOUT) else replace(t, outcome=TIMEOUT)
-            )
+            if t.outcome != READY and t.outcome != CRASHED and t.component in self.silent:
+                t = replace(t, outcome=UNREACHABLE)
+            elif t.outcome not in (READY, ERROR, CRASHED, TIMEOUT):
+                t = replace(t, outcome=TIMEOUT)
+            rows.append(t)
         return rows
+
+
+class Duties(Protocol):
+    """What a run does on every collection tick besides scraping: apply the faults that are
+    due, and watch the components (``harness.run.faults``)."""
+
+    async def on_tick(self) -> None:
+        """Called before each scrape round."""
+        ...
+
+    def next_due(self) -> float | None:
+        """Wall time of the next thing to do, so the loop wakes up for it (None: nothing)."""
+        ...
+
+    def busy(self) -> bool:
+        """Something is still to come: collection goes on even when every tracer settled."""
+        ...
+
+    def stop_reason(self) -> str | None:
+        """Why collection must stop now (a component died unplanned), else None."""
+        ...
 
 
 async def scrape(client: httpx.AsyncClient, handle: ComponentHandle) -> list[Sample] | None:
@@ -160,47 +202,53 @@ async def scrape_until_settled(
     on_tick: Callable[[Tick], None] | None = None,
     timeline: list[tuple[float, int]] | None = None,
     on_scrape: Callable[[str, list[Sample] | None], None] | None = None,
+    duties: Duties | None = None,
 ) -> list[tuple[float, int]]:
     """From the boot instant ``t0_wall``, scrape every tracer process concurrently every
-    ``interval_s`` until every tracer is settled or ``deadline_wall`` passes; return the
-    timeline ``[(s since t0, ready), ...]``, appended to ``timeline`` when given (so that a run
-    cut short keeps what it saw). Times are ``clock``'s wall time. ``on_scrape`` sees every
+    ``interval_s`` until every tracer is settled (and ``duties`` is not busy), ``duties`` says
+    stop, or ``deadline_wall`` passes; return the timeline ``[(s since t0, ready), ...]``,
+    appended to ``timeline`` when given (so that a run cut short keeps what it saw). Times are
+    ``clock``'s wall time; the loop also wakes up when a duty is due. ``on_scrape`` sees every
     scrape's samples by component (``None``: it failed)."""
     timeline = [] if timeline is None else timeline
     await clock.sleep(max(0.0, t0_wall - clock.time()))  # nothing to see before the boot
     while True:
         started = clock.time()
+        if duties is not None:
+            await duties.on_tick()
         live = [h for h in handles if h.spec.name not in ledger.dead]
         results = await asyncio.gather(*(scrape(client, h) for h in live))
-        unreachable = 0
         for handle, samples in zip(live, results, strict=True):
             if on_scrape is not None:
                 on_scrape(handle.spec.name, samples)
-            if samples is None:
-                unreachable += 1
-            else:
-                ledger.update(handle.spec.name, samples)
+            ledger.update(handle.spec.name, samples)
         for handle in live:
             ledger.process_state(handle.spec.name, handle.state())
         elapsed = max(0.0, clock.time() - t0_wall)
         timeline.append((round(elapsed, 3), ledger.ready_count()))
         if on_tick is not None:
-            c = ledger.counts()
             outcomes = [t.outcome for t in ledger.tracers.values()]
             on_tick(
                 Tick(
                     elapsed,
                     ledger.fleet,
-                    c.success,
+                    outcomes.count(READY),
                     outcomes.count(TIMEOUT),
-                    c.error,
-                    c.crashed,
-                    unreachable,
+                    outcomes.count(ERROR),
+                    outcomes.count(CRASHED),
+                    sum(1 for r in results if r is None),
                 )
             )
-        if ledger.all_settled() or clock.time() >= deadline_wall:
+        busy = duties is not None and duties.busy()
+        if duties is not None and duties.stop_reason() is not None:
             return timeline
-        await clock.sleep(max(0.0, interval_s - (clock.time() - started)))
+        if (ledger.all_settled() and not busy) or clock.time() >= deadline_wall:
+            return timeline
+        wake = started + interval_s
+        due = duties.next_due() if duties is not None else None
+        if due is not None:
+            wake = min(wake, due)
+        await clock.sleep(max(0.0, min(wake, deadline_wall) - clock.time()))
 
 
 async def scrape_counters(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from harness.errors import CompareError
+from harness.errors import CompareError, RunFailed
 from harness.gates.thresholds import Threshold, check_scopes
 from harness.report.html.compare_page import write_compare_html
 from harness.results.folder import refuse_non_empty
@@ -109,6 +109,9 @@ def compare_scenarios(
                     machine=machine,
                 )
         s = result.summary
+        failed = s.failure_reason()
+        if failed:
+            raise RunFailed(f"{name} run-{index} failed: {failed} (see {run_dir}/report.txt)")
         ready = s.provider_ready_ms
         figures = "n/a" if ready is None else f"p50 {ready.p50:,}ms, p99 {ready.p99:,}ms"
         say(

@@ -20,7 +20,9 @@ from harness.report.text import render_text
 from harness.results.folder import write_results
 from harness.results.samples import TracerSample
 from harness.results.summary import (
+    ComponentFailure,
     Counts,
+    FaultRecord,
     Health,
     RunFacts,
     RunStatus,
@@ -56,6 +58,10 @@ class Collected:
     crash_logs: dict[str, str] = field(default_factory=dict)
     """The last log lines of every tracer host that had crashed then."""
     ended: float | None = None
+    faults: list[FaultRecord] = field(default_factory=list)
+    """The scenario's faults as applied so far (the scheduler updates this list in place)."""
+    failures: list[ComponentFailure] = field(default_factory=list)
+    """Unplanned deaths of the agent or the backend (the scheduler appends to this list)."""
     validity: Validity | None = None
     """The run's self-checks, once judged (harness.results.validity)."""
     finished: bool = False
@@ -120,6 +126,8 @@ class Collected:
             backend=self.counters.get("backend_rc_", {}),
             timeline=self.timeline,
             warnings=warnings,
+            faults=self.faults,
+            failures=self.failures,
             crash_logs=self.crash_logs,
             status=status,
             failure=failure,

@@ -19,7 +19,7 @@ knows, so that it still starts at one instant.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -30,6 +30,9 @@ from rc_protocol.clock import Clock
 
 MIN_LEAD_S = 0.2
 """Shortest lead between the release and ``T``: the POSTs to a busy fleet must arrive first."""
+
+InstantHook = Callable[[float], Awaitable[None]]
+"""Told the fleet's start instant ``T`` before the fleet is released."""
 
 START_SIGNAL_ENV = "RC_STUB_START_SIGNAL"
 """The environment variable that makes a tracer process wait for ``POST /start``."""
@@ -159,14 +162,20 @@ async def release(
     *,
     deadline: float,
     min_lead_s: float = MIN_LEAD_S,
+    on_instant: InstantHook | None = None,
 ) -> Release:
     """Release the ready fleet at ``now + lead`` (see the module docstring), or report that it
-    starts at ``deadline``. A process that refuses the release raises
+    starts at ``deadline``; ``on_instant`` is told the instant before any process is (the
+    faults are anchored to it). A process that refuses the release raises
     :class:`ComponentStartError` naming it."""
     lead = max(min_lead_s, 2.0 * readiness.round_s)
     at = round(clock.time() + lead, 3)
     if not readiness.signalled or at >= deadline:  # too late to beat the deadline: it rules
+        if on_instant is not None:
+            await on_instant(deadline)
         return Release(deadline, 0.0, len(handles), signalled=False)
+    if on_instant is not None:
+        await on_instant(at)
     answers = await asyncio.gather(
         *(_post_start(client, h, round(at + start_offset_s(h, deadline), 3)) for h in handles)
     )
@@ -186,11 +195,18 @@ async def release_fleet(
     deadline: float,
     timeout_s: float,
     min_lead_s: float = MIN_LEAD_S,
+    on_instant: InstantHook | None = None,
 ) -> Release:
     """:func:`wait_ready`, then :func:`release`."""
     readiness = await wait_ready(handles, client, clock, timeout_s=timeout_s)
     return await release(
-        handles, client, clock, readiness, deadline=deadline, min_lead_s=min_lead_s
+        handles,
+        client,
+        clock,
+        readiness,
+        deadline=deadline,
+        min_lead_s=min_lead_s,
+        on_instant=on_instant,
     )
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from harness.errors import ComponentStartError, ResultsError
+from harness.errors import ComponentStartError, ResultsError, ScenarioError
 from harness.report.html.run_page import write_html_if_available
 from harness.results.folder import StagedFolder
 from harness.results.samples import TracerSample
@@ -35,6 +35,7 @@ from harness.results.validity import warnings_of
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.credentials import Credentials
 from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.faults import FaultScheduler, fault_log, needs_link, unsupported
 from harness.run.finish import (
     Collected,
     close_after_failure,
@@ -286,6 +287,10 @@ class _Run:
         collected = self.collected = Collected(scenario, run_id, runtime.name, clock.time())
         startup = scenario.timeouts.startup_s
         warnings = collected.warnings
+        faults = scenario.timed_faults()
+        refused = unsupported(faults, runtime)
+        if refused:
+            raise ScenarioError(f"scenario {scenario.name}: {refused}")
         launches = prepare_launches(scenario, runtime.name, lambda text: self.say(Progress(text)))
 
         backend_env = {
@@ -307,6 +312,7 @@ class _Run:
         self.say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
+        link = runtime.agent_link(agent) if needs_link(faults) else None
 
         # The deadline is a safety net only (processes without the start signal start at it):
         # later than the harness would still wait for every process to be ready.
@@ -319,7 +325,7 @@ class _Run:
         specs = fleet_specs(
             scenario,
             self.per_process,
-            agent.internal_url,
+            link.url if link is not None else agent.internal_url,
             run_id,
             deadline,
             module=self.modules["tracer"],
@@ -335,6 +341,18 @@ class _Run:
         )
         tracers = collected.tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
+        duties = FaultScheduler(
+            faults, runtime, client, clock, deadline, backend, agent, tracers, link,
+            log=fault_log(self.out_dir / "logs" / "faults.log", self.say),
+            admin_headers=self.credentials.admin_headers(),
+        )  # fmt: skip
+        collected.faults, collected.failures = duties.records, duties.failures
+
+        async def anchor_faults(boot_wall: float) -> None:
+            """Told the start instant before the fleet is: the backend's fault windows are
+            armed relative to it before any tracer can start."""
+            duties.anchor(boot_wall)
+            await duties.arm_backend()
 
         ledger = collected.ledger = Ledger(
             {h.spec.name: h.spec.tracer_indexes for h in tracers},
@@ -353,6 +371,7 @@ class _Run:
                 deadline=deadline,
                 timeout_s=startup,
                 min_lead_s=DISCOVERY_DELAY_S if discovery else MIN_LEAD_S,
+                on_instant=anchor_faults,
             )
             start_at = collected.start_at = released.at
             text, is_warning = describe(released, clock.time())
@@ -360,6 +379,7 @@ class _Run:
                 self.warn(warnings, text)
             else:
                 self.say(Progress(text))
+            await duties.before_boot()  # the actions planned at the boot instant itself
             probe = ValidityProbe(clock, self.machine)
             await probe.begin(client, agent, backend)
             await scrape_until_settled(
@@ -372,8 +392,10 @@ class _Run:
                 on_tick=lambda tick: self.say(Progress("collecting", tick)),
                 timeline=collected.timeline,
                 on_scrape=probe.on_scrape,
+                duties=duties,
             )
             collected.ended = clock.time()
+            await duties.finish(collected.ended)
             collected.read_states()  # and the crashed processes' last log lines
             counters = collected.counters
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):

@@ -11,6 +11,12 @@ to the spec's arguments, then reports two URLs per component: ``host_url`` (what
 this machine uses, always on 127.0.0.1) and ``internal_url`` (what other components of the same
 run use: the same URL locally, the container name on the run's network under Docker).
 
+Runtimes also apply the faults a scenario asks for (``harness.scenario.faults``): SIGKILL a
+component (:meth:`Runtime.kill`), start a stopped one again where it was (:meth:`Runtime.revive`),
+and cut or slow the path from the tracers to the agent (:meth:`Runtime.agent_link`);
+``fault_kinds`` says which kinds a runtime can apply, so that a scenario it cannot run is
+refused before anything starts.
+
 Runtimes are context managers: ``__exit__`` stops and removes everything the run created, on
 every exit path, and is idempotent. The harness reaches components only through the HTTP client
 a runtime hands out (:meth:`Runtime.http_client`): a real one on the network for processes and
@@ -109,6 +115,44 @@ class ComponentHandle(Protocol):
     def log_tail(self, lines: int = 30) -> str: ...
 
 
+class AgentLink(Protocol):
+    """The path from the tracers to the agent, which the harness can cut or slow down."""
+
+    @property
+    def url(self) -> str:
+        """The agent's URL as the tracers must be given it (the fault proxy's, locally)."""
+        ...
+
+    def cut(self) -> None:
+        """From now on the tracers cannot reach the agent (open connections are reset)."""
+        ...
+
+    def restore(self) -> None:
+        """Undo :meth:`cut`."""
+        ...
+
+    def set_latency(self, latency_ms: int) -> None:
+        """Delay every answer of the agent to the tracers by ``latency_ms`` (0: none)."""
+        ...
+
+
+ALL_FAULT_KINDS = frozenset(
+    {
+        "backend_latency",
+        "backend_errors",
+        "backend_429",
+        "backend_outage",
+        "bad_payload",
+        "agent_restart",
+        "agent_kill",
+        "tracer_kill",
+        "network_cut",
+        "network_latency",
+    }
+)
+"""Every fault kind of a scenario (``harness.scenario.faults``), as the runtimes name them."""
+
+
 class Runtime(Protocol):
     """Runs components for one run, identified by ``run_id`` (labels, names, cleanup)."""
 
@@ -116,6 +160,8 @@ class Runtime(Protocol):
     run_id: str
     start_cost_s: float
     """Serial seconds the runtime itself spends to start one component (0 for processes)."""
+    fault_kinds: frozenset[str]
+    """The fault kinds this runtime can apply (a subset of :data:`ALL_FAULT_KINDS`)."""
 
     def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
         """Start the components (in parallel where possible) and return their handles in order.
@@ -135,6 +181,26 @@ class Runtime(Protocol):
 
     def save_logs(self, dest: Path) -> None:
         """Write one ``<component>.log`` per component into ``dest``."""
+        ...
+
+    def kill(self, handles: Sequence[ComponentHandle]) -> None:
+        """SIGKILL these components now and wait until they are gone; they stay inspectable
+        (their state is ``exited`` with the kill's exit code)."""
+        ...
+
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        """Stop one component now, as a service restart does (SIGTERM, killed after
+        ``timeout``), whatever the runtime's options (Docker's ``keep`` included)."""
+        ...
+
+    def revive(self, handle: ComponentHandle) -> None:
+        """Start a stopped or killed component again, with the same spec at the same internal
+        address; ``handle`` follows the new process (its state, logs and ``host_url``)."""
+        ...
+
+    def agent_link(self, agent: ComponentHandle) -> AgentLink:
+        """The path from the tracers to ``agent``, for network faults; the tracers must be
+        given its :attr:`AgentLink.url`. Closed with the runtime."""
         ...
 
     def close(self) -> None:

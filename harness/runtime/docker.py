@@ -40,7 +40,9 @@ from harness.errors import (
     ImageMissingError,
     RuntimeErrorBase,
 )
+from harness.runtime import docker_faults
 from harness.runtime.base import (
+    AgentLink,
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
@@ -121,6 +123,10 @@ class DockerHandle:
     container: Any
     _host_url: str
     name: str
+    mode: str = "published"
+    """How the harness reaches it (``harness.runtime.docker_config``)."""
+    network: str = ""
+    """The run's network (its address there is the URL in ``internal`` mode)."""
 
     @property
     def spec(self) -> ComponentSpec:
@@ -145,6 +151,14 @@ class DockerHandle:
             raise RuntimeErrorBase(f"cannot inspect container {self.name}: {exc}") from None
         return state_from_attrs(self.container.attrs)
 
+    def refresh_url(self) -> None:
+        """Follow where Docker put the container now (a container started again or reconnected
+        gets a new published port or address); unchanged while Docker has not said."""
+        self.container.reload()
+        url = host_url_from_attrs(self.container.attrs, self.mode, self.network)
+        if url is not None:
+            self._host_url = url
+
     def log_tail(self, lines: int = 30) -> str:
         return _logs(self.container, tail=lines)
 
@@ -166,6 +180,7 @@ class DockerRuntime(ClosesOnExit):
     """Runs a run's components as containers of ``image`` (see the module docstring)."""
 
     name = "docker"
+    fault_kinds = docker_faults.DOCKER_FAULT_KINDS
     start_cost_s = 0.35
     """Engine seconds to create and start one container, serially, on the 2-core machine this
     was measured on (``benchmarks/docker_startup.py``: 100 containers in 31 s at load 7, 36 s at
@@ -310,7 +325,7 @@ class DockerRuntime(ClosesOnExit):
                 f"container {name} is {state.status.value} (exit code {state.exit_code})",
                 _logs(container, 30),
             )
-        return DockerHandle(spec, container, url, name)
+        return DockerHandle(spec, container, url, name, self.network_mode, network)
 
     # -- Runtime interface --
 
@@ -342,6 +357,21 @@ class DockerRuntime(ClosesOnExit):
                 handle.container.stop(timeout=max(int(timeout), 0))
 
         raise_first(parallel(stop_one, handles, self.workers))
+
+    def kill(self, handles: Sequence[ComponentHandle]) -> None:
+        docker_faults.kill_containers([h for h in self._handles if h in handles], self.workers)
+
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        docker_faults.stop_container(handle, timeout)
+
+    def revive(self, handle: ComponentHandle) -> None:
+        docker_faults.start_again(handle)
+
+    def agent_link(self, agent: ComponentHandle) -> AgentLink:
+        """Cuts disconnect the tracer containers from the run's network (``docker_faults``)."""
+
+        link = docker_faults.DockerLink
+        return link(agent.internal_url, self._network, self.handles, self.workers)
 
     def save_logs(self, dest: Path) -> None:
         """Write ``<component>.log`` for every container of the run, found by label: those

@@ -9,11 +9,18 @@ given a :class:`~rc_protocol.clock.FastForwardClock`. A tracer component turns r
 the one ``POST /start`` gave it when its spec has ``RC_STUB_START_SIGNAL=http`` (it answers
 ``GET /ready-to-start``), else ``RC_STUB_START_AT``, which is also the deadline of the signal
 (docs/contracts.md, "The start signal"); :class:`FakeScript` sets what goes wrong.
+
+Faults follow one rule: a tracer turns ready at the first instant, from its nominal ready time
+on, when the configuration can reach it, i.e. outside every blocked interval: the agent
+stopped or killed (until revived), the link from the tracers to the agent cut, or a backend
+fault window armed through the fake backend's ``POST /admin/faults/windows`` (every kind but
+``latency``). Every fault action is recorded in :attr:`FakeRuntime.actions` with its time.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +29,8 @@ import httpx
 
 from harness.errors import ComponentStartError
 from harness.runtime.base import (
+    ALL_FAULT_KINDS,
+    AgentLink,
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
@@ -63,18 +72,79 @@ class FakeScript:
     """Tracer components of a kind without the start signal (``/ready-to-start`` is 404)."""
     release_delay_s: float = 0.0
     """How long after its instant every ``POST /start`` arrives (a busy machine)."""
+    die_after_s: Mapping[str, tuple[float, int]] = field(default_factory=dict)
+    """Components that exit on their own ``(seconds after their start, exit code)``."""
     agent_counters: Mapping[str, float] = field(default_factory=lambda: DEFAULT_AGENT_COUNTERS)
     backend_counters: Mapping[str, float] = field(default_factory=lambda: DEFAULT_BACKEND_COUNTERS)
+
+
+class Blocked:
+    """Intervals of wall time during which no configuration reaches a tracer."""
+
+    def __init__(self) -> None:
+        self.intervals: list[tuple[float, float, str]] = []
+
+    def add(self, start: float, end: float, why: str) -> None:
+        self.intervals.append((start, end, why))
+
+    def close(self, why: str, at: float) -> None:
+        """End the open interval ``why`` (started with ``end = inf``) at ``at``."""
+        self.intervals = [
+            (s, at if (w == why and e == math.inf) else e, w) for s, e, w in self.intervals
+        ]
+
+    def first_free(self, t: float) -> float:
+        """The first instant at or after ``t`` outside every interval (``inf``: never)."""
+        moved = True
+        while moved and t < math.inf:
+            moved = False
+            for start, end, _ in self.intervals:
+                if start <= t < end:
+                    t, moved = end, True
+        return t
+
+
+class FakeLink:
+    """The fake path from the tracers to the agent (implements ``AgentLink``)."""
+
+    def __init__(self, url: str, clock: Clock, blocked: Blocked, actions: list[str]) -> None:
+        self._url, self._clock, self._blocked, self._actions = url, clock, blocked, actions
+        self.latency_ms = 0
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def cut(self) -> None:
+        self._blocked.add(self._clock.time(), math.inf, "link cut")
+        self._actions.append(f"{self._clock.time():.3f} cut")
+
+    def restore(self) -> None:
+        self._blocked.close("link cut", self._clock.time())
+        self._actions.append(f"{self._clock.time():.3f} restore")
+
+    def set_latency(self, latency_ms: int) -> None:
+        self.latency_ms = latency_ms
+        self._actions.append(f"{self._clock.time():.3f} latency {latency_ms}")
 
 
 class FakeComponent:
     """A component of :class:`FakeRuntime` (implements ``ComponentHandle``)."""
 
-    def __init__(self, spec: ComponentSpec, script: FakeScript, clock: Clock) -> None:
+    def __init__(
+        self,
+        spec: ComponentSpec,
+        script: FakeScript,
+        clock: Clock,
+        blocked: Blocked | None = None,
+    ) -> None:
         self._spec = spec
         self._script = script
         self._clock = clock
+        self._blocked = blocked or Blocked()
         self.stopped = False
+        self.killed = False
+        self.started_wall = clock.time()
         self.log: list[str] = [f"fake {spec.role} {spec.name}: started"]
         deadline = spec.env.get("RC_STUB_START_AT", "")
         self.deadline = float(deadline) if deadline else clock.time()
@@ -109,8 +179,14 @@ class FakeComponent:
             return ComponentState(ComponentStatus.EXITED, self._script.exit_at_start[name])
         if name in self._script.crash_at_boot and self._clock.time() > self.start_at:
             return ComponentState(ComponentStatus.EXITED, self._script.crash_at_boot[name])
+        if self.killed:
+            return ComponentState(ComponentStatus.EXITED, -9)
         if self.stopped:
             return ComponentState(ComponentStatus.EXITED, 0)
+        if name in self._script.die_after_s:
+            after_s, code = self._script.die_after_s[name]
+            if self._clock.time() >= self.started_wall + after_s:
+                return ComponentState(ComponentStatus.EXITED, code)
         return ComponentState(ComponentStatus.RUNNING)
 
     def log_tail(self, lines: int = 30) -> str:
@@ -123,6 +199,8 @@ class FakeComponent:
             raise httpx.ConnectError(f"{name} does not answer", request=None)
         if path in ("/ready-to-start", "/start") and self.signalled:
             return self._start_signal(path, method, body)
+        if method == "POST" and path == "/admin/faults/windows" and self._spec.role == "backend":
+            return self._add_window(body)
         if path == "/health":
             return httpx.Response(200, json={"status": "ok"})
         if path != "/metrics":
@@ -145,6 +223,20 @@ class FakeComponent:
         self.log.append(f"fake {self._spec.name}: released for {at}")
         return httpx.Response(200, json={"start_at": at, "late_s": late})
 
+    def _add_window(self, body: bytes) -> httpx.Response:
+        """The fake backend's admin API: a window from ``start_s``/``end_s`` (or ``for_s``)."""
+        doc = json.loads(body)
+        now = self._clock.time()
+        if doc.get("for_s") is not None:
+            start, end = now, now + float(doc["for_s"])
+        else:
+            start, end = now + float(doc.get("start_s") or 0.0), now + float(doc["end_s"])
+        kind = str(doc["kind"])
+        self.log.append(f"fake backend: {kind} window {start:.3f}-{end:.3f}")
+        if kind != "latency":
+            self._blocked.add(start, end, f"backend {kind}")
+        return httpx.Response(200, json={"windows": [{"kind": kind}]})
+
     def metrics_text(self) -> str:
         """``/metrics`` in the Prometheus text format, as the real service names its series."""
         if self._spec.role == "agent":
@@ -158,8 +250,10 @@ class FakeComponent:
         pending = self._spec.name in self._script.pending
         lines = []
         for n, i in enumerate(self._spec.tracer_indexes):
-            ready_s = self._script.ready_after_s + self._script.per_tracer_s * n
-            ready = not pending and now >= self.start_at + ready_s
+            nominal = self.start_at + self._script.ready_after_s + self._script.per_tracer_s * n
+            ready_at = self._blocked.first_free(nominal)
+            ready = not pending and now >= ready_at
+            ready_s = round(ready_at - self.start_at, 6)
             for outcome in ("pending", "ready", "timeout", "error"):
                 value = 1.0 if outcome == ("ready" if ready else "pending") else 0.0
                 lines.append(f'tracer_outcome{{tracer="{i}",outcome="{outcome}"}} {value}')
@@ -182,6 +276,7 @@ class FakeRuntime(ClosesOnExit):
 
     name = "fake"
     start_cost_s = 0.0
+    fault_kinds = ALL_FAULT_KINDS
 
     def __init__(self, run_id: str, clock: Clock, script: FakeScript | None = None) -> None:
         self.run_id = run_id
@@ -189,13 +284,16 @@ class FakeRuntime(ClosesOnExit):
         self.script = script or FakeScript()
         self.components: list[FakeComponent] = []
         self.closed = False
+        self.blocked = Blocked()
+        self.actions: list[str] = []
+        """Every fault action, ``"<wall time> <what>"``, in order."""
 
     def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
         started: list[ComponentHandle] = []
         for spec in specs:
             if any(c.spec.name == spec.name for c in self.components):
                 raise ComponentStartError(spec.name, "a component with this name already runs")
-            component = FakeComponent(spec, self.script, self.clock)
+            component = FakeComponent(spec, self.script, self.clock, self.blocked)
             self.components.append(component)
             started.append(component)
         return started
@@ -205,9 +303,38 @@ class FakeRuntime(ClosesOnExit):
 
     def stop(self, handles: Sequence[ComponentHandle], timeout: float = 10.0) -> None:
         for component in self.components:
-            if component in handles and not component.stopped:
+            if component in handles and not (component.stopped or component.killed):
                 component.stopped = True
                 component.log.append(f"fake {component.spec.name}: stopped")
+                if not self.closed:
+                    self._went_down(component, "stopped")
+
+    def kill(self, handles: Sequence[ComponentHandle]) -> None:
+        for c in self.components:
+            if c in handles and not (c.killed or c.stopped):
+                c.killed = True
+                c.log.append(f"fake {c.spec.name}: killed")
+                self._went_down(c, "killed")
+
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        self.stop([handle], timeout)
+
+    def revive(self, handle: ComponentHandle) -> None:
+        [c] = [c for c in self.components if c is handle]
+        c.killed = c.stopped = False
+        c.started_wall = self.clock.time()
+        c.log.append(f"fake {c.spec.name}: started again")
+        self.actions.append(f"{self.clock.time():.3f} revive {c.spec.name}")
+        if c.spec.role == "agent":
+            self.blocked.close("agent down", self.clock.time())
+
+    def agent_link(self, agent: ComponentHandle) -> AgentLink:
+        return FakeLink(f"http://agent-link.{FAKE_DOMAIN}", self.clock, self.blocked, self.actions)
+
+    def _went_down(self, c: FakeComponent, how: str) -> None:
+        self.actions.append(f"{self.clock.time():.3f} {how} {c.spec.name}")
+        if c.spec.role == "agent":
+            self.blocked.add(self.clock.time(), math.inf, "agent down")
 
     def save_logs(self, dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)

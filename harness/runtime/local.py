@@ -8,6 +8,11 @@ every process carries ``HARNESS_RUN_ID`` so that leftovers can be found by run i
 ``HARNESS_PARENT_PID`` so that it dies with the harness however the harness ends (each service
 calls ``rc_protocol.lifeline.tie_to_parent``). Components are started from the thread that runs
 the run (the main thread): the kernel's parent-death signal follows that thread.
+
+Faults: :meth:`LocalRuntime.kill` SIGKILLs a component's process group, :meth:`LocalRuntime.revive`
+starts it again on the same port (appending to its log), and network faults go through a
+:class:`~harness.runtime.proxy.FaultProxy` between the tracers and the agent
+(:meth:`LocalRuntime.agent_link`), written to ``<log_dir>/fault-proxy.log``.
 """
 
 from __future__ import annotations
@@ -26,15 +31,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-from harness.errors import ComponentStartError
+from harness.errors import ComponentStartError, RuntimeErrorBase
 from harness.runtime.base import (
+    ALL_FAULT_KINDS,
     RUN_ID_ENV,
+    AgentLink,
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
     ComponentState,
     ComponentStatus,
 )
+from harness.runtime.proxy import FaultProxy
 from harness.runtime.reaper import RunGuard
 from harness.runtime.signals import signals_held
 from rc_protocol.lifeline import PARENT_PID_ENV
@@ -171,6 +179,22 @@ class LocalComponent:
             self._terminated = True
             self._signal_group(self.popen.pid, signal.SIGTERM)
 
+    def kill(self) -> None:
+        """SIGKILL the process group and reap the process (its exit code is then -9)."""
+        if self._stopped:
+            return
+        self._signal_group(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+        self._stopped = True
+        if not self._log_file.closed:
+            self._log_file.close()
+
+    def respawned(self, popen: subprocess.Popen[bytes], log_file: IO[bytes]) -> None:
+        """Follow a new process of the same component (after :meth:`stop` or :meth:`kill`)."""
+        assert self._stopped, "only a stopped component is started again"
+        self.popen, self._log_file = popen, log_file
+        self._terminated = self._stopped = False
+
     def stop(self, timeout: float) -> None:
         """SIGTERM the process group (unless :meth:`terminate` already did), wait up to
         ``timeout``, then SIGKILL the group. Once only: the group id is not signalled again
@@ -200,6 +224,7 @@ class LocalRuntime(ClosesOnExit):
 
     name = "local"
     start_cost_s = 0.0
+    fault_kinds = ALL_FAULT_KINDS
 
     def __init__(
         self,
@@ -219,6 +244,7 @@ class LocalRuntime(ClosesOnExit):
         self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="harness-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._components: list[LocalComponent] = []
+        self._proxies: list[FaultProxy] = []
         self._closed = False
 
     def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
@@ -233,6 +259,14 @@ class LocalRuntime(ClosesOnExit):
             raise ComponentStartError(spec.name, "a component with this name already runs")
         port = free_port()
         log_path = self.log_dir / f"{spec.name}.log"
+        popen, log_file = self._spawn(spec, port, log_path)
+        component = LocalComponent(spec, popen, port, log_path, log_file, self._signal_group)
+        self._components.append(component)
+        return component
+
+    def _spawn(
+        self, spec: ComponentSpec, port: int, log_path: Path
+    ) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
         log_file = log_path.open("ab")
         program = list(spec.command) if spec.command else [sys.executable, "-m", spec.module]
         argv = [
@@ -255,9 +289,34 @@ class LocalRuntime(ClosesOnExit):
         except OSError as exc:
             log_file.close()
             raise ComponentStartError(spec.name, f"cannot run {argv[0]}: {exc}") from exc
-        component = LocalComponent(spec, popen, port, log_path, log_file, self._signal_group)
-        self._components.append(component)
-        return component
+        return popen, log_file
+
+    def kill(self, handles: Sequence[ComponentHandle]) -> None:
+        for c in self._components:
+            if c in handles:
+                c.kill()
+
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        self.stop([handle], timeout)
+
+    def revive(self, handle: ComponentHandle) -> None:
+        """Start the stopped component again on its port (its log goes on in the same file)."""
+        [component] = [c for c in self._components if c is handle]
+        if component.state().status is not ComponentStatus.EXITED:
+            raise RuntimeErrorBase(f"{component.spec.name} is still running: stop it first")
+        component.stop(0.0)  # reaps it and closes its log, if it exited on its own
+        with component.log_path.open("ab") as fh:
+            fh.write(b"--- harness: starting the component again ---\n")
+        popen, log_file = self._spawn(component.spec, component.port, component.log_path)
+        component.respawned(popen, log_file)
+
+    def agent_link(self, agent: ComponentHandle) -> AgentLink:
+        """A :class:`FaultProxy` to the agent's port (closed with the runtime)."""
+        assert isinstance(agent, LocalComponent)
+        proxy = FaultProxy(("127.0.0.1", agent.port), self.log_dir / "fault-proxy.log")
+        proxy.start()
+        self._proxies.append(proxy)
+        return proxy
 
     def handles(self) -> list[ComponentHandle]:
         return list(self._components)
@@ -272,10 +331,12 @@ class LocalRuntime(ClosesOnExit):
 
     def save_logs(self, dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
-        for c in self._components:
-            target = dest / c.log_path.name
-            if c.log_path.exists() and target.resolve() != c.log_path.resolve():
-                shutil.copyfile(c.log_path, target)
+        paths = [c.log_path for c in self._components]
+        paths += [p.log_path for p in self._proxies if p.log_path is not None]
+        for path in paths:
+            target = dest / path.name
+            if path.exists() and target.resolve() != path.resolve():
+                shutil.copyfile(path, target)
 
     def close(self) -> None:
         """Stop every process of the run. A Ctrl-C or SIGTERM arriving meanwhile is held until
@@ -284,6 +345,8 @@ class LocalRuntime(ClosesOnExit):
             return
         with signals_held():
             try:
+                for proxy in self._proxies:
+                    proxy.close()
                 self.stop(self._components, timeout=5.0)
             except BaseException:
                 self.guard.abandon()  # the reaper stops what is left

@@ -24,7 +24,13 @@ import httpx
 from pydantic import ValidationError
 
 from harness.errors import ComponentStartError, HarnessError
-from harness.runtime.base import ClosesOnExit, ComponentHandle, ComponentSpec
+from harness.runtime.base import (
+    ALL_FAULT_KINDS,
+    AgentLink,
+    ClosesOnExit,
+    ComponentHandle,
+    ComponentSpec,
+)
 from harness.runtime.local import LocalComponent, LocalRuntime, free_port
 from harness.runtime.locust_fleet import (
     MASTER_MODULE,
@@ -60,6 +66,9 @@ class LocustRuntime(ClosesOnExit):
 
     name = "locust"
     start_cost_s = LOCUST_START_COST_S
+    fault_kinds = ALL_FAULT_KINDS
+    """Faults go to the local processes: the agent, and the workers this machine started
+    (``tracer_kill`` kills worker processes; network faults reach local workers only)."""
 
     def __init__(
         self,
@@ -118,8 +127,7 @@ class LocustRuntime(ClosesOnExit):
     def stop(self, handles: Sequence[ComponentHandle], timeout: float = 10.0) -> None:
         """The master first (it collects the workers' last statistics and stops them), then
         the rest."""
-        processes = [h.process if isinstance(h, WorkerHandle) else h for h in handles]
-        targets = [p for p in processes if p is not None]
+        targets = _processes(handles)
         first = [p for p in targets if p is self.master]
         if first:
             self.local.stop(first, timeout)
@@ -127,6 +135,18 @@ class LocustRuntime(ClosesOnExit):
 
     def save_logs(self, dest: Path) -> None:
         self.local.save_logs(dest)
+
+    def kill(self, handles: Sequence[ComponentHandle]) -> None:
+        self.local.kill(_processes(handles))
+
+    def shut_down(self, handle: ComponentHandle, timeout: float = 10.0) -> None:
+        self.local.shut_down(handle, timeout)
+
+    def revive(self, handle: ComponentHandle) -> None:
+        self.local.revive(handle)
+
+    def agent_link(self, agent: ComponentHandle) -> AgentLink:
+        return self.local.agent_link(agent)
 
     def close(self) -> None:
         self.local.close()
@@ -183,6 +203,12 @@ class LocustRuntime(ClosesOnExit):
             self._last = status
         source = status or self._last
         return next((w for w in source.workers if w.id == worker_id), None) if source else None
+
+
+def _processes(handles: Sequence[ComponentHandle]) -> list[ComponentHandle]:
+    """The local processes behind handles (a worker from elsewhere has none)."""
+    processes = [h.process if isinstance(h, WorkerHandle) else h for h in handles]
+    return [p for p in processes if p is not None]
 
 
 def _http_status(base_url: str) -> MasterStatus | None:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from agent.settings import Settings as AgentSettings
 from fake_backend.settings import Settings as BackendSettings
 from harness.errors import ScenarioError
+from harness.scenario.faults import FaultEvent, check_sequence, from_backend_windows
 from harness.scenario.sections import Section, ServiceSection, derive
 from tracer_stub.profiles import PROFILES
 from tracer_stub.settings import Settings as StubSettings
@@ -121,6 +122,8 @@ STUB_PROCESS_FIELDS = (
 )
 #: The stub's provider fields, and their keys in the ``provider`` section.
 PROVIDER_KEYS = {"provider_mode": "mode", "provider_init_timeout_s": "init_timeout_s"}
+#: Backend settings the harness applies as faults from the boot instant, not as variables.
+BACKEND_WINDOW_VARIABLES = ("RC_BACKEND_OUTAGE_WINDOWS", "RC_BACKEND_RATE_LIMIT_WINDOWS")
 AGENT_PROCESS_FIELDS = ("host", "port", "backend_url", "api_key", "run_id", "log_level")
 BACKEND_PROCESS_FIELDS = ("host", "port", "run_id", "api_key", "admin_token", "log_level")
 
@@ -241,6 +244,9 @@ class Scenario(Section):
     backend: Backend = Backend()
     timeouts: Timeouts = Timeouts()
     validity: ValidityLimits = ValidityLimits()
+    faults: tuple[FaultEvent, ...] = Field(
+        default=(), description="timed events from the boot instant (harness.scenario.faults)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -251,6 +257,11 @@ class Scenario(Section):
                 "starting with a letter or digit, at most 64 (it names the results folder)"
             )
         return name
+
+    @model_validator(mode="after")
+    def _faults(self) -> Scenario:
+        check_sequence(self.timed_faults())
+        return self
 
     @model_validator(mode="after")
     def _same_flag(self) -> Scenario:
@@ -265,9 +276,24 @@ class Scenario(Section):
         """The resolved scenario (every default filled in), loadable by :func:`load_scenario`."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
+    def timed_faults(self) -> tuple[FaultEvent, ...]:
+        """Every fault of the run from the boot instant, in time order: the ``faults`` section
+        and the backend's ``outage_windows`` / ``rate_limit_windows`` settings."""
+        windows = from_backend_windows(
+            self.backend.outage_windows,
+            self.backend.rate_limit_windows,
+            self.backend.outage_status,
+        )
+        return tuple(sorted((*self.faults, *windows), key=lambda e: e.at_s))
+
     def backend_env(self) -> dict[str, str]:
-        """``RC_BACKEND_*`` for the backend section's values that are set."""
-        return self.backend.to_env()
+        """``RC_BACKEND_*`` for the backend section's values that are set, but the fault
+        windows: the harness arms them from the boot instant (:meth:`timed_faults`), not from
+        the backend's own start."""
+        env = self.backend.to_env()
+        for key in BACKEND_WINDOW_VARIABLES:
+            env.pop(key, None)
+        return env
 
     def agent_env(self) -> dict[str, str]:
         """``RC_AGENT_*`` for the agent section's values that are set."""

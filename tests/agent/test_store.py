@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent.errors import StoreError
 from agent.store import Store
+from rc_protocol.cjson import canonical_json
 from rc_protocol.proto import remoteconfig_pb2 as pb
+from rc_protocol.targets import build_signed_targets
+from rc_protocol.tuf import build_root
 from tests.agent.conftest import APM_PATH, FFE_PATH, FFE_RAW, Catalogue
 
 
@@ -71,3 +77,31 @@ def test_root_with_a_non_integer_version_rejects_the_update(version: str) -> Non
     with pytest.raises(StoreError, match=r"director root: signed\.version must be an integer"):
         store.apply(update)
     assert store.targets_version == 0 and store.director_root_version == 1  # nothing applied
+
+
+def test_targets_whose_signature_does_not_verify_are_rejected() -> None:
+    store = Store()
+    store.apply(respond(Catalogue()))
+    update = respond(Catalogue(version=1_700_000_100))
+    doc = json.loads(update.director_metas.targets.raw)
+    doc["signatures"][0]["sig"] = "00" * 64
+    update.director_metas.targets.raw = canonical_json(doc)
+    with pytest.raises(StoreError, match="signatures do not verify with director root version 1"):
+        store.apply(update)
+    assert store.targets_version == 1_700_000_000  # unchanged
+
+
+def test_targets_verify_against_the_keys_of_the_latest_director_root() -> None:
+    other = Ed25519PrivateKey.from_private_bytes(bytes([7]) * 32)
+    cat = Catalogue()
+    signed = build_signed_targets(
+        {p: cat.meta(p) for p in cat.files}, version=1_700_000_000, key=other
+    )
+    response = respond(cat)
+    response.director_metas.targets.raw = signed
+    with pytest.raises(StoreError, match="do not verify"):  # the embedded root's key is not it
+        Store().apply(response)
+    response.director_metas.roots.append(pb.TopMeta(version=2, raw=build_root(2, key=other)))
+    store = Store()
+    store.apply(response)  # root v2 names the other key for the targets role
+    assert store.director_root_version == 2 and store.targets_version == 1_700_000_000

@@ -98,3 +98,60 @@ def test_prune_and_describe() -> None:
     assert state["windows"] == [
         {"kind": "rate_limit", "start_in_s": 4.0, "end_in_s": 14.0, "active": False}
     ]
+
+
+def test_latency_windows_add_to_the_fixed_latency_while_they_last() -> None:
+    p = plan(latency_ms=100)
+    p.add_window(make_window(WindowKind.LATENCY, 10.0, 20.0, latency_ms=900))
+    assert p.decide(9.9).delay_s == pytest.approx(0.1)
+    assert p.decide(10.0).delay_s == pytest.approx(1.0)
+    assert p.decide(10.0).status is None
+    assert p.decide(20.0).delay_s == pytest.approx(0.1)
+
+
+def test_an_errors_window_replaces_the_rate_and_status() -> None:
+    p = plan(error_rate=0.0)
+    p.add_window(make_window(WindowKind.ERRORS, 5.0, 6.0, error_rate=1.0, status=503))
+    assert p.decide(4.0).status is None
+    assert [p.decide(5.5).status for _ in range(20)] == [503] * 20
+    assert p.decide(6.0).status is None
+
+
+def test_window_statuses_and_retry_after_are_the_windows_own() -> None:
+    p = plan()
+    p.add_window(make_window(WindowKind.OUTAGE, 0.0, 1.0, status=500))
+    p.add_window(make_window(WindowKind.RATE_LIMIT, 1.0, 30.0, retry_after_s=2))
+    assert p.decide(0.5).status == 500
+    limited = p.decide(1.5)
+    assert (limited.status, limited.retry_after_s) == (429, 2)
+
+
+def test_a_bad_payload_window_names_its_corruption() -> None:
+    p = plan()
+    p.add_window(make_window(WindowKind.BAD_PAYLOAD, 1.0, 2.0, corruption="ufc"))
+    assert [p.corruption(t) for t in (0.5, 1.0, 1.99, 2.0)] == [None, "ufc", "ufc", None]
+    assert p.decide(1.5).status is None  # the call is served, with a corrupt target
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "message"),
+    [
+        (WindowKind.BAD_PAYLOAD, {"corruption": "rot13"}, "corruption 'rot13'"),
+        (WindowKind.ERRORS, {"error_rate": 2.0}, "error_rate=2.0"),
+        (WindowKind.ERRORS, {"error_rate": 1.0, "status": 502}, "status must be one of"),
+        (WindowKind.LATENCY, {"latency_ms": -1}, "latencies must be >= 0"),
+    ],
+)
+def test_window_fields_are_checked(
+    kind: WindowKind, fields: dict[str, object], message: str
+) -> None:
+    with pytest.raises(FaultSpecError, match=message):
+        make_window(kind, 0.0, 1.0, **fields)  # type: ignore[arg-type]
+
+
+def test_the_state_shows_each_windows_own_fields() -> None:
+    p = plan()
+    p.add_window(make_window(WindowKind.LATENCY, 0.0, 10.0, latency_ms=250))
+    [window] = p.describe(5.0)["windows"]  # type: ignore[misc]
+    assert window == {"kind": "latency", "start_in_s": -5.0, "end_in_s": 5.0, "active": True,
+                      "latency_ms": 250}  # fmt: skip

@@ -26,15 +26,24 @@ def saved_run(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def fake_deps(name: str = "fake") -> CliDeps:
+def fake_deps(name: str = "fake", script: FakeScript | None = None) -> CliDeps:
     """The CLI on the in-memory runtime and a fast-forward clock: a whole run, no process."""
     clock = FastForwardClock()
 
     def factory(choice: RuntimeChoice, placement: Placement) -> RuntimeFactory:
-        return lambda run_id, log_dir: FakeRuntime(run_id, clock)
+        return lambda run_id, log_dir: FakeRuntime(run_id, clock, script)
 
     return CliDeps(choose=lambda requested, image: RuntimeChoice(name, "test"), factory=factory,
                    clock=clock)  # fmt: skip
+
+
+FAULT_BUILTINS = [
+    "fault-agent-restart",
+    "fault-backend-outage",
+    "fault-bad-payload",
+    "fault-network-cut",
+    "fault-tracer-kill",
+]
 
 
 def test_scenarios_lists_each_builtin_on_one_line() -> None:
@@ -47,6 +56,7 @@ def test_scenarios_lists_each_builtin_on_one_line() -> None:
         "phase2",
         "phase3",
         "instant",
+        *FAULT_BUILTINS,
     ]
 
 
@@ -104,6 +114,19 @@ def test_run_with_a_breached_threshold_exits_99_and_writes_junit(tmp_path: Path)
     assert result.exit_code == 99, result.output
     assert "✗ [phase3] provider_ready.p99 < 100ms  breached: observed 330ms" in result.stdout
     assert junit.is_file()
+
+
+def test_a_run_whose_agent_dies_prints_the_report_then_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    script = FakeScript(ready_after_s=60.0, die_after_s={"agent": (20.0, -9)})
+    args = ["run", "--tracers", "4", "--out", str(out), "--timeout", "60"]
+    result = cli.invoke(app, args, obj=fake_deps(script=script))
+    assert result.exit_code == 1, result.output
+    assert "=== FAILED: agent exited with code -9" in result.stdout
+    assert "--- last log lines of agent ---" in result.stdout
+    assert "error: the run failed: agent exited with code -9" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["failures"][0]["exit_code"] == -9
 
 
 class InterruptedRuntime(FakeRuntime):

@@ -3,7 +3,7 @@ import asyncio
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.results.samples import CRASHED, ERROR, READY, TIMEOUT
+from harness.results.samples import CRASHED, ERROR, READY, TIMEOUT, UNREACHABLE
 from harness.results.summary import Counts
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled, tracer_values
 from harness.run.events import Tick
@@ -76,6 +76,26 @@ def test_a_stub_timeout_is_not_final_the_provider_may_turn_ready_later() -> None
     assert ledger.all_settled() and ledger.final()[0].provider_ready_ms == 31000
 
 
+def test_an_error_is_not_final_a_good_config_may_follow() -> None:
+    ledger = Ledger({"p0": range(0, 1)})
+    ledger.update("p0", parse(stub_text({0: ERROR})))
+    assert not ledger.all_settled() and ledger.counts().error == 1
+    ledger.update("p0", parse(stub_text({0: READY}, ready_s=12.0)))  # the bad payload was fixed
+    assert ledger.all_settled() and ledger.counts().success == 1
+
+
+def test_a_live_process_that_stopped_answering_leaves_its_tracers_unreachable() -> None:
+    ledger = Ledger({"p0": range(0, 2), "p1": range(2, 3)})
+    ledger.update("p0", parse(stub_text({0: READY, 1: "pending"})))
+    ledger.update("p1", parse(stub_text({2: "pending"})))
+    ledger.update("p0", None)  # no answer, but the process runs
+    ledger.process_state("p0", RUNNING)
+    assert [r.outcome for r in ledger.final()] == [READY, UNREACHABLE, TIMEOUT]
+    assert ledger.counts() == Counts(success=1, timeout=1, error=0, crashed=0, unreachable=1)
+    ledger.update("p0", parse(stub_text({0: READY, 1: "pending"})))  # it answers again
+    assert ledger.counts().unreachable == 0
+
+
 def test_ready_without_its_first_evaluation_is_not_settled_yet() -> None:
     ledger = Ledger({"p0": range(0, 1)})
     text = stub_text({0: READY}).replace('tracer_boot_total_seconds{tracer="0"} 1.52\n', "")
@@ -133,7 +153,7 @@ def test_scrape_loop_stops_at_the_deadline_and_when_processes_die() -> None:
             )
 
     timeline = asyncio.run(collect())
-    assert ledger.counts() == Counts(success=0, timeout=2, error=0, crashed=1)
+    assert ledger.counts() == Counts(success=0, timeout=0, error=0, crashed=1, unreachable=2)
     assert timeline and all(ready == 0 for _, ready in timeline)
     assert timeline[-1][0] >= 6.0  # it went on until the deadline
     assert ticks[0].unreachable == 1 and ticks[-1].unreachable == 1

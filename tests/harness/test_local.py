@@ -208,3 +208,49 @@ def test_free_ports_are_outside_the_ephemeral_range(tmp_path: Path) -> None:
     custom = tmp_path / "range"
     custom.write_text("40000\t50000\n")
     assert ephemeral_range(custom) == (40000, 50000)
+
+
+@pytest.mark.e2e
+def test_kill_then_revive_on_the_same_port_with_the_log_going_on(tmp_path: Path) -> None:
+    with LocalRuntime("rt7", log_dir=tmp_path) as rt:
+        [h] = rt.start([spec()])
+        poll_until(lambda: healthy(h.host_url), timeout=20, interval=0.1, what="healthy")
+        first_pid, url = h.pid, h.host_url  # type: ignore[attr-defined]
+        rt.kill([h])
+        assert h.state().status is ComponentStatus.EXITED and h.state().exit_code == -9
+        assert not alive(first_pid)
+        rt.revive(h)
+        poll_until(lambda: healthy(url), timeout=20, interval=0.1, what="healthy again")
+        assert h.host_url == url and h.pid != first_pid  # type: ignore[attr-defined]
+        assert h.state().status is ComponentStatus.RUNNING
+        log = (tmp_path / "backend.log").read_text()
+        assert "starting the component again" in log and log.count("fake backend serving") == 2
+        rt.stop([h])  # a stop then a revive: the restart the agent_restart fault makes
+        rt.revive(h)
+        poll_until(lambda: healthy(url), timeout=20, interval=0.1, what="healthy once more")
+        pid = h.pid  # type: ignore[attr-defined]
+    assert not alive(pid)  # closed with the runtime
+
+
+@pytest.mark.e2e
+def test_a_running_component_cannot_be_revived(tmp_path: Path) -> None:
+    with LocalRuntime("rt8", log_dir=tmp_path) as rt:
+        [h] = rt.start([spec()])
+        with pytest.raises(HarnessError, match="backend is still running: stop it first"):
+            rt.revive(h)
+
+
+@pytest.mark.e2e
+def test_the_agent_link_is_a_fault_proxy_closed_with_the_runtime(tmp_path: Path) -> None:
+    with LocalRuntime("rt9", log_dir=tmp_path) as rt:
+        [h] = rt.start([spec("agent")])
+        poll_until(lambda: healthy(h.host_url), timeout=20, interval=0.1, what="healthy")
+        link = rt.agent_link(h)
+        assert link.url != h.host_url and healthy(link.url)
+        link.cut()
+        assert not healthy(link.url)
+        link.restore()
+        assert healthy(link.url)
+        rt.save_logs(tmp_path / "saved")
+    assert not healthy(link.url)
+    assert "forwarding to 127.0.0.1" in (tmp_path / "saved" / "fault-proxy.log").read_text()

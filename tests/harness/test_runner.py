@@ -47,6 +47,8 @@ SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "status",
     "failure",
     "validity",
+    "faults",
+    "failures",
 }
 
 

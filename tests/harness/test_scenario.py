@@ -23,9 +23,12 @@ from harness.scenario.sections import derive
 from rc_protocol.settings import EnvSettings, setting
 from tracer_stub.settings import Settings as TracerStubSettings
 
+FAULTS = ["fault-agent-restart", "fault-backend-outage", "fault-bad-payload", "fault-network-cut",
+          "fault-tracer-kill"]  # fmt: skip
 
-def test_builtins_are_the_proposals_phases_plus_calibration() -> None:
-    assert builtin_names() == ["baseline", "phase1", "phase2", "phase3", "instant"]
+
+def test_builtins_are_the_proposals_phases_calibration_and_faults() -> None:
+    assert builtin_names() == ["baseline", "phase1", "phase2", "phase3", "instant", *FAULTS]
 
 
 @pytest.mark.parametrize("name", ["baseline", "phase1", "phase2", "phase3", "instant"])
@@ -34,6 +37,18 @@ def test_each_builtin_loads_and_explains_itself(name: str) -> None:
     assert scenario.name == name and scenario.description
     header = (builtin_dir() / f"{name}.yaml").read_text().split("\nname:")[0]
     assert header.startswith("#") and "proposal" in header
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_each_fault_builtin_is_the_baseline_plus_one_fault_explained(name: str) -> None:
+    scenario = load_scenario(name)
+    header = (builtin_dir() / f"{name}.yaml").read_text().split("\nname:")[0]
+    assert header.startswith("#") and "What it shows" in header and "fastlane" in header
+    [fault] = scenario.faults
+    assert fault.kind == name.removeprefix("fault-").replace("-", "_")
+    baseline = load_scenario("baseline")
+    for section in ("client", "provider", "agent", "backend"):
+        assert getattr(scenario, section) == getattr(baseline, section), section
 
 
 def test_baseline_is_the_proposals_load_test_with_a_default_agent() -> None:

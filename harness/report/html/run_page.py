@@ -93,7 +93,8 @@ def counts_line(summary: Summary) -> str:
     c = summary.counts
     return (
         f"<p>Success {c.success}/{summary.tracers} · timeout {c.timeout} · error {c.error} · "
-        f"crashed {c.crashed} · ProviderError events {summary.provider_error_events}</p>"
+        f"crashed {c.crashed} · unreachable {c.unreachable} · "
+        f"ProviderError events {summary.provider_error_events}</p>"
     )
 
 
