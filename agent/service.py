@@ -16,18 +16,16 @@ Mechanisms, each from the real code:
   channel(s) and a fresh ``clock.After(calculateRefreshInterval())`` timer. A bypass message
   refreshes when the limiter allows (``refreshed``) or is answered at once (``rate_limited``,
   ``IncRateLimit``); either way the loop starts a new full timer.
-- **Serving cost** (``serve_cost_ms``, a diagnostic defaulting to 0, not a real constant):
-  the real ``ClientGetConfigs`` builds the response with ``s.mu`` held (``TUFVersionState``,
-  ``Targets``, ``executeTracerPredicates``, ``TargetFiles``, ``TargetsMeta`` read the
-  transactional store), so under CPU contention every request, and every ``refresh()`` that
-  needs the lock to collect clients or apply an update, queues behind that cost. The knob holds
-  the lock that long per response so that the hypothesis can be measured
-  (``docs/baseline-fidelity.md``).
-- **Late RC** (``rc_unavailable_s``, a diagnostic defaulting to 0, not a real constant): an
-  agent booted together with its fleet does not serve RC until it is up; until then the
-  trace-agent's ``ConfigHandler`` answers 500 (its gRPC call to the core agent fails) and no
-  refresh has run. The knob makes ``/v0.7/config`` answer 500 and delays the start-up refresh
-  by that many seconds after the service was built.
+- **Diagnostics** (default 0, not real constants; docs/baseline-fidelity.md):
+  ``serve_cost_ms`` holds the lock that long per response (the real ``ClientGetConfigs`` reads
+  the TUF store with ``s.mu`` held, so under CPU contention requests and refreshes queue behind
+  it); ``rc_unavailable_s`` (or the harness's ``rc_available_at``) makes ``/v0.7/config`` answer
+  500 and delays the start-up refresh, as an agent booted together with its fleet (before it is
+  up, the trace-agent's ``ConfigHandler`` answers 500: its gRPC call to the core agent fails).
+- **Design alternatives** (settings defaulting to the real agent; docs/design-space.md):
+  ``fast_lane_match: any`` (:mod:`agent.policy`), ``bypass_single_flight`` (:mod:`agent.bypass`),
+  ``bypass_on_new_products`` (an active client listing a product it did not list before
+  bypasses too, datadog-agent PR #47113), ``prefetch_products`` (warm products at start-up).
 - **refresh()**: 1 s spacing since the last *successful* update (``lastUpdateTimestamp`` is set
   only on success), sleeping with the lock released; collect active clients (pruning) and new
   products; fetch the org UUID if none is stored (``StoredOrgUUID``, lock held); build
@@ -53,6 +51,7 @@ from agent.backend_client import (
     client_to_pb,
 )
 from agent.backoff import ExpBackoff
+from agent.bypass import BypassRequest, SingleFlight
 from agent.clients import ActiveClients
 from agent.errors import AgentError, BackendError, Unavailable
 from agent.limiter import FixedWindowLimiter
@@ -68,14 +67,6 @@ from rc_protocol.proto import remoteconfig_pb2 as pb
 from rc_protocol.wire import Client, ClientGetConfigsRequest, ClientGetConfigsResponse
 
 log = logging.getLogger("agent.service")
-
-
-@dataclass(eq=False)
-class BypassRequest:
-    """What a new client hands to the poll loop: its lane and the response to complete."""
-
-    lane: Lane
-    done: asyncio.Future[None]
 
 
 @dataclass(frozen=True)
@@ -118,6 +109,7 @@ class RcService:
         self.refresh_interval_s = self.resolved.refresh_interval_s
         self.override_allowed = self.resolved.refresh_override_allowed
         self.channels: Rendezvous[BypassRequest] = Rendezvous(clock, self.policy.channels)
+        self.single_flight = SingleFlight() if settings.bypass_single_flight else None
         now = clock.time()
         self.limiters = {
             channel: FixedWindowLimiter(capacity, self.refresh_interval_s, now)
@@ -133,7 +125,10 @@ class RcService:
         self.last_update_err: str | None = None
         self._org_uuid_root: int | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        self.available_at = clock.monotonic() + settings.rc_unavailable_s
+        late = settings.rc_unavailable_s
+        if settings.rc_available_at is not None:  # set by the harness: a wall-clock instant
+            late = max(0.0, settings.rc_available_at - clock.time())
+        self.available_at = clock.monotonic() + late
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -170,12 +165,12 @@ class RcService:
             validate_request(request)
             client = request.client
             assert client is not None  # validated
-            if not self.clients.active(client.id):
+            if self._needs_bypass(client):
                 bypassed = True
                 self.clients.seen(client.id, client)
                 self.lock.release()
                 held = False
-                await self._bypass(lane)
+                await self._bypass(client.products)
                 t1 = self.clock.monotonic()
                 await self.lock.acquire()
                 held = True
@@ -196,12 +191,32 @@ class RcService:
                 self.lock.release()
             self.metrics.lock_wait.labels(lane=lane).observe(waited)
 
-    async def _bypass(self, lane: Lane) -> None:
+    def _needs_bypass(self, client: Client) -> bool:
+        """A new (or expired) client bypasses the cache; with ``bypass_on_new_products`` so does
+        an active client listing a product it did not list before (PR #47113's condition
+        ``!active || hasNewProducts``)."""
+        if not self.clients.active(client.id):
+            return True
+        if not self.settings.bypass_on_new_products:
+            return False
+        previous = self.clients.last(client.id)
+        return previous is not None and not set(client.products) <= set(previous.products)
+
+    async def _bypass(self, products: list[str]) -> None:
         """Hand a response to the poll loop, then wait for it, within one shared budget."""
+        lane = self.policy.bypass_lane(products)
         plan = self.policy.plan(lane)
         start = self.clock.monotonic()
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        handed = await self.channels.send(plan.channel, BypassRequest(lane, done), plan.block_ttl_s)
+        if self.single_flight is not None:
+            request, new = self.single_flight.join(plan.channel, lane, products)
+            if new:
+                self.channels.offer(plan.channel, request)
+            handed = True
+        else:
+            loop = asyncio.get_running_loop()
+            request = BypassRequest(plan.channel, loop.create_future(), [lane])
+            handed = await self.channels.send(plan.channel, request, plan.block_ttl_s)
+        done = request.done
         # select { case <-response: case <-clock.After(partialNewClientBlockTTL): }
         remaining = plan.block_ttl_s - (self.clock.monotonic() - start)
         if handed and not done.done() and remaining > 0:
@@ -236,13 +251,19 @@ class RcService:
             await self.refresh("periodic")
             return
         channel, bypass = got
+        flight = self.single_flight
+        if flight is not None:
+            flight.taken(bypass)  # joiners now ride it while it runs
+        allowed = self.limiters[channel].allow(self.clock.time())
+        result = "refreshed" if allowed else "rate_limited"
         try:
-            if self.limiters[channel].allow(self.clock.time()):
+            if allowed:
                 await self.refresh(self.policy.reason_of(channel))
-                self.metrics.bypass.labels(lane=bypass.lane, result="refreshed").inc()
-            else:
-                self.metrics.bypass.labels(lane=bypass.lane, result="rate_limited").inc()
         finally:
+            if flight is not None:
+                flight.finished(bypass)
+            for lane in bypass.riders:  # every client this hand-off answers
+                self.metrics.bypass.labels(lane=lane, result=result).inc()
             if not bypass.done.done():
                 bypass.done.set_result(None)  # close(response)
 
@@ -278,6 +299,8 @@ class RcService:
             active = self.clients.active_clients()
             self.metrics.active_clients.set(len(active))
             self._refresh_products_locked(active)
+            if self.single_flight is not None:
+                self.single_flight.collected(self.products | self.new_products)
             if not await self._org_uuid_locked():
                 return False
             versions = self.store.versions(first_update=self.first_update)

@@ -72,3 +72,19 @@ async def test_receive_times_out_with_none() -> None:
     await clock.advance(0.1)
     assert receiving.result() is None
     assert not ch.receiver_waiting
+
+
+async def test_offer_never_blocks_and_is_taken_at_the_next_select() -> None:
+    clock = ManualClock()
+    ch: Rendezvous[str] = Rendezvous(clock, ["fast", "bypass"])
+    ch.offer("bypass", "queued")  # the receiver is busy: it waits in the channel, no timeout
+    await clock.advance(30.0)
+    assert ch.waiting_senders("bypass") == 1
+    ch.offer("fast", "first")
+    assert await ch.receive(timeout=1) == ("fast", "first")  # priority order still holds
+    assert await ch.receive(timeout=1) == ("bypass", "queued")
+    receiving = asyncio.create_task(ch.receive(timeout=60))
+    await clock.run_until_idle()
+    ch.offer("bypass", "direct")  # the receiver is parked: delivered at once
+    assert await receiving == ("bypass", "direct")
+    assert clock.monotonic() == 30.0
