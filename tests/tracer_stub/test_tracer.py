@@ -214,3 +214,27 @@ async def test_invalid_ufc_is_an_error_outcome_and_reported_as_apply_error(
     fetcher = tracer.rc.fetchers[Lane.STANDARD]
     state = fetcher.core.build_request().client.state  # type: ignore[union-attr]
     assert state is not None and state.config_states[0].apply_state == 3
+
+
+async def test_provider_delay_subscribes_late_without_holding_up_start(
+    tracers: list[SimulatedTracer],
+) -> None:
+    clock = ManualClock()
+    agent = FakeAgent(clock)
+    tracer = build(
+        tracers,
+        clock,
+        agent,
+        ffe_subscription="provider",
+        first_poll="immediate",
+        provider_delay_ms=6000,
+    )
+    await tracer.start()  # returns at once: the provider comes 6 s later, in its own task
+    assert tracer.provider is None and clock.monotonic() == 0.0
+    await clock.advance(5.9)
+    assert [products for _, _, products in agent.requests] == [["APM_TRACING"], ["APM_TRACING"]]
+    assert tracer.provider is None and tracer.outcome is Outcome.PENDING
+    await clock.advance(4.1)  # provider created at 6 s; FFE_FLAGS in the 10 s poll
+    await until(lambda: tracer.times.ready is not None, "ready")
+    assert agent.requests[-1] == (10.0, Lane.STANDARD, ["APM_TRACING", "FFE_FLAGS"])
+    assert tracer.times.ready == 10.0  # measured from tracer start, the delay included

@@ -8,7 +8,8 @@ intended time. Poll lateness (actual send - intended send) and request latency g
 `RequestObserver`.
 
 `RcClient` holds the fetchers of one tracer; products subscribed after start (dd-trace-go
-before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split.
+before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split, and with
+``poll_on_subscribe`` (dd-trace-go >= 2.10) make the fetcher carrying them poll at once.
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class Fetcher:
         self.wire_bytes: str = wire_bytes
         self.fetches = 0
         self.holding_permit = False
+        self._wake = asyncio.Event()
 
     @property
     def lane(self) -> Lane:
@@ -145,8 +147,8 @@ class Fetcher:
             intended = self.schedule.first_send_at(self.clock.monotonic())
             while True:
                 delay = intended - self.clock.monotonic()
-                if delay > 0:
-                    await self.clock.sleep(delay)
+                if delay > 0 and await self._woken_within(delay):
+                    intended = self.clock.monotonic()  # poll_now: send at once
                 intended = await self.fetch_once(intended)
         except Exception:
             # A bug (e.g. in a product listener) ends this loop: say so now, not at close.
@@ -157,6 +159,21 @@ class Fetcher:
             self.permits.release(self)
             with contextlib.suppress(Exception):
                 await self.transport.aclose()
+
+    def poll_now(self) -> None:
+        """Send the next request at once (a product was subscribed: dd-trace-go >= 2.10); a
+        request in progress is followed by another one straight away."""
+        self._wake.set()
+
+    async def _woken_within(self, delay: float) -> bool:
+        """Sleep ``delay`` on the clock; True when :meth:`poll_now` cut the sleep short."""
+        if not self._wake.is_set():
+            try:
+                await wait_for(self.clock, self._wake.wait(), delay)
+            except TimeoutError:
+                return False
+        self._wake.clear()
+        return True
 
     async def fetch_once(self, intended: float) -> float:
         """Send one request at (about) `intended`; return the next intended send time."""
@@ -245,11 +262,17 @@ class RcClient:
         self._replan()
 
     def subscribe(self, product: str) -> None:
-        """Add a product after start; the next request of its fetcher asks for it."""
+        """Add a product after start; the next request of its fetcher asks for it, at once
+        with ``poll_on_subscribe`` (dd-trace-go >= 2.10), else at its next scheduled poll."""
         if product in self.products:
             return
         self.products = (*self.products, product)
+        existing = set(self.fetchers)
         self._replan()
+        if self.settings.poll_on_subscribe:
+            for lane, fetcher in self.fetchers.items():
+                if lane in existing and product in fetcher.core.products:
+                    fetcher.poll_now()
 
     def _replan(self) -> None:
         capabilities = {
