@@ -2,7 +2,11 @@
 
 Order: backend, then agent (it needs the backend's URL), each healthy before the next; then the
 tracer processes, all given the same boot instant ``start_at`` (now + a margin sized to the
-number of processes), so that process start-up cost does not smear the herd; then collection
+number of processes), so that process start-up cost does not smear the herd (``fleet.boot:
+as_started`` drops the barrier: each tracer starts when its process is up). With ``fleet.
+agent_start: with_fleet`` the agent is started together with the fleet and nobody waits for its
+health (``docker compose up``); its RC starts serving ``agent.rc_unavailable_s`` after the boot
+instant (``RC_AGENT_RC_AVAILABLE_AT``). Then collection
 until every tracer is settled or ``timeouts.run_s`` has passed since ``start_at``; then the
 agent's and backend's counters; then every component is stopped and the results are written.
 
@@ -125,6 +129,8 @@ def tracer_specs(
                 "DD_TRACE_AGENT_URL": agent_url,
             }
         )
+        if fleet.boot == "as_started":  # no barrier: each starts when its process is up
+            del env["RC_STUB_START_AT"]
         specs.append(
             ComponentSpec(
                 f"tracers-{n:03d}", "tracer", module, env, tracers=count, first_tracer=base
@@ -242,6 +248,16 @@ class _Run:
         warnings.append(text)
         self.say(Progress("warning: " + text))
 
+    def _boot_instant(self, processes: int, start_cost_s: float) -> float:
+        """The fleet's boot instant: now plus the margin its processes need to come up (none
+        when each tracer starts as its process comes up, ``fleet.boot: as_started``)."""
+        start_at = self.clock.time()
+        if self.scenario.fleet.boot != "as_started":
+            start_at += self.boot_margin(processes, start_cost_s)
+        if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
+            start_at += DISCOVERY_DELAY_S
+        return start_at
+
     async def execute(self, runtime: Runtime) -> RunResult:
         async with runtime.http_client(timeout=2.0) as client:
             return await self._execute(runtime, client)
@@ -268,14 +284,17 @@ class _Run:
             "DD_API_KEY": API_KEY,
             "RC_AGENT_BACKEND_URL": backend.internal_url,
         }
+        processes = math.ceil(scenario.fleet.tracers / self.per_process)
+        together = scenario.fleet.agent_start == "with_fleet"
+        if together:  # docker compose up: agent and fleet together, no health gate
+            start_at = self._boot_instant(processes, runtime.start_cost_s)
+            available = start_at + scenario.agent.rc_unavailable_s
+            agent_env["RC_AGENT_RC_AVAILABLE_AT"] = f"{available:.3f}"
         self.say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
-        await wait_healthy([agent], client, clock, startup)
-
-        processes = math.ceil(scenario.fleet.tracers / self.per_process)
-        start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
-        if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
-            start_at += DISCOVERY_DELAY_S
+        if not together:
+            await wait_healthy([agent], client, clock, startup)
+            start_at = self._boot_instant(processes, runtime.start_cost_s)
         specs = tracer_specs(
             scenario,
             self.per_process,
@@ -286,7 +305,8 @@ class _Run:
         )
         self.say(
             Progress(
-                f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
+                f"agent {'started (no health gate)' if together else 'healthy'} at "
+                f"{agent.host_url}; starting {scenario.fleet.tracers} tracers "
                 f"in {processes} process{'es' if processes > 1 else ''} (up to "
                 f"{self.per_process} each), boot in {start_at - clock.time():.1f} s"
             )
@@ -294,7 +314,9 @@ class _Run:
         tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
         late = clock.time() - start_at
-        if late > 0:
+        if scenario.fleet.boot == "as_started":
+            self.say(Progress("all tracer processes healthy (each started as it came up)"))
+        elif late > 0:
             self.warn(
                 warnings,
                 f"tracer processes were healthy {late:.1f} s after the boot instant: "

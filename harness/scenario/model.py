@@ -36,12 +36,23 @@ from tracer_stub.settings import Settings as StubSettings
 
 
 class Fleet(Section):
-    """How many tracers and how they boot."""
+    """How many tracers, how they boot, and whether the agent is up before them."""
 
     tracers: int = Field(default=100, ge=1, description="simulated tracers in the fleet")
-    boot: Literal["all_at_once", "ramp"] = "all_at_once"
+    boot: Literal["all_at_once", "ramp", "as_started"] = Field(
+        default="all_at_once",
+        description="all_at_once: every tracer at one boot instant; ramp: starts spread evenly "
+        "over ramp_s; as_started: no barrier, each tracer starts when its process or container "
+        "is up (the runtime's own start spread, e.g. Docker's container starts)",
+    )
     ramp_s: float = Field(
         default=0.0, ge=0, description="ramp: tracer starts spread over this span"
+    )
+    agent_start: Literal["healthy_first", "with_fleet"] = Field(
+        default="healthy_first",
+        description="healthy_first: the agent is started and healthy before the fleet boots; "
+        "with_fleet: agent and fleet are started together with no health gate, as `docker "
+        "compose up` would, and agent.rc_unavailable_s counts from the boot instant",
     )
     tracers_per_process: int | None = Field(
         default=None, ge=1, description="local packing; null = the harness default"
@@ -62,7 +73,15 @@ STUB_PROCESS_FIELDS = (
 )
 #: The stub's provider fields, and their keys in the ``provider`` section.
 PROVIDER_KEYS = {"provider_mode": "mode", "provider_init_timeout_s": "init_timeout_s"}
-AGENT_PROCESS_FIELDS = ("host", "port", "backend_url", "api_key", "run_id", "log_level")
+AGENT_PROCESS_FIELDS = (
+    "host",
+    "port",
+    "backend_url",
+    "api_key",
+    "run_id",
+    "log_level",
+    "rc_available_at",
+)
 BACKEND_PROCESS_FIELDS = ("host", "port", "run_id", "api_key", "log_level")
 
 if TYPE_CHECKING:  # made at run time, from the services' settings
@@ -195,7 +214,22 @@ def builtin_dir() -> Path:
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios, in the proposal's order where it has one."""
-    order = ["baseline", "phase1", "phase2", "phase3", "instant"]
+    order = [
+        "baseline",
+        "phase1",
+        "phase2",
+        "phase3",
+        "instant",
+        "loadtest-setup",
+        "late-subscription",
+        "agent-only",
+        "agent-any-product",
+        "agent-single-flight",
+        "agent-new-products",
+        "agent-warm",
+        "agent-short-block",
+        "client-go-2.10",
+    ]
     names = sorted(p.stem for p in builtin_dir().glob("*.yaml"))
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
@@ -203,11 +237,11 @@ def builtin_names() -> list[str]:
 def read_raw(name_or_path: str) -> tuple[dict[str, Any], str]:
     """The raw mapping of a built-in (by name) or a file (by path), and where it came from."""
     path = Path(name_or_path)
-    if not path.suffix:
-        candidate = builtin_dir() / f"{name_or_path}.yaml"
-        if candidate.is_file():
-            path = candidate
-        elif not path.is_file():
+    builtin = builtin_dir() / f"{name_or_path}.yaml"
+    if path.name == name_or_path and builtin.is_file():  # a name, dots allowed (client-go-2.10)
+        path = builtin
+    elif path.suffix not in (".yaml", ".yml", ".toml"):
+        if not path.is_file():
             raise ScenarioError(
                 f"unknown scenario {name_or_path!r}: built-ins are "
                 f"{', '.join(builtin_names())}, or give a path to a .yaml/.toml file"

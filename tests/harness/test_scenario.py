@@ -23,16 +23,42 @@ from rc_protocol.settings import EnvSettings, setting
 from tracer_stub.settings import Settings as TracerStubSettings
 
 
-def test_builtins_are_the_proposals_phases_plus_calibration() -> None:
-    assert builtin_names() == ["baseline", "phase1", "phase2", "phase3", "instant"]
+PHASES = ["baseline", "phase1", "phase2", "phase3", "instant"]
+DESIGN_SPACE = [
+    "loadtest-setup",
+    "late-subscription",
+    "agent-only",
+    "agent-any-product",
+    "agent-single-flight",
+    "agent-new-products",
+    "agent-warm",
+    "agent-short-block",
+    "client-go-2.10",
+]
 
 
-@pytest.mark.parametrize("name", ["baseline", "phase1", "phase2", "phase3", "instant"])
+def test_builtins_are_the_proposals_phases_calibration_then_the_design_space() -> None:
+    assert builtin_names() == PHASES + DESIGN_SPACE
+
+
+@pytest.mark.parametrize("name", PHASES + DESIGN_SPACE)
 def test_each_builtin_loads_and_explains_itself(name: str) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name and scenario.description
     header = (builtin_dir() / f"{name}.yaml").read_text().split("\nname:")[0]
-    assert header.startswith("#") and "proposal" in header
+    assert header.startswith("#") and len(header.splitlines()) >= 4
+    if name in PHASES:
+        assert "proposal" in header
+
+
+def test_loadtest_setup_says_its_two_values_are_fitted() -> None:
+    s = load_scenario("loadtest-setup")
+    assert (s.fleet.agent_start, s.fleet.boot) == ("with_fleet", "ramp")
+    text = (builtin_dir() / "loadtest-setup.yaml").read_text()
+    assert "FITTED, NOT MEASURED" in text
+    for line in text.splitlines():
+        if line.startswith(("  ramp_s:", "  rc_unavailable_s:")):
+            assert "FITTED" in line, line
 
 
 def test_baseline_is_the_proposals_load_test_with_a_default_agent() -> None:
@@ -134,7 +160,9 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
 
 
 #: Captured from the code before the scenario sections were derived from the services' settings
-#: (then `client.profile` was added, the only change since):
+#: (then `client.profile` was added, then the design-space settings (agent `fast_lane_match`,
+#: `bypass_single_flight`, `bypass_on_new_products`; client `poll_on_subscribe`,
+#: `provider_delay_ms`; `fleet.agent_start`) and their built-ins, the only changes since):
 #: the env every built-in passes to each service, and its resolved scenario.yaml.
 PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
 
@@ -169,7 +197,7 @@ PROCESS_FIELDS = {
     "client": {"host", "port", "tracers", "tracer_index_base", "start_at", "boot_stagger_ms",
                "run_id", "agent_url", "log_level", "provider_mode", "provider_init_timeout_s"},
     "provider": None,
-    "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level"},
+    "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level", "rc_available_at"},
     "backend": {"host", "port", "run_id", "api_key", "log_level"},
 }  # fmt: skip
 SERVICES = {
