@@ -240,12 +240,11 @@ def read_raw(name_or_path: str) -> tuple[dict[str, Any], str]:
     builtin = builtin_dir() / f"{name_or_path}.yaml"
     if path.name == name_or_path and builtin.is_file():  # a name, dots allowed (client-go-2.10)
         path = builtin
-    elif path.suffix not in (".yaml", ".yml", ".toml"):
-        if not path.is_file():
-            raise ScenarioError(
-                f"unknown scenario {name_or_path!r}: built-ins are "
-                f"{', '.join(builtin_names())}, or give a path to a .yaml/.toml file"
-            )
+    elif path.suffix not in (".yaml", ".yml", ".toml") and not path.is_file():
+        raise ScenarioError(
+            f"unknown scenario {name_or_path!r}: built-ins are "
+            f"{', '.join(builtin_names())}, or give a path to a .yaml/.toml file"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -46,9 +46,9 @@ def test_client_variants() -> None:
     fast = client_variant("go-2.5+fastlane")
     assert (fast.profile, fast.policy, fast.language) == ("go-2.5", "fastlane", "go")
     assert "client policy fastlane" in fast.description
-    with pytest.raises(ScenarioError, match="unknown client profile 'go-9'.*go-2.5"):
+    with pytest.raises(ScenarioError, match=r"unknown client profile 'go-9'.*go-2\.5"):
         client_variant("go-9")
-    with pytest.raises(ScenarioError, match="go-2.5\\+phase1"):
+    with pytest.raises(ScenarioError, match=r"go-2\.5\+phase1"):
         client_variant("go-2.5+turbo")
 
 
@@ -93,5 +93,5 @@ def test_cell_scenario_lays_client_and_design_over_the_setup() -> None:
 def test_a_setup_that_sets_a_timing_field_is_refused(tmp_path: Path) -> None:
     setup = tmp_path / "mine.yaml"
     setup.write_text("name: mine\nclient: {request_timeout_s: 9}\n")
-    with pytest.raises(ScenarioError, match="sets client.request_timeout_s"):
+    with pytest.raises(ScenarioError, match=r"sets client\.request_timeout_s"):
         cell_scenario(str(setup), client_variant("go-2.5"), AGENT_DESIGNS["legacy"])

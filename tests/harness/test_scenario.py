@@ -22,7 +22,6 @@ from harness.scenario.sections import derive
 from rc_protocol.settings import EnvSettings, setting
 from tracer_stub.settings import Settings as TracerStubSettings
 
-
 PHASES = ["baseline", "phase1", "phase2", "phase3", "instant"]
 DESIGN_SPACE = [
     "loadtest-setup",
