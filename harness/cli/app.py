@@ -20,6 +20,7 @@ from harness.cli.compare import register as register_compare_commands
 from harness.cli.docker import register as register_docker_commands
 from harness.cli.exit import EXIT_INTERRUPTED, fail
 from harness.cli.gate import gate_run
+from harness.cli.matrix import register as register_matrix_command
 from harness.cli.options import (
     Image,
     Junit,
@@ -193,6 +194,7 @@ def report(
 register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
+register_matrix_command(app)  # harness matrix
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
