@@ -97,9 +97,9 @@ def _header(doc: MatrixDoc) -> list[str]:
         "",
         f"Matrix {doc.matrix_id}: started {doc.started_at}, finished "
         f"{doc.finished_at or 'never (interrupted)'}; runtime {doc.runtime}; {doc.tracers} "
-        f"tracers per cell; {doc.repeat} run(s) per cell, figures are medians over them. Load "
-        f"average (1 min) {before} before and {after} after, on a machine shared with other "
-        "jobs: the latencies are indicative; re-run the command on a quiet machine before "
+        f"tracers per cell; {doc.repeat} run(s) per cell, figures are medians over them. "
+        f"One-minute load average {before} before and {after} after, on a machine shared with "
+        "other jobs: the latencies are indicative; re-run the command on a quiet machine before "
         "quoting them.",
     ]
     if not doc.complete:
@@ -277,7 +277,8 @@ def _part_b(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
 
 
 def _proposal(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
-    go = next((c for c in doc.clients if c.profile == "go-2.5" and c.policy == "legacy"), None)
+    profile = doc.reference.profile
+    go = next((c for c in doc.clients if c.profile == profile and c.policy == "legacy"), None)
     cell = None if go is None else doc.cell(setup.name, go.name, BASE_DESIGN)
     if cell is None:
         return []

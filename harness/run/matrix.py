@@ -55,6 +55,9 @@ REFERENCE_LABEL = (
     "SetProvider with event handlers"
 )
 
+REFERENCE_PROFILE = "go-2.5"
+"""The client profile of the proposal's fleet (dd-trace-go v2.5.0)."""
+
 Notify = Callable[[str], None]
 ProgressFor = Callable[[Scenario], AbstractContextManager[ProgressFn]]
 LoadAverage = Callable[[], tuple[float, float, float]]
@@ -228,6 +231,7 @@ def run_matrix(
         "reference": Reference(
             label=REFERENCE_LABEL,
             tracers=100,
+            profile=REFERENCE_PROFILE,
             provider_ready_ms={k: float(v) for k, v in PROVIDER_READY_EVENT_MS.items()},
         ).model_dump(),
     }

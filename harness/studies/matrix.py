@@ -181,6 +181,8 @@ class Reference(_Doc):
 
     label: str
     tracers: int
+    profile: str
+    """The client profile of the proposal's fleet (its cells are compared with it)."""
     provider_ready_ms: dict[str, float]
 
 
