@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from harness.report.matrix_table import COLUMNS, figure_text, row_texts, seconds
+from harness.report.matrix_table import COLUMNS, boot_text, figure_text, row_texts, seconds
 from harness.studies.matrix import CellEntry, ClientInfo, MatrixDoc, SetupInfo
 
 NO_CHANGE = 0.10
@@ -150,33 +150,6 @@ def _axes(doc: MatrixDoc) -> list[str]:
         ([_code(s.name), boot_text(s), s.description] for s in doc.setups),
     )
     return lines
-
-
-def boot_text(setup: SetupInfo) -> str:
-    """How a set-up boots, from its settings.
-
-    >>> info = SetupInfo(name="x", source="x", description="", boot="ramp", ramp_s=20.0,
-    ...     agent_start="with_fleet", rc_unavailable_s=16.0, provider_delay_ms=0.0)
-    >>> boot_text(info)
-    'tracer starts spread over 20 s; agent started with the fleet, RC serving 16 s after the boot'
-    """
-    boot = {
-        "all_at_once": "all tracers start at one instant",
-        "ramp": f"tracer starts spread over {setup.ramp_s:g} s",
-        "as_started": "each tracer starts when its process or container is up",
-    }.get(setup.boot, setup.boot)
-    if setup.agent_start == "with_fleet":
-        agent = (
-            f"agent started with the fleet, RC serving {setup.rc_unavailable_s:g} s after the boot"
-        )
-    elif setup.rc_unavailable_s:
-        agent = f"agent healthy first, RC serving {setup.rc_unavailable_s:g} s after its start"
-    else:
-        agent = "agent healthy before the boot"
-    text = f"{boot}; {agent}"
-    if setup.provider_delay_ms:
-        text += f"; provider created {setup.provider_delay_ms / 1000:g} s after tracer start"
-    return text
 
 
 def _figure(doc: MatrixDoc, setup: str, client: str, agent: str, field: str) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.studies.matrix import CellEntry, MatrixDoc, Stat
+from harness.studies.matrix import CellEntry, MatrixDoc, SetupInfo, Stat
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("p50", "ready_p50_ms"),
@@ -88,3 +88,30 @@ def render_matrix_table(doc: MatrixDoc) -> str:
     if not doc.complete:
         lines.append("INCOMPLETE: the matrix was interrupted; the table holds the runs that ended")
     return "\n".join(lines) + "\n"
+
+
+def boot_text(setup: SetupInfo) -> str:
+    """How a set-up boots, from its settings.
+
+    >>> info = SetupInfo(name="x", source="x", description="", boot="ramp", ramp_s=20.0,
+    ...     agent_start="with_fleet", rc_unavailable_s=16.0, provider_delay_ms=0.0)
+    >>> boot_text(info)
+    'tracer starts spread over 20 s; agent started with the fleet, RC serving 16 s after the boot'
+    """
+    boot = {
+        "all_at_once": "all tracers start at one instant",
+        "ramp": f"tracer starts spread over {setup.ramp_s:g} s",
+        "as_started": "each tracer starts when its process or container is up",
+    }.get(setup.boot, setup.boot)
+    if setup.agent_start == "with_fleet":
+        agent = (
+            f"agent started with the fleet, RC serving {setup.rc_unavailable_s:g} s after the boot"
+        )
+    elif setup.rc_unavailable_s:
+        agent = f"agent healthy first, RC serving {setup.rc_unavailable_s:g} s after its start"
+    else:
+        agent = "agent healthy before the boot"
+    text = f"{boot}; {agent}"
+    if setup.provider_delay_ms:
+        text += f"; provider created {setup.provider_delay_ms / 1000:g} s after tracer start"
+    return text

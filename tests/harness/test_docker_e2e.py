@@ -153,3 +153,37 @@ def test_sigint_mid_run_leaves_nothing(
     assert proc.wait(timeout=90) == 130, "".join(seen) + proc.stderr.read()
     assert "interrupted" in proc.stderr.read()
     assert_nothing_left(client, run_id)
+
+
+def test_loadtest_setup_on_docker_uses_the_engines_own_start_spread(
+    harness_image: str, client: Any, tmp_path: Path
+) -> None:
+    # Agent and fleet started together, no health gate, each tracer starting when its container
+    # is up (fleet.boot=as_started): the tracers poll before RC serves (3 s after the boot).
+    out = tmp_path / "run"
+    result = subprocess.run(
+        docker_run(
+            harness_image,
+            "--tracers", "8", "--scenario", "loadtest-setup", "--timeout", "60",
+            "--set", "fleet.boot=as_started", "--set", "agent.rc_unavailable_s=3",
+            "--set", "client.poll_interval_s=1", "--set", "timeouts.startup_s=120",
+            "--out", str(out),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "agent started (no health gate)" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["success"] == 8, (out / "report.txt").read_text()
+    refused = summary["agent"].get(
+        'agent_rc_requests_total{lane="standard",outcome="error_unavailable"}'
+    )
+    assert refused and refused >= 1
+    starts = sorted(
+        float(row.split(",")[-1]) for row in (out / "samples.csv").read_text().splitlines()[1:]
+    )
+    assert starts[-1] > starts[0]  # no barrier: the containers' own start times
+    assert_nothing_left(client, summary["run_id"])

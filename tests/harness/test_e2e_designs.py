@@ -23,7 +23,8 @@ def run(tmp_path: Path, scenario: str, *overrides: str, timeout_s: int = 40) -> 
     out = tmp_path / scenario
     sets = [arg for o in overrides for arg in ("--set", o)]
     args = ["run", "--scenario", scenario, "--tracers", str(TRACERS), "--runtime", "local",
-            "--tracers-per-process", "5", "--timeout", str(timeout_s), "--out", str(out), *sets]  # fmt: skip
+            "--tracers-per-process", "5", "--timeout", str(timeout_s), "--out", str(out),
+            *sets]  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "harness", *args],
         capture_output=True,

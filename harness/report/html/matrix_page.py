@@ -11,7 +11,7 @@ from harness.errors import HarnessError
 from harness.report.html.page import PALETTE, esc, page
 from harness.report.html.plots import cdf_series, svg_plot
 from harness.report.html.run_page import REPORT_HTML, RunData, load_run
-from harness.report.matrix_table import COLUMNS, figure_text, row_texts
+from harness.report.matrix_table import COLUMNS, boot_text, figure_text, row_texts
 from harness.studies.matrix import MatrixDoc
 
 HEATMAPS: tuple[tuple[str, str], ...] = (
@@ -130,7 +130,10 @@ def render_matrix_html(doc: MatrixDoc, runs: dict[str, list[RunData]]) -> str:
     for cell_name, run in doc.failed_runs:
         body.append(f'<p class="warn">{esc(cell_name)} {esc(run.run)} failed: {esc(run.error)}</p>')
     for setup in doc.setups:
-        body.append(f"<h2>Set-up {esc(setup.name)}</h2><p>{esc(setup.description)}</p>")
+        body.append(
+            f"<h2>Set-up {esc(setup.name)}</h2><p>{esc(boot_text(setup))}.</p>"
+            f'<p class="muted">{esc(setup.description)}</p>'
+        )
         body.extend(heatmap(doc, setup.name, label, field) for label, field in HEATMAPS)
         body.extend(cdf_plots(doc, setup.name, runs))
     body += ["<h2>Every cell</h2>", _table(doc), "<h2>Thresholds</h2>"]
