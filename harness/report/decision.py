@@ -249,6 +249,43 @@ def _part_b(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
     return lines
 
 
+def _phases(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
+    """The proposal's phases, where the matrix has their cells: each against today's client
+    (the proposal's profile) on today's agent."""
+    profile = doc.reference.profile
+    base = doc.cell(setup.name, profile, BASE_DESIGN)
+    if base is None:
+        return []
+    phases = (
+        ("phase1", f"{profile}+phase1", BASE_DESIGN),
+        ("phase2", f"{profile}+fastlane", BASE_DESIGN),
+        ("phase3", f"{profile}+fastlane", PART_B[0]),
+        ("agent-only", profile, PART_B[0]),
+    )
+    rows = []
+    for name, client, agent in phases:
+        cell = doc.cell(setup.name, client, agent)
+        if cell is None:
+            continue
+        r = ratio(cell.median("ready_p50_ms"), base.median("ready_p50_ms"))
+        rows.append(
+            [_code(name), _code(cell.id),
+             f"{seconds(cell.median('ready_p50_ms'))} ({ratio_text(r)}, {verdict(r)})",
+             f"{seconds(cell.median('ready_max_ms'))} "
+             f"({ratio_text(ratio(cell.median('ready_max_ms'), base.median('ready_max_ms')))})",
+             delta_text(cell.median("backend_calls"), base.median("backend_calls"))]
+        )  # fmt: skip
+    if not rows:
+        return []
+    return [
+        "",
+        f"The proposal's phases against `{base.id}` (p50 {seconds(base.median('ready_p50_ms'))}, "
+        f"max {seconds(base.median('ready_max_ms'))}):",
+        "",
+        *_table(["phase", "cell", "p50", "max", "backend calls"], rows),
+    ]
+
+
 def _proposal(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
     profile = doc.reference.profile
     go = next((c for c in doc.clients if c.profile == profile and c.policy == "legacy"), None)
@@ -283,7 +320,7 @@ def _setup_section(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
             f"(its scenario: {setup.description}), not measurements.",
         ]
     lines += _proposal(doc, setup) if setup.agent_start == "with_fleet" else []
-    lines += _part_b(doc, setup) + _buys(doc, setup) + _best(doc, setup)
+    lines += _phases(doc, setup) + _part_b(doc, setup) + _buys(doc, setup) + _best(doc, setup)
     return lines
 
 

@@ -61,14 +61,14 @@ def test_every_figure_comes_from_the_document(doc: MatrixDoc) -> None:
     assert changed != text
 
 
-NAMES = re.compile(r"\bp\d\d\b|_p\d\d_|/v0\.7/config|utf-8|±0")
+NAMES = re.compile(r"\bp\d\d\b|_p\d\d_|\bphase\d\b|/v0\.7/config|utf-8|±0")
 
 
 def test_the_template_holds_no_figure() -> None:
     """No string literal of the renderer holds a figure: once names that merely contain digits
-    are set aside (percentile names p50/p90, the agent's endpoint, utf-8, the zero-difference
-    sign), no digit is left, so every number in the report is formatted from the document or
-    from the stated NO_CHANGE rule."""
+    are set aside (percentile names p50/p90, the built-in scenarios phase1-3, the agent's
+    endpoint, utf-8, the zero-difference sign), no digit is left, so every number in the
+    report is formatted from the document or from the stated NO_CHANGE rule."""
     tree = ast.parse(Path(decision.__file__).read_text(encoding="utf-8"))
     docstrings: set[int] = set()
     specs: set[int] = set()
@@ -94,6 +94,13 @@ def test_loadtest_setup_is_compared_with_the_proposal(doc: MatrixDoc) -> None:
     section = text.split("### Set-up `loadtest-setup`")[1].split("### ")[0]
     assert "RC serving 16 s after the boot" in section and "not measurements" in section
     assert "| p50 | 11.27 s | 11.02 s |" in section  # the proposal's, then the cell's
+
+
+def test_the_proposals_phases_are_read_against_todays_client_and_agent(doc: MatrixDoc) -> None:
+    text = render_decision_report(doc)
+    assert "The proposal's phases against `baseline/go-2.5/legacy` (p50 7.02 s" in text
+    assert "| `agent-only` | `baseline/go-2.5/fastlane` | 7.02 s (1.00x, no change) |" in text
+    assert "`phase3`" not in text  # the matrix has no go-2.5+fastlane client
 
 
 def test_an_interrupted_matrix_says_so(doc: MatrixDoc) -> None:
