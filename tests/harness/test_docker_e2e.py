@@ -159,13 +159,14 @@ def test_loadtest_setup_on_docker_uses_the_engines_own_start_spread(
     harness_image: str, client: Any, tmp_path: Path
 ) -> None:
     # Agent and fleet started together, no health gate, each tracer starting when its container
-    # is up (fleet.boot=as_started): the tracers poll before RC serves (3 s after the boot).
+    # is up (fleet.boot=as_started): the tracers poll before RC serves (40 s after the boot,
+    # long after the engine has started the agent container, however busy it is).
     out = tmp_path / "run"
     result = subprocess.run(
         docker_run(
             harness_image,
-            "--tracers", "8", "--scenario", "loadtest-setup", "--timeout", "60",
-            "--set", "fleet.boot=as_started", "--set", "agent.rc_unavailable_s=3",
+            "--tracers", "8", "--scenario", "loadtest-setup", "--timeout", "100",
+            "--set", "fleet.boot=as_started", "--set", "agent.rc_unavailable_s=40",
             "--set", "client.poll_interval_s=1", "--set", "timeouts.startup_s=120",
             "--out", str(out),
         ),
