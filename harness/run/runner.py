@@ -308,7 +308,12 @@ class _Run:
                 f"agent {'started (no health gate)' if together else 'healthy'} at "
                 f"{agent.host_url}; starting {scenario.fleet.tracers} tracers "
                 f"in {processes} process{'es' if processes > 1 else ''} (up to "
-                f"{self.per_process} each), boot in {start_at - clock.time():.1f} s"
+                f"{self.per_process} each), "
+                + (
+                    "each starting as its process comes up"
+                    if scenario.fleet.boot == "as_started"
+                    else f"boot in {start_at - clock.time():.1f} s"
+                )
             )
         )
         tracers = runtime.start(specs)
