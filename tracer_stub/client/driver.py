@@ -1,4 +1,4 @@
-"""The asyncio driver: runs the policies and the core of one tracer's RC client over a transport.
+"""The driver: runs the policies and the core of one tracer's RC client over a transport.
 
 One `Fetcher` per lane (libdatadog ``SharedFetcher::run``): hold a permit of its lane's pool for
 the whole life of the loop (``MultiTargetFetcher`` in ``fetch/multitarget.rs``), then sleep to
@@ -9,7 +9,11 @@ intended time. Poll lateness (actual send - intended send) and request latency g
 
 `RcClient` holds the fetchers of one tracer; products subscribed after start (dd-trace-go
 before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split, and with
-``poll_on_subscribe`` (dd-trace-go >= 2.10) make the fetcher carrying them poll at once.
+``poll_on_subscribe`` (dd-trace-go >= 2.10) make the fetcher carrying them send one request at
+once, besides its schedule.
+
+The loops are coroutines run through a `tracer_stub.tasks.Tasks` (asyncio tasks in a stub
+process, greenlets under Locust), and a fetcher waits for its permit through `Permits`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Protocol
 
 from rc_protocol.capabilities import PRODUCT_CAPABILITIES
-from rc_protocol.clock import Clock, wait_for
+from rc_protocol.clock import Clock
 from tracer_stub.client.core import ClientCore, ClientIdentity, Listener
 from tracer_stub.client.policy import (
     FetcherPlan,
@@ -38,12 +42,14 @@ from tracer_stub.client.policy import (
 )
 from tracer_stub.client.transport import FakeTransport, HttpResponse, HttpTransport, Transport
 from tracer_stub.errors import TransportError
+from tracer_stub.tasks import AsyncioTasks, TaskHandle, Tasks
 
 __all__ = [
     "AsyncPermits",
     "FakeTransport",
     "Fetcher",
     "HttpTransport",
+    "Permits",
     "RcClient",
     "RequestObserver",
     "Transport",
@@ -60,6 +66,14 @@ class RequestObserver(Protocol):
     def on_request(
         self, lane: Lane, outcome: str, duration_s: float, lateness_s: float
     ) -> None: ...
+
+
+class Permits(Protocol):
+    """A lane's permit pool as a fetch loop waits on it (`AsyncPermits`, or a greenlet one)."""
+
+    async def acquire(self, holder: Hashable) -> None: ...
+
+    def release(self, holder: Hashable) -> None: ...
 
 
 class AsyncPermits:
@@ -90,10 +104,14 @@ class AsyncPermits:
 
 
 class LanePermits:
-    """The awaitable pools of one `MultiTargetFetcher`."""
+    """The awaitable pools of one `MultiTargetFetcher` (`make` wraps each pool)."""
 
-    def __init__(self, multitarget: MultiTargetFetcher) -> None:
-        self.by_lane = {lane: AsyncPermits(pool) for lane, pool in multitarget.pools.items()}
+    def __init__(
+        self,
+        multitarget: MultiTargetFetcher,
+        make: Callable[[PermitPool], Permits] = AsyncPermits,
+    ) -> None:
+        self.by_lane = {lane: make(pool) for lane, pool in multitarget.pools.items()}
 
 
 def retry_after_seconds(headers: dict[str, str]) -> float | None:
@@ -117,11 +135,12 @@ class Fetcher:
         transport: Transport,
         clock: Clock,
         rng: random.Random,
-        permits: AsyncPermits,
+        permits: Permits,
         observer: RequestObserver,
         *,
         request_timeout_s: float,
         wire_bytes: str = "array",
+        tasks: Tasks | None = None,
     ) -> None:
         self.plan = plan
         self.core = core
@@ -132,9 +151,9 @@ class Fetcher:
         self.observer = observer
         self.request_timeout_s = request_timeout_s
         self.wire_bytes: str = wire_bytes
+        self.tasks = tasks or AsyncioTasks()
         self.fetches = 0
         self.holding_permit = False
-        self._wake = asyncio.Event()
 
     @property
     def lane(self) -> Lane:
@@ -147,8 +166,8 @@ class Fetcher:
             intended = self.schedule.first_send_at(self.clock.monotonic())
             while True:
                 delay = intended - self.clock.monotonic()
-                if delay > 0 and await self._woken_within(delay):
-                    intended = self.clock.monotonic()  # poll_now: send at once
+                if delay > 0:
+                    await self.clock.sleep(delay)
                 intended = await self.fetch_once(intended)
         except Exception:
             # A bug (e.g. in a product listener) ends this loop: say so now, not at close.
@@ -160,29 +179,24 @@ class Fetcher:
             with contextlib.suppress(Exception):
                 await self.transport.aclose()
 
-    def poll_now(self) -> None:
-        """Send the next request at once (a product was subscribed: dd-trace-go >= 2.10); a
-        request in progress is followed by another one straight away."""
-        self._wake.set()
-
-    async def _woken_within(self, delay: float) -> bool:
-        """Sleep ``delay`` on the clock; True when :meth:`poll_now` cut the sleep short."""
-        if not self._wake.is_set():
-            try:
-                await wait_for(self.clock, self._wake.wait(), delay)
-            except TimeoutError:
-                return False
-        self._wake.clear()
-        return True
+    async def poll_now(self) -> None:
+        """One request at once, outside the schedule (dd-trace-go >= 2.10 polls on each
+        ``Subscribe`` and its ticker keeps its grid); run it as a task of its own."""
+        await self._exchange(self.clock.monotonic())
 
     async def fetch_once(self, intended: float) -> float:
         """Send one request at (about) `intended`; return the next intended send time."""
+        completed, result = await self._exchange(intended)
+        return self.schedule.after_fetch(intended, completed, result)
+
+    async def _exchange(self, intended: float) -> tuple[float, FetchResult]:
+        """One request and its answer applied; when it completed and what the schedule needs."""
         sent = self.clock.monotonic()
         body = self.core.encoded_request("array" if self.wire_bytes == "array" else "base64")
         response: HttpResponse | None = None
         outcome: str
         try:
-            response = await wait_for(
+            response = await self.tasks.wait_for(
                 self.clock,
                 self.transport.post(CONFIG_PATH, body, self.request_timeout_s),
                 self.request_timeout_s,
@@ -218,7 +232,7 @@ class Fetcher:
                 log.debug("RC response rejected: %s", applied.error)
                 result = FetchResult(FetchOutcome.ERROR)
         self.observer.on_request(self.lane, outcome, completed - sent, sent - intended)
-        return self.schedule.after_fetch(intended, completed, result)
+        return completed, result
 
 
 class RcClient:
@@ -239,6 +253,7 @@ class RcClient:
         wire_bytes: str = "array",
         report_errors: bool = False,
         client_id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+        tasks: Tasks | None = None,
     ) -> None:
         self.settings = settings
         self.runtime_id = runtime_id
@@ -252,9 +267,11 @@ class RcClient:
         self.wire_bytes = wire_bytes
         self.report_errors = report_errors
         self._client_id_factory = client_id_factory
+        self.tasks = tasks or AsyncioTasks()
         self.products: tuple[str, ...] = ()
         self.fetchers: dict[Lane, Fetcher] = {}
-        self._tasks: dict[Lane, asyncio.Task[None]] = {}
+        self._tasks: dict[Lane, TaskHandle] = {}
+        self._extra: list[TaskHandle] = []  # poll_on_subscribe's one-off requests
 
     def start(self, products: Iterable[str]) -> None:
         """Plan the fetchers for `products` and start their loops (tracer start)."""
@@ -272,7 +289,9 @@ class RcClient:
         if self.settings.poll_on_subscribe:
             for lane, fetcher in self.fetchers.items():
                 if lane in existing and product in fetcher.core.products:
-                    fetcher.poll_now()
+                    self._extra.append(
+                        self.tasks.spawn(fetcher.poll_now(), f"rc-poll-{self.runtime_id}-{lane}")
+                    )
 
     def _replan(self) -> None:
         capabilities = {
@@ -300,18 +319,16 @@ class RcClient:
                 self.observer,
                 request_timeout_s=self.settings.request_timeout_s,
                 wire_bytes=self.wire_bytes,
+                tasks=self.tasks,
             )
             self.fetchers[plan.lane] = fetcher
-            self._tasks[plan.lane] = asyncio.get_running_loop().create_task(
-                fetcher.run(), name=f"rc-fetcher-{self.runtime_id}-{plan.lane}"
+            self._tasks[plan.lane] = self.tasks.spawn(
+                fetcher.run(), f"rc-fetcher-{self.runtime_id}-{plan.lane}"
             )
 
     async def aclose(self) -> None:
         """Stop every fetch loop (releasing its permit) and close its transport."""
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        tasks = [*self._tasks.values(), *self._extra]
         self._tasks.clear()
+        self._extra.clear()
+        await self.tasks.cancel(tasks)
