@@ -216,6 +216,7 @@ def run_matrix(
     """Run every cell ``plan.repeat`` times into ``out_dir``; see the module docstring."""
     check_matrix_scopes(thresholds, [c.id for c in plan.cells])
     say = notify or (lambda _m: None)
+    load: dict[str, list[float]] = {"before": list(load_average())}
     head: dict[str, object] = {
         "matrix_id": matrix_id,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -224,7 +225,7 @@ def run_matrix(
         "repeat": plan.repeat,
         "overrides": list(plan.overrides),
         "command": command,
-        "load_average": {"before": list(load_average())},
+        "load_average": load,
         "setups": [s.model_dump() for s in plan.setups],
         "clients": [c.model_dump() for c in plan.clients],
         "agents": [a.model_dump() for a in plan.agents],
@@ -267,14 +268,14 @@ def run_matrix(
                     )
                 )
     except (Interrupted, KeyboardInterrupt):
-        head["load_average"] = {**head["load_average"], "after": list(load_average())}  # type: ignore[dict-item]
+        load["after"] = list(load_average())
         doc = state.doc(complete=False)
         write_matrix_json(out_dir, doc)
         write_matrix_html(out_dir, doc)
         say(f"interrupted: {done - 1} of {total} runs saved in {out_dir} (matrix.json)")
         raise
     head["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    head["load_average"] = {**head["load_average"], "after": list(load_average())}  # type: ignore[dict-item]
+    load["after"] = list(load_average())
     doc = state.doc(complete=True, thresholds=thresholds)
     write_matrix_json(out_dir, doc)
     return MatrixOutcome(doc, out_dir, write_matrix_html(out_dir, doc), state.summaries)
