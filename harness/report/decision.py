@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from harness.report.matrix_table import COLUMNS, boot_text, figure_text, row_texts, seconds
+from harness.report.matrix_table import (
+    COLUMNS,
+    boot_text,
+    delta_text,
+    figure_text,
+    ratio,
+    ratio_text,
+    row_texts,
+    seconds,
+)
 from harness.studies.matrix import CellEntry, ClientInfo, MatrixDoc, SetupInfo
 
 NO_CHANGE = 0.10
@@ -23,36 +32,6 @@ no change (one run per cell on a shared machine moves by about that much)."""
 BASE_DESIGN = "legacy"
 PART_B = ("fastlane", "fastlane-any")
 LARGEST = 5
-
-
-def ratio(value: float | None, base: float | None) -> float | None:
-    """``value / base``, or ``None`` when either is missing or ``base`` is 0."""
-    if value is None or base is None or base == 0:
-        return None
-    return value / base
-
-
-def ratio_text(value: float | None) -> str:
-    """``0.08x``; ``n/a`` when there is none.
-
-    >>> ratio_text(0.0812), ratio_text(None)
-    ('0.08x', 'n/a')
-    """
-    return "n/a" if value is None else f"{value:.2f}x"
-
-
-def delta_text(value: float | None, base: float | None) -> str:
-    """The signed difference of two counts: ``+3``, ``-1``, ``±0``.
-
-    >>> delta_text(7.0, 4.0), delta_text(4.0, 4.0), delta_text(None, 4.0)
-    ('+3', '±0', 'n/a')
-    """
-    if value is None or base is None:
-        return "n/a"
-    diff = value - base
-    if diff == 0:
-        return "±0"
-    return f"{diff:+,.0f}" if diff == int(diff) else f"{diff:+,.1f}"
 
 
 def verdict(r: float | None) -> str:
@@ -165,7 +144,7 @@ def _buys(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
     lines = [
         "",
         f"What each design buys against `{BASE_DESIGN}` (provider-ready p50 and max as a ratio "
-        "to the legacy agent's; backend calls as a difference):",
+        "to the legacy agent's; backend calls as a difference; success when it differs):",
         "",
     ]
     rows = []
@@ -184,6 +163,9 @@ def _buys(doc: MatrixDoc, setup: SetupInfo) -> list[str]:
                 _figure(doc, setup.name, client.name, BASE_DESIGN, "backend_calls"),
             )
             parts.append(f"{calls} calls")
+            success = _figure(doc, setup.name, client.name, agent.name, "success_ratio")
+            if success != _figure(doc, setup.name, client.name, BASE_DESIGN, "success_ratio"):
+                parts.append(f"**success {figure_text('success_ratio', success)}**")
             row.append(" / ".join(parts))
         rows.append(row)
     lines += _table(["design", *(_code(c.name) for c in doc.clients)], rows)
@@ -351,6 +333,31 @@ def _largest(doc: MatrixDoc) -> list[str]:
     return lines
 
 
+def _losses(doc: MatrixDoc) -> list[str]:
+    """Cells in which a design leaves tracers not ready that the legacy agent made ready."""
+    rows = []
+    for cell in doc.cells:
+        base = doc.cell(cell.setup, cell.client, BASE_DESIGN)
+        ours, theirs = (
+            cell.median("success_ratio"),
+            None if base is None else base.median("success_ratio"),
+        )
+        if ours is not None and theirs is not None and ours < theirs:
+            rows.append([_code(cell.id), figure_text("success_ratio", theirs),
+                         figure_text("success_ratio", ours)])  # fmt: skip
+    if not rows:
+        return []
+    return [
+        "",
+        "## Where a design loses tracers",
+        "",
+        "Cells whose success is below the legacy agent's for the same client and set-up (not "
+        "ready when the run ended):",
+        "",
+        *_table(["cell", f"`{BASE_DESIGN}`", "design"], rows),
+    ]
+
+
 def _every_cell(doc: MatrixDoc) -> list[str]:
     spread = doc.repeat > 1
     head = ["set-up", "client", "agent", *(label for label, _ in COLUMNS)]
@@ -375,7 +382,7 @@ def render_decision_report(doc: MatrixDoc) -> str:
     ]
     for setup in doc.setups:
         lines += _setup_section(doc, setup)
-    lines += _largest(doc) + _every_cell(doc)
+    lines += _largest(doc) + _losses(doc) + _every_cell(doc)
     return "\n".join(lines) + "\n"
 
 

@@ -115,3 +115,33 @@ def boot_text(setup: SetupInfo) -> str:
     if setup.provider_delay_ms:
         text += f"; provider created {setup.provider_delay_ms / 1000:g} s after tracer start"
     return text
+
+
+def ratio(value: float | None, base: float | None) -> float | None:
+    """``value / base``, or ``None`` when either is missing or ``base`` is 0."""
+    if value is None or base is None or base == 0:
+        return None
+    return value / base
+
+
+def ratio_text(value: float | None) -> str:
+    """``0.08x``; ``n/a`` when there is none.
+
+    >>> ratio_text(0.0812), ratio_text(None)
+    ('0.08x', 'n/a')
+    """
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def delta_text(value: float | None, base: float | None) -> str:
+    """The signed difference of two counts: ``+3``, ``-1``, ``±0``.
+
+    >>> delta_text(7.0, 4.0), delta_text(4.0, 4.0), delta_text(None, 4.0)
+    ('+3', '±0', 'n/a')
+    """
+    if value is None or base is None:
+        return "n/a"
+    diff = value - base
+    if diff == 0:
+        return "±0"
+    return f"{diff:+,.0f}" if diff == int(diff) else f"{diff:+,.1f}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import decision
+from harness.report import decision, matrix_table
 from harness.report.decision import render_decision_report, write_decision_report
 from harness.run.matrix import plan_matrix, run_matrix
 from harness.runtime.fake import FakeScript
@@ -69,7 +69,10 @@ def test_the_template_holds_no_figure() -> None:
     are set aside (percentile names p50/p90, the built-in scenarios phase1-3, the agent's
     endpoint, utf-8, the zero-difference sign), no digit is left, so every number in the
     report is formatted from the document or from the stated NO_CHANGE rule."""
-    tree = ast.parse(Path(decision.__file__).read_text(encoding="utf-8"))
+    source = "\n".join(
+        Path(m.__file__).read_text(encoding="utf-8") for m in (decision, matrix_table)
+    )
+    tree = ast.parse(source)
     docstrings: set[int] = set()
     specs: set[int] = set()
     for node in ast.walk(tree):
@@ -101,6 +104,18 @@ def test_the_proposals_phases_are_read_against_todays_client_and_agent(doc: Matr
     assert "The proposal's phases against `baseline/go-2.5/legacy` (p50 7.02 s" in text
     assert "| `agent-only` | `baseline/go-2.5/fastlane` | 7.02 s (1.00x, no change) |" in text
     assert "`phase3`" not in text  # the matrix has no go-2.5+fastlane client
+
+
+def test_a_design_that_loses_tracers_is_named(doc: MatrixDoc) -> None:
+    assert "## Where a design loses tracers" not in render_decision_report(doc)
+    cells = list(doc.cells)
+    figures = dict(cells[5].figures)
+    figures["success_ratio"] = Stat(median=0.0, low=0.0, high=0.0, runs=1)
+    figures["ready_p50_ms"] = Stat(median=None, low=None, high=None, runs=0)
+    cells[5] = cells[5].model_copy(update={"figures": figures})
+    text = render_decision_report(doc.model_copy(update={"cells": tuple(cells)}))
+    assert "| `baseline/ddtrace-py-4.16/short-block` | 100% | 0% |" in text
+    assert "n/a / 0.08x / ±0 calls / **success 0%**" in text  # max left as it was
 
 
 def test_an_interrupted_matrix_says_so(doc: MatrixDoc) -> None:
