@@ -36,6 +36,7 @@ from harness.cli.options import (
     RuntimeName,
     Thresholds,
     Timeout,
+    TracerKindOption,
     Tracers,
     deps_of,
     fleet_options,
@@ -43,6 +44,7 @@ from harness.cli.options import (
 )
 from harness.cli.progress import make_progress
 from harness.cli.review import register as register_review_commands
+from harness.cli.tracers import register as register_tracer_commands
 from harness.errors import HarnessError, ThresholdError
 from harness.gates.thresholds import check_scope
 from harness.report.reference import comparable, versus_proposal
@@ -72,6 +74,7 @@ def default_out_dir(scenario: str, run_id: str) -> Path:
 def run(
     ctx: typer.Context,
     tracers: Tracers = None,
+    tracer_kind: TracerKindOption = None,
     scenario: Annotated[
         str,
         typer.Option(
@@ -140,6 +143,7 @@ def run(
         placement=placement,
         thresholds=thresholds,
         junit=junit,
+        tracer_kind=tracer_kind,
     )
     deps = deps_of(ctx)
     kept = False  # whether the runtime leaves the components up on exit (Docker, --keep)
@@ -218,6 +222,7 @@ register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
 register_matrix_command(app)  # harness matrix
+register_tracer_commands(app)  # harness tracers install, harness validate
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:

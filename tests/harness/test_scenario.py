@@ -159,9 +159,11 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
 
 
 #: Captured from the code before the scenario sections were derived from the services' settings
-#: (then `client.profile` was added, then the design-space settings (agent `fast_lane_match`,
-#: `bypass_single_flight`, `bypass_on_new_products`; client `poll_on_subscribe`,
-#: `provider_delay_ms`; `fleet.agent_start`) and their built-ins, the only changes since):
+#: (then `client.profile`, `fleet.kind`, `fleet.members`, `fleet.start_offsets_ms` and the
+#: client's `request_retry` and `agent_reached_at_start` were added, then the design-space
+#: settings (agent `fast_lane_match`, `bypass_single_flight`, `bypass_on_new_products`; client
+#: `poll_on_subscribe`, `provider_delay_ms`; `fleet.agent_start`) and their built-ins, the only
+#: changes since):
 #: the env every built-in passes to each service, and its resolved scenario.yaml.
 PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
 

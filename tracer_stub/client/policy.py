@@ -136,6 +136,8 @@ class PolicySettings:
     # dd-trace-go >= 2.10 polls at once when a product is subscribed (PR #4958); others wait
     # for their next scheduled poll.
     poll_on_subscribe: bool = False
+    request_retry: str = "none"  # tracer_stub.client.retry: none | dd-trace-js
+    agent_reached_at_start: bool = False  # the tracer contacted the agent before its first poll
 
     @property
     def splits_fast_lane(self) -> bool:
