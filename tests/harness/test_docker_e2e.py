@@ -7,6 +7,7 @@ run, a failed run, or a SIGINT in the middle of a run.
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
 import subprocess
@@ -183,9 +184,8 @@ def test_loadtest_setup_on_docker_uses_the_engines_own_start_spread(
         'agent_rc_requests_total{lane="standard",outcome="error_unavailable"}'
     )
     assert refused and refused >= 1
-    starts = sorted(
-        float(row.split(",")[-1]) for row in (out / "samples.csv").read_text().splitlines()[1:]
-    )
+    with (out / "samples.csv").open(newline="") as fh:
+        starts = sorted(float(row["start_wall"]) for row in csv.DictReader(fh))
     assert starts[-1] > starts[0]  # no barrier: the containers' own start times
     assert_nothing_left(client, summary["run_id"])
 
