@@ -54,6 +54,13 @@ class ActiveClients(Generic[C]):
         entry = self._clients.get(client_id)
         return entry is not None and not entry.expired(self._now())
 
+    def last(self, client_id: str) -> C | None:
+        """The last message of an active client; ``None`` when unknown or expired."""
+        entry = self._clients.get(client_id)
+        if entry is None or entry.expired(self._now()):
+            return None
+        return entry.client
+
     def active_clients(self) -> list[C]:
         """Unexpired clients, pruning the expired ones (``activeClients``)."""
         now = self._now()

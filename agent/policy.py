@@ -11,6 +11,15 @@ its products (non-empty, every product fast-lane eligible: proposal B4), else ``
   first (B2), and their own block budget (``fast_lane_block_ttl_ms``, B3). Standard requests
   behave exactly as in ``legacy``.
 
+Which plan a new client's bypass follows is :meth:`AgentPolicy.bypass_lane`: the request's lane
+(B4), unless ``fast_lane_match: any`` (a design alternative, not in the proposal) sends every
+request that lists *any* fast-lane product down the fast lane's budget and channel. Today's
+clients bundle every product into one request (libdatadog ``fetcher.rs``, dd-trace-go's
+``allProducts``), so under B4 Part B never sees them as fast-lane; ``any`` is the smallest agent
+change that lets Part B reach them. Metrics keep labelling requests by their B4 lane
+(``lane_of``, docs/contracts.md "Lanes"); the bypass counter is labelled with the lane whose
+budget the bypass used.
+
 Both limiters' windows are the refresh interval and follow the backend's override.
 """
 
@@ -21,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from agent.settings import Resolved, Settings
-from rc_protocol.products import is_fast_lane_request
+from rc_protocol.products import FAST_LANE_PRODUCTS, is_fast_lane_request
 
 Lane = Literal["fast", "standard"]
 
@@ -48,6 +57,15 @@ class AgentPolicy:
     channels: tuple[str, ...]
     limiter_capacity: dict[str, int]
     plans: dict[str, LanePlan]
+    match_any: bool = False
+    """``fast_lane_match: any``: one fast-lane product is enough for the fast lane's plan."""
+
+    def bypass_lane(self, products: Iterable[str]) -> Lane:
+        """The lane whose plan a new client's bypass follows (see the module docstring)."""
+        products = tuple(products)
+        if self.match_any and any(p in FAST_LANE_PRODUCTS for p in products):
+            return "fast"
+        return lane_of(products)
 
     def plan(self, lane: Lane) -> LanePlan:
         """The plan a request of ``lane`` follows."""
@@ -80,4 +98,5 @@ def make_policy(settings: Settings, resolved: Resolved) -> AgentPolicy:
             "bypass": resolved.cache_bypass_limit,
         },
         plans={"fast": fast, "standard": standard},
+        match_any=settings.fast_lane_match == "any",
     )

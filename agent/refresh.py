@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
 
 from agent.backend_client import (
     Backend,
@@ -30,12 +29,13 @@ from agent.backend_client import (
     build_latest_configs_request,
 )
 from agent.backoff import ExpBackoff
+from agent.bypass import BypassRequest, SingleFlight
 from agent.clients import ActiveClients
 from agent.errors import AgentError, BackendError
 from agent.limiter import FixedWindowLimiter
 from agent.lock import ServiceLock
 from agent.metrics import AgentMetrics
-from agent.policy import AgentPolicy, Lane
+from agent.policy import AgentPolicy
 from agent.rendezvous import Rendezvous
 from agent.settings import Settings
 from agent.store import Store
@@ -44,14 +44,6 @@ from rc_protocol.proto import remoteconfig_pb2 as pb
 from rc_protocol.wire import Client
 
 log = logging.getLogger("agent.service")
-
-
-@dataclass(eq=False)
-class BypassRequest:
-    """What a new client hands to the poll loop: its lane and the response to complete."""
-
-    lane: Lane
-    done: asyncio.Future[None]
 
 
 class RefreshLoop:
@@ -72,6 +64,7 @@ class RefreshLoop:
     refresh_interval_s: float
     override_allowed: bool
     channels: Rendezvous[BypassRequest]
+    single_flight: SingleFlight | None
     limiters: dict[str, FixedWindowLimiter]
     products: set[str]
     new_products: set[str]
@@ -107,13 +100,19 @@ class RefreshLoop:
             await self.refresh("periodic")
             return
         channel, bypass = got
+        flight = self.single_flight
+        if flight is not None:
+            flight.taken(bypass)  # joiners now ride it while it runs
+        allowed = self.limiters[channel].allow(self.clock.time())
+        result = "refreshed" if allowed else "rate_limited"
         try:
-            if self.limiters[channel].allow(self.clock.time()):
+            if allowed:
                 await self.refresh(self.policy.reason_of(channel))
-                self.metrics.bypass.labels(lane=bypass.lane, result="refreshed").inc()
-            else:
-                self.metrics.bypass.labels(lane=bypass.lane, result="rate_limited").inc()
         finally:
+            if flight is not None:
+                flight.finished(bypass)
+            for lane in bypass.riders:  # every client this hand-off answers
+                self.metrics.bypass.labels(lane=lane, result=result).inc()
             if not bypass.done.done():
                 bypass.done.set_result(None)  # close(response)
 
@@ -149,6 +148,8 @@ class RefreshLoop:
             active = self.clients.active_clients()
             self.metrics.active_clients.set(len(active))
             self._refresh_products_locked(active)
+            if self.single_flight is not None:
+                self.single_flight.collected(self.products | self.new_products)
             if not await self._org_uuid_locked():
                 return False
             versions = self.store.versions(first_update=self.first_update)

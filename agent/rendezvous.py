@@ -17,6 +17,9 @@ The real agent hands a bypass request to its poll loop over ``refreshBypassCh``,
 - when the loop's timer and a waiting sender are ready at the same instant Go picks at random;
   this model always takes the sender (the case needs both at the same clock reading).
 
+:meth:`Rendezvous.put` is a buffered put (never blocks), used only by the single-flight design
+alternative (:mod:`agent.bypass`).
+
 Times are on the injected clock (``rc_protocol.clock.wait_for``), so tests never sleep.
 """
 
@@ -97,6 +100,17 @@ class Rendezvous(Generic[T]):
                 queue.remove(sender)
             raise
         return True
+
+    def put(self, channel: str, value: T) -> None:
+        """Put ``value`` on ``channel`` without blocking (a buffered hand-off; unlike
+        :meth:`offer`, which hands over only to a receiver waiting right now).
+
+        Not the real agent's channel: the single-flight alternative (:mod:`agent.bypass`)
+        queues its shared request here. The receiver takes it at once when it is parked in its
+        select, else at its next select, in the channels' priority order; it never times out.
+        """
+        if not self.offer(channel, value):
+            self._queues[channel].append(_Sender(value, asyncio.get_running_loop().create_future()))
 
     def try_receive(self) -> tuple[str, T] | None:
         """Take the first waiting sender in priority order, without blocking."""

@@ -15,8 +15,14 @@ Mechanisms, each from the real code:
 - **Serving cost** (``serve_cost_ms``, a diagnostic, 0 by default): the real
   ``ClientGetConfigs`` builds the response with ``s.mu`` held; the knob holds the lock that long
   per response, so that lock contention can be measured (``docs/baseline-fidelity.md``).
-- **Late RC** (``rc_unavailable_s``, a diagnostic, 0 by default): ``/v0.7/config`` answers 500
-  and the start-up refresh waits that long, as an agent booted together with its fleet.
+- **Late RC** (``rc_unavailable_s``, a diagnostic, 0 by default, or the harness's
+  ``rc_available_at``): ``/v0.7/config`` answers 500 and the start-up refresh waits that long,
+  as an agent booted together with its fleet (before it is up, the trace-agent's
+  ``ConfigHandler`` answers 500: its gRPC call to the core agent fails).
+- **Design alternatives** (settings defaulting to the real agent; docs/design-space.md):
+  ``fast_lane_match: any`` (:mod:`agent.policy`), ``bypass_single_flight`` (:mod:`agent.bypass`),
+  ``bypass_on_new_products`` (an active client listing a product it did not list before
+  bypasses too, datadog-agent PR #47113), ``prefetch_products`` (warm products at start-up).
 - **Serving at once** (:meth:`RcService.serve_now`): a request that needs no wait (an active
   client, or a new one whose bypass has no budget, with the lock free) is served without
   yielding to the event loop, which on one loop is holding the lock for that time.
@@ -31,13 +37,14 @@ import random
 
 from agent.backend_client import Backend, ClientMessages
 from agent.backoff import ExpBackoff
+from agent.bypass import BypassRequest, SingleFlight
 from agent.clients import ActiveClients
 from agent.errors import Unavailable
 from agent.limiter import FixedWindowLimiter
 from agent.lock import ServiceLock
 from agent.metrics import AgentMetrics
 from agent.policy import AgentPolicy, Lane, lane_of, make_policy
-from agent.refresh import BypassRequest, RefreshLoop
+from agent.refresh import RefreshLoop
 from agent.rendezvous import Rendezvous
 from agent.response import Encoded, ResponseCache, Served
 from agent.settings import Settings
@@ -87,6 +94,7 @@ class RcService(RefreshLoop):
         self.refresh_interval_s = self.resolved.refresh_interval_s
         self.override_allowed = self.resolved.refresh_override_allowed
         self.channels: Rendezvous[BypassRequest] = Rendezvous(clock, self.policy.channels)
+        self.single_flight = SingleFlight() if settings.bypass_single_flight else None
         now = clock.time()
         self.limiters = {
             channel: FixedWindowLimiter(capacity, self.refresh_interval_s, now)
@@ -102,7 +110,10 @@ class RcService(RefreshLoop):
         self.last_update_err: str | None = None
         self._org_uuid_root: int | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        self.available_at = clock.monotonic() + settings.rc_unavailable_s
+        late = settings.rc_unavailable_s
+        if settings.rc_available_at is not None:  # set by the harness: a wall-clock instant
+            late = max(0.0, settings.rc_available_at - clock.time())
+        self.available_at = clock.monotonic() + late
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -136,12 +147,12 @@ class RcService(RefreshLoop):
             validate_request(request)
             client = request.client
             assert client is not None  # validated
-            if not self.clients.active(client.id):
+            if self._needs_bypass(client):
                 bypassed = True
                 self.clients.seen(client.id, client)
                 self.lock.release()
                 held = False
-                await self._bypass(lane)
+                await self._bypass(client.products)
                 t1 = self.clock.monotonic()
                 await self.lock.acquire()
                 held = True
@@ -181,17 +192,18 @@ class RcService(RefreshLoop):
                 validate_request(request)
             client = request.client
             assert client is not None  # validated
-            if not self.clients.active(client.id):
-                plan = self.policy.plan(lane)
-                if plan.block_ttl_s > 0:
-                    deferred = True  # a new client: its bypass waits
+            if self._needs_bypass(client):
+                bypass_lane = self.policy.bypass_lane(client.products)
+                plan = self.policy.plan(bypass_lane)
+                if plan.block_ttl_s > 0 or self.single_flight is not None:
+                    deferred = True  # its bypass waits (or joins a shared refresh)
                     return None
                 # A bypass with no budget waits for nothing: handed to the poll loop only if it
                 # sits in its select right now, and served from the cache either way.
                 self.clients.seen(client.id, client)
                 done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                self.channels.offer(plan.channel, BypassRequest(lane, done))
-                self.metrics.bypass.labels(lane=lane, result="timed_out").inc()
+                self.channels.offer(plan.channel, BypassRequest(plan.channel, done, [bypass_lane]))
+                self.metrics.bypass.labels(lane=bypass_lane, result="timed_out").inc()
                 bypassed = True
             self.clients.seen(client.id, client)
             return Served(lane, self._respond_locked(request), bypassed)
@@ -211,12 +223,32 @@ class RcService(RefreshLoop):
             self.store, request, now_wall=self.clock.time(), initialized=not self.first_update
         )
 
-    async def _bypass(self, lane: Lane) -> None:
+    def _needs_bypass(self, client: Client) -> bool:
+        """A new (or expired) client bypasses the cache; with ``bypass_on_new_products`` so does
+        an active client listing a product it did not list before (PR #47113's condition
+        ``!active || hasNewProducts``)."""
+        if not self.clients.active(client.id):
+            return True
+        if not self.settings.bypass_on_new_products:
+            return False
+        previous = self.clients.last(client.id)
+        return previous is not None and not set(client.products) <= set(previous.products)
+
+    async def _bypass(self, products: list[str]) -> None:
         """Hand a response to the poll loop, then wait for it, within one shared budget."""
+        lane = self.policy.bypass_lane(products)
         plan = self.policy.plan(lane)
         start = self.clock.monotonic()
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        handed = await self.channels.send(plan.channel, BypassRequest(lane, done), plan.block_ttl_s)
+        if self.single_flight is not None:
+            request, new = self.single_flight.join(plan.channel, lane, products)
+            if new:
+                self.channels.put(plan.channel, request)
+            handed = True
+        else:
+            loop = asyncio.get_running_loop()
+            request = BypassRequest(plan.channel, loop.create_future(), [lane])
+            handed = await self.channels.send(plan.channel, request, plan.block_ttl_s)
+        done = request.done
         # select { case <-response: case <-clock.After(partialNewClientBlockTTL): }
         remaining = plan.block_ttl_s - (self.clock.monotonic() - start)
         if handed and not done.done() and remaining > 0:

@@ -44,6 +44,8 @@ Policy = Literal["legacy", "fastlane"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 HttpServer = Literal["asyncio", "uvicorn"]
 HTTP_SERVERS: tuple[str, ...] = get_args(HttpServer)
+FastLaneMatch = Literal["all", "any"]
+FAST_LANE_MATCHES: tuple[str, ...] = get_args(FastLaneMatch)
 
 ENV_PREFIX = "RC_AGENT_"
 
@@ -182,9 +184,34 @@ class Settings(EnvSettings):
     )
     prefetch_products: str = setting(
         "",
-        "calibration only, not a real setting: comma-separated products the start-up refresh "
-        "asks the backend for as if clients had reported them (the `instant` scenario's warm "
-        "cache); empty = the real agent",
+        "design alternative, not in the real agent: comma-separated products the start-up "
+        "refresh asks the backend for as if clients had reported them (warm the fast-lane "
+        "products at start-up; the `agent-warm` and `instant` scenarios); empty = the real "
+        "agent (it starts with no products)",
+    )
+    fast_lane_match: FastLaneMatch = setting(
+        "all",
+        "design alternative (fastlane policy): which requests use the fast-lane bypass "
+        "budget and channel; all = every product fast-lane eligible (proposal B4), any = at "
+        "least one (reaches today's clients, which bundle every product)",
+    )
+    bypass_single_flight: bool = setting(
+        False,
+        "design alternative, not in the real agent: new clients that arrive while a bypass "
+        "refresh is queued or in flight wait on that refresh instead of racing the unbuffered "
+        "channel; the limiter counts refreshes, not clients; false = the real agent",
+    )
+    bypass_on_new_products: bool = setting(
+        False,
+        "design alternative (datadog-agent PR #47113, not merged): an active client whose "
+        "request lists a product it did not list before also bypasses the cache; false = the "
+        "real agent",
+    )
+    rc_available_at: float | None = setting(
+        None,
+        "diagnostic, set by the harness (fleet.agent_start=with_fleet): unix wall time at "
+        "which RC starts serving, instead of rc_unavailable_s after start; unset = "
+        "rc_unavailable_s",
     )
     log_level: str = setting("INFO", "logging level")
     http_server: HttpServer = setting(
@@ -205,6 +232,11 @@ class Settings(EnvSettings):
 
     def __post_init__(self) -> None:
         self.require(self.policy in POLICIES, "policy", "one of " + "|".join(POLICIES))
+        self.require(
+            self.fast_lane_match in FAST_LANE_MATCHES,
+            "fast_lane_match",
+            "one of " + "|".join(FAST_LANE_MATCHES),
+        )
         self.require(self.serve_cost_ms >= 0, "serve_cost_ms", "a number >= 0")
         self.require(self.rc_unavailable_s >= 0, "rc_unavailable_s", "a number >= 0")
         self.require(

@@ -43,7 +43,8 @@ TIMING_FIELDS = (
     "language",
     "tracer_version",
 )
-"""The fields every profile sets."""
+"""The fields every profile sets (a profile may set more: the Go ones set ``poll_on_subscribe``,
+which is only known for dd-trace-go)."""
 
 
 def _profile(name: str, description: str, **values: Any) -> Profile:
@@ -64,6 +65,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 poll_interval_s=5.0,  # DD_REMOTE_CONFIG_POLL_INTERVAL_SECONDS default
                 request_timeout_s=10.0,  # the client's HTTP timeout
                 ffe_subscription="provider",  # < 2.8: FFE_FLAGS subscribed with the provider
+                poll_on_subscribe=False,  # <= 2.9: Subscribe waits for the next tick
                 wire_bytes="base64",  # Go's encoding/json for []byte
                 shared_multitarget=False,
                 request_retry="none",  # a failed poll waits for the next tick
@@ -79,6 +81,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 poll_interval_s=5.0,
                 request_timeout_s=10.0,
                 ffe_subscription="start",  # >= 2.8: subscribed at tracer start (#4495)
+                poll_on_subscribe=True,  # >= 2.10: a poll on each Subscribe (#4958)
                 wire_bytes="base64",
                 shared_multitarget=False,
                 request_retry="none",

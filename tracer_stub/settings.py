@@ -138,6 +138,17 @@ class Settings(EnvSettings):
     fast_lane_permits: int = setting(
         _POLICY.fast_lane_permits, "MultiTargetFetcher fast lane permits (A3: 20)"
     )
+    poll_on_subscribe: bool = setting(
+        _POLICY.poll_on_subscribe,
+        "poll at once when a product is subscribed after start (dd-trace-go >= 2.10, PR "
+        "#4958); false = at the next scheduled poll (dd-trace-go <= 2.9, libdatadog)",
+    )
+    provider_delay_ms: float = setting(
+        0.0,
+        "the app creates its OpenFeature provider this long after tracer start (late "
+        "subscription with ffe_subscription=provider), without holding up the other tracers "
+        "of the process; provider ready is still measured from tracer start",
+    )
     request_retry: str = setting(
         _POLICY.request_retry,
         "retries of one request after a timeout or network error: none (libdatadog, Go) | "
@@ -214,6 +225,7 @@ class Settings(EnvSettings):
             (self.provider_mode in ("event", "wait"), "provider_mode", "event|wait"),
             (self.provider_init_timeout_s > 0, "provider_init_timeout_s", "a number > 0"),
             (self.tracer_start_cost_ms >= 0, "tracer_start_cost_ms", "a number >= 0"),
+            (self.provider_delay_ms >= 0, "provider_delay_ms", "a number >= 0"),
             (bool(self.products), "products", "a non-empty comma-separated list"),
             (
                 self.log_level.upper() in logging.getLevelNamesMapping(),

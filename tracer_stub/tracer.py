@@ -5,7 +5,9 @@ The boot sequence of the proposal's load-test app (dd-trace-go + OpenFeature):
 1. tracer start: the RC client starts polling with the tracer's products (FFE_FLAGS included,
    unless ``ffe_subscription: provider``: dd-trace-go before 2.8 subscribed it only when the
    provider was created);
-2. the provider is created and registered in the tracer's own domain, off the event loop (a
+2. the provider is created (``provider_delay_ms`` after tracer start when the app creates it
+   late, in its own task so that the process's other tracers are not held up) and registered
+   in the tracer's own domain, off the event loop (a
    thread started before the barrier, see `tracer_stub.threads`): ``event`` mode models the
    non-blocking ``SetProvider`` and waits for PROVIDER_READY; ``wait`` mode models
    ``SetProviderAndWait``. ``initialize`` gives up after ``provider_init_timeout_s``
@@ -161,7 +163,17 @@ class SimulatedTracer:
         started = self.clock.monotonic()
         self.times.tracer_started = started
         self.metrics.set_tracer_started(self.label, started - t0)
-        self._start_provider()
+        if self.settings.provider_delay_ms > 0:  # the app creates its provider later
+            self._tasks.append(
+                self.tasks.spawn(self._delayed_provider(), f"provider-delay-{self.index}")
+            )
+        else:
+            self._start_provider()
+
+    async def _delayed_provider(self) -> None:
+        await self.clock.sleep(self.settings.provider_delay_ms / 1000.0)
+        if not self._closed:
+            self._start_provider()
 
     def _start_provider(self) -> None:
         provider = StubProvider(

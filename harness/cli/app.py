@@ -20,6 +20,7 @@ from harness.cli.compare import register as register_compare_commands
 from harness.cli.docker import register as register_docker_commands
 from harness.cli.exit import EXIT_INTERRUPTED, describe, fail
 from harness.cli.gate import gate_run
+from harness.cli.matrix import register as register_matrix_command
 from harness.cli.options import (
     Force,
     Image,
@@ -240,6 +241,7 @@ def report(
 register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
+register_matrix_command(app)  # harness matrix
 register_tracer_commands(app)  # harness tracers install, harness validate
 
 

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from harness.cli.exit import EXIT_BREACHED, EXIT_INTERRUPTED, fail
-from harness.cli.gate import compare_cases, print_results, run_case
+from harness.cli.gate import check_matrix, compare_cases, print_results, run_case
 from harness.cli.options import (
     Force,
     Image,
@@ -45,6 +45,7 @@ from harness.run.runner import new_run_id
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.model import load_scenario
 from harness.studies.comparison import COMPARE_JSON, load_comparison
+from harness.studies.matrix import MATRIX_JSON
 
 
 def compare(
@@ -157,7 +158,10 @@ def compare(
 def check(
     results: Annotated[
         Path,
-        typer.Argument(help="A results folder of `harness run`, or a folder of `harness compare`."),
+        typer.Argument(
+            help="A results folder of `harness run`, or a folder of `harness compare` or "
+            "`harness matrix`."
+        ),
     ],
     thresholds: Thresholds = None,
     junit: Junit = None,
@@ -171,6 +175,8 @@ def check(
             comparison = load_comparison(results, gates)
             outcomes = list(comparison.thresholds)
             cases = compare_cases(comparison)
+        elif (results / MATRIX_JSON).exists():
+            outcomes, cases = check_matrix(results, gates)
         else:
             summary = load_summary(results)
             if not summary.completed:

@@ -15,6 +15,14 @@ from harness.gates.thresholds import Threshold, ThresholdResult, evaluate
 from harness.results.folder import read_report_text
 from harness.results.summary import Summary
 from harness.studies.comparison import Comparison
+from harness.studies.matrix import (
+    MATRIX_JSON,
+    MatrixDoc,
+    check_matrix_scopes,
+    evaluate_cells,
+    load_summaries,
+    read_matrix_json,
+)
 
 
 def print_results(results: Sequence[ThresholdResult]) -> bool:
@@ -75,3 +83,30 @@ def gate_run(
         typer.echo(f"junit: {junit}")
     if not print_results(results):
         raise typer.Exit(EXIT_BREACHED)
+
+
+def check_matrix(
+    out: Path, thresholds: Sequence[Threshold]
+) -> tuple[list[ThresholdResult], list[ScenarioCase]]:
+    """``harness check`` on a matrix folder: each threshold on every cell it applies to (the
+    median over the cell's runs), and one JUnit testcase per run."""
+    doc = read_matrix_json(out / MATRIX_JSON)
+    check_matrix_scopes(thresholds, [c.id for c in doc.cells])
+    results = evaluate_cells(thresholds, load_summaries(out, doc))
+    return results, matrix_cases(out, doc)
+
+
+def matrix_cases(out: Path, doc: MatrixDoc) -> list[ScenarioCase]:
+    """One JUnit testcase per run of a matrix (the cell id as the scenario)."""
+    return [
+        ScenarioCase(
+            cell.id,
+            run.run,
+            run.ok,
+            message=run.error or "",
+            report=read_report_text(out / run.dir),
+            duration_s=run.duration_s,
+        )
+        for cell in doc.cells
+        for run in cell.runs
+    ]

@@ -17,7 +17,8 @@ series of the counters scraped at the end of the run (``summary.json`` ``agent``
 
 Like k6 (exit code 99, ``thresholds: {http_req_duration: ['p(95)<500']}``) a breach fails the
 command; unlike a crash, a metric with no value (p99 with no successful tracer) is a breach that
-says why. The optional ``SCENARIO:`` prefix scopes a threshold to one scenario of a compare.
+says why. The optional ``SCENARIO:`` prefix scopes a threshold to one scenario of a compare, or
+to the cells of a matrix its glob matches (``baseline/go-2.5+fastlane/*: ...``).
 
 Everything here is pure: parsing gives typed :class:`Threshold` objects, evaluation takes a
 :class:`~harness.results.summary.Summary` and gives :class:`ThresholdResult` objects. What a
@@ -76,7 +77,7 @@ _OPS: dict[Op, Callable[[float, float], bool]] = {
 # --- parsing ---------------------------------------------------------------------------------
 
 _HEAD = re.compile(
-    r"""\s*(?:(?P<scope>[A-Za-z0-9][\w.-]*)\s*:(?!=)\s*)?
+    r"""\s*(?:(?P<scope>[A-Za-z0-9*][\w.+*/-]*)\s*:(?!=)\s*)?
         (?P<metric>[A-Za-z_][\w.]*(?:\{[^}]*\}?)?)\s*""",
     re.VERBOSE,
 )

@@ -131,19 +131,23 @@ def fleet_specs(
     module: str = "tracer_stub",
     launches: Mapping[str, AppLaunch] | None = None,
     image: str = REAL_IMAGE,
+    signal: bool = True,
 ) -> list[ComponentSpec]:
-    """One spec per tracer process of every member, indexes in fleet order."""
+    """One spec per tracer process of every member, indexes in fleet order; ``signal``: the
+    processes wait for the start signal (``start_at`` is then their deadline), else they start
+    at ``start_at`` (or, ``fleet.boot: as_started``, at once)."""
     fleet = scenario.fleet
     stagger_ms = 0.0
     if fleet.boot == "ramp" and fleet.tracers > 1:
         stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
     common = {
-        START_SIGNAL_ENV: "http",  # docs/contracts.md, "The start signal"; START_AT the deadline
         "RC_STUB_RUN_ID": run_id,
         "RC_STUB_AGENT_URL": agent_url,
         "DD_TRACE_AGENT_URL": agent_url,
         "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
     }
+    if signal:  # docs/contracts.md, "The start signal"; RC_STUB_START_AT is then the deadline
+        common[START_SIGNAL_ENV] = "http"
 
     offsets = fleet.start_offsets_ms
 
@@ -171,6 +175,8 @@ def fleet_specs(
                 "RC_STUB_TRACER_INDEX_BASE": str(first),
                 "RC_STUB_START_AT": at(first),
             }
+            if fleet.boot == "as_started":  # no barrier: each starts when its process is up
+                del env["RC_STUB_START_AT"]
             command: tuple[str, ...] = ()
             spec_image: str | None = None
             if member.kind == "stub":

@@ -26,6 +26,7 @@ import httpx
 
 from harness.errors import ComponentStartError
 from harness.runtime.base import ComponentHandle, ComponentStatus
+from harness.scenario.model import Scenario
 from rc_protocol.clock import Clock
 
 MIN_LEAD_S = 0.2
@@ -36,6 +37,14 @@ InstantHook = Callable[[float], Awaitable[None]]
 
 START_SIGNAL_ENV = "RC_STUB_START_SIGNAL"
 """The environment variable that makes a tracer process wait for ``POST /start``."""
+
+
+def uses_start_signal(scenario: Scenario) -> bool:
+    """Whether the fleet is released by the start signal: not when each tracer starts as its
+    process comes up (``fleet.boot: as_started``), nor when the agent starts with the fleet
+    (``fleet.agent_start: with_fleet``: the boot instant is fixed before the agent starts)."""
+    fleet = scenario.fleet
+    return fleet.boot != "as_started" and fleet.agent_start != "with_fleet"
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,13 @@
 Order: backend, then agent (it needs the backend's URL), each healthy before the next; then the
 tracer processes, released at one start instant once every one is ready (the start signal,
 :mod:`harness.run.release`; a deadline sized to the number of processes is their safety net),
-so that process start-up cost does not smear the herd; then collection until every tracer is
-settled or ``timeouts.run_s`` has passed since the start instant; then the agent's and
+so that process start-up cost does not smear the herd. Two set-ups give up the signal:
+``fleet.boot: as_started`` drops the barrier (each tracer starts when its process is up), and
+``fleet.agent_start: with_fleet`` starts the agent together with the fleet without waiting for
+its health (``docker compose up``): the boot instant is then fixed before the agent starts (now
+plus a margin sized to the number of processes), and its RC starts serving
+``agent.rc_unavailable_s`` after it (``RC_AGENT_RC_AVAILABLE_AT``). Then collection until every
+tracer is settled or ``timeouts.run_s`` has passed since the start instant; then the agent's and
 backend's counters and the run's self-checks (:mod:`harness.run.validity`); then the results
 are written, and only then every component is stopped and its log saved
 (:mod:`harness.run.finish`). A run that fails or is interrupted
@@ -51,7 +56,13 @@ from harness.run.kinds import (
     prepare_launches,
 )
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
-from harness.run.release import MIN_LEAD_S, describe, release_fleet
+from harness.run.release import (
+    MIN_LEAD_S,
+    Release,
+    describe,
+    release_fleet,
+    uses_start_signal,
+)
 from harness.run.validity import MachineProbe, ValidityProbe
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -278,6 +289,16 @@ class _Run:
         summary, rows, text = write_collected(self.out_dir, self.collected, self.clock.time())
         return RunResult(self.run_id, self.out_dir, summary, text, rows)
 
+    def _boot_instant(self, processes: int, start_cost_s: float) -> float:
+        """The fleet's boot instant: now plus the margin its processes need to come up (none
+        when each tracer starts as its process comes up, ``fleet.boot: as_started``)."""
+        start_at = self.clock.time()
+        if self.scenario.fleet.boot != "as_started":
+            start_at += self.boot_margin(processes, start_cost_s)
+        if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
+            start_at += DISCOVERY_DELAY_S
+        return start_at
+
     async def execute(self, runtime: Runtime) -> RunResult:
         async with runtime.http_client(timeout=2.0) as client:
             return await self._execute(runtime, client)
@@ -309,19 +330,31 @@ class _Run:
             **self.credentials.agent_env(),
             "RC_AGENT_BACKEND_URL": backend.internal_url,
         }
+        margin_processes = equivalent_processes(scenario, self.per_process)
+        together = scenario.fleet.agent_start == "with_fleet"
+        signalled = uses_start_signal(scenario)
+        discovery = self.prometheus_sd is not None  # Prometheus must see the tracers first
+        start_at = 0.0  # the boot instant: fixed below without the signal, else at the release
+        if together:  # docker compose up: agent and fleet together, no health gate
+            start_at = self._boot_instant(margin_processes, runtime.start_cost_s)
+            available = start_at + scenario.agent.rc_unavailable_s
+            agent_env["RC_AGENT_RC_AVAILABLE_AT"] = f"{available:.3f}"
         self.say(Progress(f"fake_backend healthy at {backend.host_url}; starting agent"))
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
-        await wait_healthy([agent], client, clock, startup)
+        if not together:
+            await wait_healthy([agent], client, clock, startup)
         link = runtime.agent_link(agent) if needs_link(faults) else None
-
-        # The deadline is a safety net only (processes without the start signal start at it):
-        # later than the harness would still wait for every process to be ready.
-        margin_processes = equivalent_processes(scenario, self.per_process)
-        margin = self.boot_margin(margin_processes, runtime.start_cost_s)
-        deadline = clock.time() + margin + scenario.timeouts.startup_s
-        discovery = self.prometheus_sd is not None  # Prometheus must see the tracers first
-        if discovery:
-            deadline += DISCOVERY_DELAY_S
+        if signalled:
+            # The deadline is a safety net only (processes without the start signal start at
+            # it): later than the harness would still wait for every process to be ready.
+            margin = self.boot_margin(margin_processes, runtime.start_cost_s)
+            deadline = clock.time() + margin + scenario.timeouts.startup_s
+            if discovery:
+                deadline += DISCOVERY_DELAY_S
+        else:
+            if not together:  # as_started: the boot instant is now
+                start_at = self._boot_instant(margin_processes, runtime.start_cost_s)
+            deadline = start_at
         specs = fleet_specs(
             scenario,
             self.per_process,
@@ -330,17 +363,38 @@ class _Run:
             deadline,
             module=self.modules["tracer"],
             launches=launches,
+            signal=signalled,
         )
         processes = len(specs)
         self.say(
             Progress(
-                f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
+                f"agent {'started (no health gate)' if together else 'healthy'} at "
+                f"{agent.host_url}; starting {scenario.fleet.tracers} tracers "
                 f"in {processes} process{'es' if processes > 1 else ''} (up to "
-                f"{self.per_process} each), released when all are ready"
+                f"{self.per_process} each), "
+                + (
+                    "released when all are ready"
+                    if signalled
+                    else "each starting as its process comes up"
+                    if scenario.fleet.boot == "as_started"
+                    else f"boot in {start_at - clock.time():.1f} s"
+                )
             )
         )
         tracers = collected.tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
+        if not signalled:
+            late = clock.time() - start_at
+            if scenario.fleet.boot == "as_started":
+                self.say(Progress("all tracer processes healthy (each started as it came up)"))
+            elif late > 0:
+                self.warn(
+                    warnings,
+                    f"tracer processes were healthy {late:.1f} s after the boot instant: "
+                    "the boot storm is smeared; use more tracers per process",
+                )
+            else:
+                self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
         duties = FaultScheduler(
             faults, runtime, client, clock, deadline, backend, agent, tracers, link,
             log=fault_log(self.out_dir / "logs" / "faults.log", self.say),
@@ -364,21 +418,25 @@ class _Run:
             run_id=run_id,
             scenario=scenario.name,
         ):
-            released = await release_fleet(
-                tracers,
-                client,
-                clock,
-                deadline=deadline,
-                timeout_s=startup,
-                min_lead_s=DISCOVERY_DELAY_S if discovery else MIN_LEAD_S,
-                on_instant=anchor_faults,
-            )
-            start_at = collected.start_at = released.at
-            text, is_warning = describe(released, clock.time())
-            if is_warning:
-                self.warn(warnings, text)
+            if signalled:
+                released = await release_fleet(
+                    tracers,
+                    client,
+                    clock,
+                    deadline=deadline,
+                    timeout_s=startup,
+                    min_lead_s=DISCOVERY_DELAY_S if discovery else MIN_LEAD_S,
+                    on_instant=anchor_faults,
+                )
+                text, is_warning = describe(released, clock.time())
+                if is_warning:
+                    self.warn(warnings, text)
+                else:
+                    self.say(Progress(text))
             else:
-                self.say(Progress(text))
+                await anchor_faults(start_at)
+                released = Release(start_at, 0.0, len(tracers), signalled=False)
+            start_at = collected.start_at = released.at
             await duties.before_boot()  # the actions planned at the boot instant itself
             probe = ValidityProbe(clock, self.machine)
             await probe.begin(client, agent, backend)

@@ -257,7 +257,11 @@ class ValidityProbe:
         if sent is not None and received is not None:
             figures["requests_lost"] = Figure(max(0.0, sent - received))
         figures["scrape_failures"] = Figure(float(self.scrape_failures))
-        spread = start_spread_ms(rows, intended_offsets(scenario))
+        spread = (  # as_started: each tracer starts when its process is up, spread by design
+            None
+            if scenario.fleet.boot == "as_started"
+            else start_spread_ms(rows, intended_offsets(scenario))
+        )
         if spread is not None:
             figures["release_spread_ms"] = Figure(float(spread))
         backend_cpu = _delta(total(end.backend or [], BACKEND_CPU),

@@ -49,7 +49,7 @@ class Member(Section):
 
 
 class Fleet(Section):
-    """How many tracers, of which kinds, and how they boot."""
+    """How many tracers, of which kinds, how they boot, and whether the agent is up before them."""
 
     tracers: int = Field(default=100, ge=1, description="tracers in the fleet")
     kind: TracerKind = Field(
@@ -60,9 +60,20 @@ class Fleet(Section):
         description="a mixed fleet, e.g. [{kind: stub, tracers: 50}, {kind: ddtrace-py, "
         "tracers: 25}]; tracers is their sum",
     )
-    boot: Literal["all_at_once", "ramp"] = "all_at_once"
+    boot: Literal["all_at_once", "ramp", "as_started"] = Field(
+        default="all_at_once",
+        description="all_at_once: every tracer at one boot instant; ramp: starts spread evenly "
+        "over ramp_s; as_started: no barrier, each tracer starts when its process or container "
+        "is up (the runtime's own start spread, e.g. Docker's container starts)",
+    )
     ramp_s: float = Field(
         default=0.0, ge=0, description="ramp: tracer starts spread over this span"
+    )
+    agent_start: Literal["healthy_first", "with_fleet"] = Field(
+        default="healthy_first",
+        description="healthy_first: the agent is started and healthy before the fleet boots; "
+        "with_fleet: agent and fleet are started together with no health gate, as `docker "
+        "compose up` would, and agent.rc_unavailable_s counts from the boot instant",
     )
     tracers_per_process: int | None = Field(
         default=None, ge=1, description="local packing; null = the harness default"
@@ -124,7 +135,15 @@ STUB_PROCESS_FIELDS = (
 PROVIDER_KEYS = {"provider_mode": "mode", "provider_init_timeout_s": "init_timeout_s"}
 #: Backend settings the harness applies as faults from the boot instant, not as variables.
 BACKEND_WINDOW_VARIABLES = ("RC_BACKEND_OUTAGE_WINDOWS", "RC_BACKEND_RATE_LIMIT_WINDOWS")
-AGENT_PROCESS_FIELDS = ("host", "port", "backend_url", "api_key", "run_id", "log_level")
+AGENT_PROCESS_FIELDS = (
+    "host",
+    "port",
+    "backend_url",
+    "api_key",
+    "run_id",
+    "log_level",
+    "rc_available_at",
+)
 BACKEND_PROCESS_FIELDS = ("host", "port", "run_id", "api_key", "admin_token", "log_level")
 
 if TYPE_CHECKING:  # made at run time, from the services' settings
@@ -179,7 +198,7 @@ class Timeouts(Section):
     )
 
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$"
 """A scenario name: it becomes part of a results folder's name (``results/<time>-<name>-<id>``
 and ``<compare>/<name>/run-k``), so no path separator and no leading dot can escape it."""
 
@@ -253,8 +272,8 @@ class Scenario(Section):
     def _safe_name(cls, name: str) -> str:
         if not re.fullmatch(NAME_PATTERN, name):
             raise ValueError(
-                f"{name!r} is not a scenario name: use letters, digits, '.', '_' and '-', "
-                "starting with a letter or digit, at most 64 (it names the results folder)"
+                f"{name!r} is not a scenario name: use letters, digits, '.', '_', '+' and '-', "
+                "starting with a letter or digit, at most 100 (it names the results folder)"
             )
         return name
 
@@ -346,7 +365,22 @@ def builtin_dir() -> Path:
 
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios, in the proposal's order where it has one."""
-    order = ["baseline", "phase1", "phase2", "phase3", "instant"]
+    order = [
+        "baseline",
+        "phase1",
+        "phase2",
+        "phase3",
+        "instant",
+        "loadtest-setup",
+        "late-subscription",
+        "agent-only",
+        "agent-any-product",
+        "agent-single-flight",
+        "agent-new-products",
+        "agent-warm",
+        "agent-short-block",
+        "client-go-2.10",
+    ]
     names = sorted(p.stem for p in builtin_dir().glob("*.yaml"))
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
@@ -354,15 +388,14 @@ def builtin_names() -> list[str]:
 def read_raw(name_or_path: str) -> tuple[dict[str, Any], str]:
     """The raw mapping of a built-in (by name) or a file (by path), and where it came from."""
     path = Path(name_or_path)
-    if not path.suffix:
-        candidate = builtin_dir() / f"{name_or_path}.yaml"
-        if candidate.is_file():
-            path = candidate
-        elif not path.is_file():
-            raise ScenarioError(
-                f"unknown scenario {name_or_path!r}: built-ins are "
-                f"{', '.join(builtin_names())}, or give a path to a .yaml/.toml file"
-            )
+    builtin = builtin_dir() / f"{name_or_path}.yaml"
+    if path.name == name_or_path and builtin.is_file():  # a name, dots allowed (client-go-2.10)
+        path = builtin
+    elif path.suffix not in (".yaml", ".yml", ".toml") and not path.is_file():
+        raise ScenarioError(
+            f"unknown scenario {name_or_path!r}: built-ins are "
+            f"{', '.join(builtin_names())}, or give a path to a .yaml/.toml file"
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

@@ -57,3 +57,13 @@ def test_count_active_skips_expired_clients_without_pruning() -> None:
     now.t = 31
     assert clients.count_active() == 1
     assert len(clients) == 2  # nothing pruned: only active_clients() prunes
+
+
+def test_last_gives_the_message_of_an_active_client_only() -> None:
+    now = Now()
+    clients: ActiveClients[str] = ActiveClients(30, now, lambda: now.t)
+    assert clients.last("a") is None
+    clients.seen("a", "v1")
+    assert clients.last("a") == "v1"
+    now.t = 30.5
+    assert clients.last("a") is None

@@ -83,3 +83,19 @@ async def test_a_send_with_no_time_hands_off_only_to_a_waiting_receiver() -> Non
     await asyncio.sleep(0)
     assert await ch.send("bypass", "taken", timeout=0) is True
     assert await receiving == ("bypass", "taken")
+
+
+async def test_put_never_blocks_and_is_taken_at_the_next_select() -> None:
+    clock = ManualClock()
+    ch: Rendezvous[str] = Rendezvous(clock, ["fast", "bypass"])
+    ch.put("bypass", "queued")  # the receiver is busy: it waits in the channel, no timeout
+    await clock.advance(30.0)
+    assert ch.waiting_senders("bypass") == 1
+    ch.put("fast", "first")
+    assert await ch.receive(timeout=1) == ("fast", "first")  # priority order still holds
+    assert await ch.receive(timeout=1) == ("bypass", "queued")
+    receiving = asyncio.create_task(ch.receive(timeout=60))
+    await clock.run_until_idle()
+    ch.put("bypass", "direct")  # the receiver is parked: delivered at once
+    assert await receiving == ("bypass", "direct")
+    assert clock.monotonic() == 30.0

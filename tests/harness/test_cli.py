@@ -56,6 +56,15 @@ def test_scenarios_lists_each_builtin_on_one_line() -> None:
         "phase2",
         "phase3",
         "instant",
+        "loadtest-setup",
+        "late-subscription",
+        "agent-only",
+        "agent-any-product",
+        "agent-single-flight",
+        "agent-new-products",
+        "agent-warm",
+        "agent-short-block",
+        "client-go-2.10",
         *FAULT_BUILTINS,
     ]
 

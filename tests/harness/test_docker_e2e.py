@@ -7,6 +7,7 @@ run, a failed run, or a SIGINT in the middle of a run.
 
 from __future__ import annotations
 
+import csv
 import json
 import signal
 import subprocess
@@ -197,6 +198,40 @@ def test_a_sigkilled_harness_leaves_no_container_or_network_within_10_s(
         sweep(client, run_id)  # do not leave them to the next test
     assert left == ([], []), f"run {run_id} outlived its harness by 10 s"
     assert not (tmp_path / "run").exists(), "nothing at --out looks finished"
+
+
+def test_loadtest_setup_on_docker_uses_the_engines_own_start_spread(
+    harness_image: str, client: Any, tmp_path: Path
+) -> None:
+    # Agent and fleet started together, no health gate, each tracer starting when its container
+    # is up (fleet.boot=as_started): the tracers poll before RC serves (40 s after the boot,
+    # long after the engine has started the agent container, however busy it is).
+    out = tmp_path / "run"
+    result = subprocess.run(
+        docker_run(
+            harness_image,
+            "--tracers", "8", "--scenario", "loadtest-setup", "--timeout", "100",
+            "--set", "fleet.boot=as_started", "--set", "agent.rc_unavailable_s=40",
+            "--set", "client.poll_interval_s=1", "--set", "timeouts.startup_s=120",
+            "--out", str(out),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "agent started (no health gate)" in result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["success"] == 8, (out / "report.txt").read_text()
+    refused = summary["agent"].get(
+        'agent_rc_requests_total{lane="standard",outcome="error_unavailable"}'
+    )
+    assert refused and refused >= 1
+    with (out / "samples.csv").open(newline="") as fh:
+        starts = sorted(float(row["start_wall"]) for row in csv.DictReader(fh))
+    assert starts[-1] > starts[0]  # no barrier: the containers' own start times
+    assert_nothing_left(client, summary["run_id"])
 
 
 def test_a_mixed_fleet_with_real_tracers_runs_on_docker(

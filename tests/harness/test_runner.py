@@ -229,6 +229,43 @@ def test_tracer_specs_carry_packing_boot_instant_and_ramp() -> None:
     assert specs[0].env["RC_STUB_AGENT_URL"] == "http://127.0.0.1:1"
 
 
+def test_as_started_boot_gives_no_barrier() -> None:
+    scenario = load_scenario("baseline", ["fleet.tracers=4", "fleet.boot=as_started"])
+    specs = runner.tracer_specs(scenario, 2, "http://127.0.0.1:1", "rid", 1000.0)
+    assert all("RC_STUB_START_AT" not in s.env for s in specs)
+
+
+def test_agent_healthy_first_gates_the_fleet_on_its_health(tmp_path: Path) -> None:
+    fake = Fake(FakeScript(silent=frozenset({"agent"})))
+    with pytest.raises(ComponentStartError) as err:
+        run(tmp_path, "timeouts.startup_s=0.5", fake=fake)
+    assert err.value.component == "agent"
+
+
+def test_agent_with_fleet_starts_together_without_a_health_gate(tmp_path: Path) -> None:
+    fake = Fake(FakeScript(silent=frozenset({"agent"})))  # never healthy: nobody waits for it
+    result = run(
+        tmp_path,
+        "timeouts.startup_s=0.5",
+        "fleet.agent_start=with_fleet",
+        "agent.rc_unavailable_s=16",
+        fake=fake,
+    )
+    assert result.summary.counts.success == 10
+    assert any("agent's counters could not be scraped" in w for w in result.summary.warnings)
+    assert fake.runtime is not None
+    agent, *tracers = [c for c in fake.runtime.components if c.spec.role != "backend"]
+    assert agent.spec.role == "agent"
+    boot = float(tracers[0].spec.env["RC_STUB_START_AT"])
+    assert float(agent.spec.env["RC_AGENT_RC_AVAILABLE_AT"]) == pytest.approx(boot + 16, abs=1e-3)
+    gated = Fake()
+    run(tmp_path / "gated", "agent.rc_unavailable_s=16", fake=gated)
+    assert gated.runtime is not None
+    [gated_agent] = [c for c in gated.runtime.components if c.spec.role == "agent"]
+    assert "RC_AGENT_RC_AVAILABLE_AT" not in gated_agent.spec.env  # counts from its own start
+    assert gated_agent.spec.env["RC_AGENT_RC_UNAVAILABLE_S"] == "16.0"
+
+
 @pytest.mark.e2e
 def test_a_run_of_real_processes_end_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

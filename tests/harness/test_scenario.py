@@ -25,18 +25,42 @@ from tracer_stub.settings import Settings as TracerStubSettings
 
 FAULTS = ["fault-agent-restart", "fault-backend-outage", "fault-bad-payload", "fault-network-cut",
           "fault-tracer-kill"]  # fmt: skip
+PHASES = ["baseline", "phase1", "phase2", "phase3", "instant"]
+DESIGN_SPACE = [
+    "loadtest-setup",
+    "late-subscription",
+    "agent-only",
+    "agent-any-product",
+    "agent-single-flight",
+    "agent-new-products",
+    "agent-warm",
+    "agent-short-block",
+    "client-go-2.10",
+]
 
 
-def test_builtins_are_the_proposals_phases_calibration_and_faults() -> None:
-    assert builtin_names() == ["baseline", "phase1", "phase2", "phase3", "instant", *FAULTS]
+def test_builtins_are_the_phases_calibration_the_design_space_then_the_faults() -> None:
+    assert builtin_names() == PHASES + DESIGN_SPACE + FAULTS
 
 
-@pytest.mark.parametrize("name", ["baseline", "phase1", "phase2", "phase3", "instant"])
+@pytest.mark.parametrize("name", PHASES + DESIGN_SPACE)
 def test_each_builtin_loads_and_explains_itself(name: str) -> None:
     scenario = load_scenario(name)
     assert scenario.name == name and scenario.description
     header = (builtin_dir() / f"{name}.yaml").read_text().split("\nname:")[0]
-    assert header.startswith("#") and "proposal" in header
+    assert header.startswith("#") and len(header.splitlines()) >= 4
+    if name in PHASES:
+        assert "proposal" in header
+
+
+def test_loadtest_setup_says_its_two_values_are_fitted() -> None:
+    s = load_scenario("loadtest-setup")
+    assert (s.fleet.agent_start, s.fleet.boot) == ("with_fleet", "ramp")
+    text = (builtin_dir() / "loadtest-setup.yaml").read_text()
+    assert "FITTED, NOT MEASURED" in text
+    for line in text.splitlines():
+        if line.startswith(("  ramp_s:", "  rc_unavailable_s:")):
+            assert "FITTED" in line, line
 
 
 @pytest.mark.parametrize("name", FAULTS)
@@ -151,7 +175,10 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
 
 #: Captured from the code before the scenario sections were derived from the services' settings
 #: (then `client.profile`, `fleet.kind`, `fleet.members`, `fleet.start_offsets_ms` and the
-#: client's `request_retry` and `agent_reached_at_start` were added, the only changes since):
+#: client's `request_retry` and `agent_reached_at_start` were added, then the design-space
+#: settings (agent `fast_lane_match`, `bypass_single_flight`, `bypass_on_new_products`; client
+#: `poll_on_subscribe`, `provider_delay_ms`; `fleet.agent_start`) and their built-ins, the only
+#: changes since):
 #: the env every built-in passes to each service, and its resolved scenario.yaml.
 PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
 
@@ -187,7 +214,7 @@ PROCESS_FIELDS = {
                "boot_stagger_ms", "run_id", "agent_url", "log_level", "provider_mode",
                "provider_init_timeout_s"},
     "provider": None,
-    "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level"},
+    "agent": {"host", "port", "backend_url", "api_key", "run_id", "log_level", "rc_available_at"},
     "backend": {"host", "port", "run_id", "api_key", "admin_token", "log_level"},
 }  # fmt: skip
 SERVICES = {
@@ -297,13 +324,13 @@ def test_an_unknown_profile_is_named() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["../../x", "/etc", "a/b", "a\\b", ".hidden", "..", "", "a b", "x" * 65, "é"]
+    "name", ["../../x", "/etc", "a/b", "a\\b", ".hidden", "..", "", "a b", "x" * 101, "é"]
 )
 def test_a_name_that_is_not_a_plain_folder_name_is_refused(name: str) -> None:
     with pytest.raises(ScenarioError, match="is not a scenario name"):
         validate({"name": name})
 
 
-@pytest.mark.parametrize("name", ["baseline", "phase3", "my-run_2.1", "x" * 64])
+@pytest.mark.parametrize("name", ["baseline", "phase3", "my-run_2.1", "go-2.5+fastlane", "x" * 100])
 def test_plain_names_are_accepted(name: str) -> None:
     assert validate({"name": name}).name == name

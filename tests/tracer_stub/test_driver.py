@@ -278,3 +278,37 @@ async def test_a_crashing_listener_ends_the_loop_loudly(caplog: pytest.LogCaptur
     assert "RC fetch loop of lane standard stopped" in caplog.text
     assert "listener bug" in caplog.text
     await client.aclose()
+
+
+async def test_poll_on_subscribe_sends_the_new_product_at_once() -> None:
+    clock = ManualClock()
+    agent = Agent(clock)
+    client = make_client(clock, agent, first_poll=FirstPoll.AFTER_INTERVAL, poll_on_subscribe=True)
+    client.start(["APM_TRACING"])
+    await clock.advance(1)
+    assert agent.times(Lane.STANDARD) == []
+    client.subscribe("FFE_FLAGS")
+    await clock.advance(0)
+    await clock.run_until_idle()
+    assert agent.times(Lane.STANDARD) == [1.0]  # dd-trace-go >= 2.10: at once
+    ((_, sent),) = agent.sent[Lane.STANDARD]
+    body = decode_request(sent.body).client
+    assert body is not None and body.products == ["APM_TRACING", "FFE_FLAGS"]
+    client.subscribe("FFE_FLAGS")  # already subscribed: no extra poll
+    await clock.advance(9.5)
+    assert agent.times(Lane.STANDARD) == [1.0, 5.0, 10.0]  # the ticker kept its grid
+    await client.aclose()
+
+
+async def test_without_poll_on_subscribe_the_product_waits_for_the_next_poll() -> None:
+    clock = ManualClock()
+    agent = Agent(clock)
+    client = make_client(clock, agent, first_poll=FirstPoll.AFTER_INTERVAL)
+    client.start(["APM_TRACING"])
+    await clock.advance(1)
+    client.subscribe("FFE_FLAGS")
+    await clock.advance(3.9)
+    assert agent.times(Lane.STANDARD) == []
+    await clock.advance(0.1)
+    assert agent.times(Lane.STANDARD) == [5.0]
+    await client.aclose()

@@ -263,3 +263,27 @@ async def test_a_tracer_whose_requests_never_reach_the_agent_is_served_once_they
     sent_after = [t for t, lane, _ in agent.requests if lane is Lane.FAST]
     assert tracer.times.ready == sent_after[0] >= reached_from  # the first request it received
     assert fast.core.targets_version == 5 and list(fast.core.files) == [FFE]
+
+
+async def test_provider_delay_subscribes_late_without_holding_up_start(
+    tracers: list[SimulatedTracer],
+) -> None:
+    clock = ManualClock()
+    agent = FakeAgent(clock)
+    tracer = build(
+        tracers,
+        clock,
+        agent,
+        ffe_subscription="provider",
+        first_poll="immediate",
+        provider_delay_ms=6000,
+    )
+    await tracer.start()  # returns at once: the provider comes 6 s later, in its own task
+    assert tracer.provider is None and clock.monotonic() == 0.0
+    await clock.advance(5.9)
+    assert [products for _, _, products in agent.requests] == [["APM_TRACING"], ["APM_TRACING"]]
+    assert tracer.provider is None and tracer.outcome is Outcome.PENDING
+    await clock.advance(4.1)  # provider created at 6 s; FFE_FLAGS in the 10 s poll
+    await until(lambda: tracer.times.ready is not None, "ready")
+    assert agent.requests[-1] == (10.0, Lane.STANDARD, ["APM_TRACING", "FFE_FLAGS"])
+    assert tracer.times.ready == 10.0  # measured from tracer start, the delay included

@@ -8,7 +8,9 @@ intended time. Poll lateness (actual send - intended send) and request latency g
 `RequestObserver`.
 
 `RcClient` holds the fetchers of one tracer; products subscribed after start (dd-trace-go
-before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split.
+before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split, and with
+``poll_on_subscribe`` (dd-trace-go >= 2.10) make the fetcher carrying them send one request at
+once, besides its schedule.
 
 The loops are coroutines run through a `tracer_stub.tasks.Tasks` (asyncio tasks in a stub
 process, greenlets under Locust), and a fetcher waits for its permit through `Permits`.
@@ -184,8 +186,18 @@ class Fetcher:
             with contextlib.suppress(Exception):
                 await self.transport.aclose()
 
+    async def poll_now(self) -> None:
+        """One request at once, outside the schedule (dd-trace-go >= 2.10 polls on each
+        ``Subscribe`` and its ticker keeps its grid); run it as a task of its own."""
+        await self._exchange(self.clock.monotonic())
+
     async def fetch_once(self, intended: float) -> float:
         """Send one request at (about) `intended`; return the next intended send time."""
+        completed, result = await self._exchange(intended)
+        return self.schedule.after_fetch(intended, completed, result)
+
+    async def _exchange(self, intended: float) -> tuple[float, FetchResult]:
+        """One request and its answer applied; when it completed and what the schedule needs."""
         sent = self.clock.monotonic()
         body = self.core.encoded_request("array" if self.wire_bytes == "array" else "base64")
         attempted, outcome, attempt = await self._attempt(body), "", 1
@@ -226,7 +238,7 @@ class Fetcher:
                 log.debug("RC response rejected: %s", applied.error)
                 result = FetchResult(FetchOutcome.ERROR)
         self.observer.on_request(self.lane, outcome, completed - sent, sent - intended)
-        return self.schedule.after_fetch(intended, completed, result)
+        return completed, result
 
     async def _attempt(self, body: bytes) -> HttpResponse | str:
         """One HTTP attempt: the response, or the failure (``timeout``, ``transport_error``)."""
@@ -285,6 +297,7 @@ class RcClient:
         self.products: tuple[str, ...] = ()
         self.fetchers: dict[Lane, Fetcher] = {}
         self._tasks: dict[Lane, TaskHandle] = {}
+        self._extra: list[TaskHandle] = []  # poll_on_subscribe's one-off requests
 
     def start(self, products: Iterable[str]) -> None:
         """Plan the fetchers for `products` and start their loops (tracer start)."""
@@ -292,11 +305,19 @@ class RcClient:
         self._replan()
 
     def subscribe(self, product: str) -> None:
-        """Add a product after start; the next request of its fetcher asks for it."""
+        """Add a product after start; the next request of its fetcher asks for it, at once
+        with ``poll_on_subscribe`` (dd-trace-go >= 2.10), else at its next scheduled poll."""
         if product in self.products:
             return
         self.products = (*self.products, product)
+        existing = set(self.fetchers)
         self._replan()
+        if self.settings.poll_on_subscribe:
+            for lane, fetcher in self.fetchers.items():
+                if lane in existing and product in fetcher.core.products:
+                    self._extra.append(
+                        self.tasks.spawn(fetcher.poll_now(), f"rc-poll-{self.runtime_id}-{lane}")
+                    )
 
     def _replan(self) -> None:
         capabilities = {
@@ -335,6 +356,7 @@ class RcClient:
 
     async def aclose(self) -> None:
         """Stop every fetch loop (releasing its permit) and close its transport."""
-        tasks = list(self._tasks.values())
+        tasks = [*self._tasks.values(), *self._extra]
         self._tasks.clear()
+        self._extra.clear()
         await self.tasks.cancel(tasks)

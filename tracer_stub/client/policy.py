@@ -133,6 +133,9 @@ class PolicySettings:
     backoff_max_exponent: int = 3
     standard_permits: int = DEFAULT_CLIENTS_LIMIT
     fast_lane_permits: int = DEFAULT_FAST_LANE_CLIENTS_LIMIT
+    # dd-trace-go >= 2.10 polls at once when a product is subscribed (PR #4958); others wait
+    # for their next scheduled poll.
+    poll_on_subscribe: bool = False
     request_retry: str = "none"  # tracer_stub.client.retry: none | dd-trace-js
     agent_reached_at_start: bool = False  # the tracer contacted the agent before its first poll
 
