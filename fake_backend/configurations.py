@@ -70,11 +70,13 @@ def answer_configurations(
     settings: Settings,
     *,
     now: float,
+    refresh_interval_s: int | None = None,
 ) -> pb.LatestConfigsResponse:
-    """The backend's answer to `request` at wall time `now`."""
+    """The backend's answer to `request` at wall time `now` (`refresh_interval_s`: an
+    ``agent_refresh_interval`` replacing the configured one, see `fake_backend.capacity`)."""
     reported = set(request.products) | set(request.new_products)
     entries = catalogue.entries(reported)
-    signed = director.targets_for(agent_key(request), entries, now)
+    signed = director.targets_for(agent_key(request), entries, now, refresh_interval_s)
     files = select_target_files(
         entries,
         new_products=request.new_products,
