@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -30,11 +29,13 @@ from harness.cli.options import (
     Thresholds,
     Timeout,
     Tracers,
+    default_out_dir,
     deps_of,
     fleet_options,
 )
 from harness.cli.progress import make_progress
 from harness.cli.review import register as register_review_commands
+from harness.cli.simulate import register as register_simulate_command
 from harness.errors import HarnessError, ThresholdError
 from harness.gates.thresholds import check_scope
 from harness.report.reference import comparable, versus_proposal
@@ -53,11 +54,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def default_out_dir(scenario: str, run_id: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / f"{stamp}-{scenario}-{run_id}"
 
 
 @app.command()
@@ -193,6 +189,7 @@ def report(
 register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
+register_simulate_command(app)  # harness simulate (virtual time, many agents)
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:

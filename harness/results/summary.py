@@ -82,6 +82,37 @@ class Buckets(_Part):
     over_32s: int
 
 
+class BackendView(_Part):
+    """The backend's side of a run: ``/configurations`` calls over time, the calls it refused
+    for capacity (429), and how long the agents' refreshes took (queueing included)."""
+
+    bin_s: float = 1.0
+    calls_per_s: tuple[tuple[float, int, int], ...] = ()
+    """``(seconds since the boot instant, calls, rejected)`` per bin of ``bin_s``; a call
+    counts in the bin it arrived in."""
+    calls: int = 0
+    rejected: int = 0
+    peak_calls_per_s: float = 0.0
+    peak_at_s: float = 0.0
+    refresh_ms: Latency | None = None
+    """Every agent refresh (a ``/configurations`` call), from sending to its answer."""
+    refresh_errors: int = 0
+    """Refreshes answered with an error status (429 included)."""
+
+
+class SimulationFacts(_Part):
+    """How ``harness simulate`` ran a scenario (``runtime: simulate``)."""
+
+    agents: int
+    tracers_per_agent: int
+    agent_boot: str
+    boot_spread_s: float
+    seed: int
+    keep_polling: bool
+    virtual_s: float
+    wall_s: float
+
+
 class Summary(_Part):
     """Everything ``summary.json`` holds about one run."""
 
@@ -105,6 +136,9 @@ class Summary(_Part):
     backend: dict[str, float]
     timeline: tuple[tuple[float, int], ...]
     warnings: tuple[str, ...] = ()
+    agents: int = 1
+    backend_view: BackendView | None = None
+    simulation: SimulationFacts | None = None
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -182,7 +216,8 @@ def tracer_health(hosts: Iterable[tuple[int, ComponentState]]) -> Health:
     return Health(**health)
 
 
-def _latency(values: Iterable[int]) -> Latency | None:
+def latency_of(values: Iterable[int]) -> Latency | None:
+    """Nearest-rank statistics of `values` (ms), or ``None`` when there is none."""
     stats = summarize(values)
     return None if stats is None else Latency(**stats)
 
@@ -197,9 +232,15 @@ def build_summary(
     backend: Mapping[str, float],
     timeline: Sequence[tuple[float, int]],
     warnings: Sequence[str] = (),
+    agents: int = 1,
+    backend_view: BackendView | None = None,
+    simulation: SimulationFacts | None = None,
 ) -> Summary:
-    """The summary of a run: percentiles over the ready tracers, counts, health, counters."""
+    """The summary of a run: percentiles over the ready tracers, counts, health, counters.
+    With several agents (``harness simulate``) the fleet is ``agents`` times
+    ``fleet.tracers``."""
     scenario = facts.scenario
+    tracers = scenario.fleet.tracers * agents
     ready = [r for r in rows if r.outcome == READY]
     boot_ms = [r.boot_total_ms for r in ready if r.boot_total_ms is not None]
     wait_mode = scenario.provider.mode == "wait"
@@ -207,17 +248,17 @@ def build_summary(
         run_id=facts.run_id,
         scenario=scenario.name,
         runtime=facts.runtime,
-        tracers=scenario.fleet.tracers,
+        tracers=tracers,
         started_at=iso(facts.started_wall),
         boot_at=iso(facts.boot_wall),
         duration_s=round(facts.ended_wall - facts.boot_wall, 3),
         provider_mode=scenario.provider.mode,
-        provider_ready_ms=_latency(
+        provider_ready_ms=latency_of(
             r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
         ),
-        boot_total_ms=_latency(boot_ms),
+        boot_total_ms=latency_of(boot_ms),
         counts=counts,
-        success_ratio=round(counts.success / scenario.fleet.tracers, 4),
+        success_ratio=round(counts.success / tracers, 4),
         provider_error_events=sum(r.provider_error_events for r in rows),
         buckets=Buckets(**boot_buckets(boot_ms)) if wait_mode else None,
         health=health,
@@ -225,4 +266,7 @@ def build_summary(
         backend=dict(backend),
         timeline=tuple((float(t), int(n)) for t, n in timeline),
         warnings=tuple(warnings),
+        agents=agents,
+        backend_view=backend_view,
+        simulation=simulation,
     )
