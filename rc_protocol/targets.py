@@ -22,8 +22,8 @@ Signing, canonical JSON and the other director documents (root, snapshot, timest
 from __future__ import annotations
 
 import base64
-import hashlib
 import functools
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
