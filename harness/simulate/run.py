@@ -8,9 +8,11 @@ backend's view (``backend_view``) and how the run was simulated (``simulation``)
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +113,34 @@ def flat_counters(registry: CollectorRegistry, prefix: str) -> dict[str, float]:
     return out
 
 
+SERVICE_LOGGERS = ("agent", "fake_backend", "tracer_stub")
+
+
+@contextmanager
+def service_logs(path: Path) -> Iterator[None]:
+    """Send the services' log records to `path` (``logs/simulate.log``) while the simulation
+    runs, not to the terminal: a thousand agents backing off log a line each."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    saved = []
+    for name in SERVICE_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.level))
+        logger.addHandler(handler)
+        logger.propagate = False
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, propagate, level in saved:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+            logger.setLevel(level)
+        handler.close()
+
+
 def _counts(rows: Iterable[TracerSample]) -> Counts:
     outcomes = [r.outcome for r in rows]
     return Counts(
@@ -149,10 +179,11 @@ def simulate(
         keep_polling=keep_polling,
     )
     loop = VirtualTimeLoop()
-    try:
-        loop.run_until_complete(sim.run())
-    finally:
-        loop.close()
+    with service_logs(out_dir / "logs" / "simulate.log"):
+        try:
+            loop.run_until_complete(sim.run())
+        finally:
+            loop.close()
     rows = [
         tracer_sample(tracer, f"agent-{agent.index:05d}")
         for agent in sim.agents

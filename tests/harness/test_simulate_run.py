@@ -97,12 +97,11 @@ def test_a_backend_below_peak_demand_rate_limits_and_delays_readiness(tmp_path: 
     assert free.summary.backend_view.rejected == 0
     assert capped.summary.backend_view.rejected > 0
     assert "Rejected (429): 0" not in capped.report
-    free_p90 = free.summary.provider_ready_ms
-    capped_p90 = capped.summary.provider_ready_ms
-    assert free_p90 is not None
-    assert (
-        capped_p90 is None or capped_p90.p90 > free_p90.p90 or capped.summary.counts.success < 200
-    )
+    # A refused bypass refresh is a refresh error: the agent backs off (30 s * 2^n) while its
+    # tracers, now active clients, get no other bypass: most wait past the run.
+    assert free.summary.counts.success == 200
+    assert capped.summary.counts.success < 100
+    assert (capped.out_dir / "logs" / "simulate.log").read_text().count("429") > 0
 
 
 def test_progress_reports_the_whole_fleet(tmp_path: Path) -> None:
