@@ -39,6 +39,8 @@ def test_baseline_writes_a_results_folder_every_reader_reads(tmp_path: Path) -> 
     assert summary.counts.success == 10 and summary.success_ratio == 1.0
     assert render_text(summary) == (out / "report.txt").read_text()
     assert "=== BACKEND (/configurations" in result.report
+    html = (out / "report.html").read_text()
+    assert "Backend: calls per second" in html and "simulated in virtual time" in html
     assert [r.outcome for r in read_samples(out / "samples.csv")] == [READY] * 10
     assert summary.simulation is not None and summary.simulation.virtual_s > 5
     assert summary.agent['agent_rc_bypass_total{lane="standard",result="refreshed"}'] >= 1
