@@ -32,6 +32,7 @@ agent's validation (``WithRefreshInterval``, ``WithClientTTL``, ``WithClientCach
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal, TypeVar, get_args
@@ -189,6 +190,11 @@ class Settings(EnvSettings):
         self.require(self.policy in POLICIES, "policy", "one of " + "|".join(POLICIES))
         self.require(self.serve_cost_ms >= 0, "serve_cost_ms", "a number >= 0")
         self.require(self.rc_unavailable_s >= 0, "rc_unavailable_s", "a number >= 0")
+        self.require(
+            self.log_level.upper() in logging.getLevelNamesMapping(),
+            "log_level",
+            "DEBUG|INFO|WARNING|ERROR|CRITICAL",
+        )
 
     def resolve(self) -> Resolved:
         """Apply the real agent's option validation; see :class:`Resolved`."""

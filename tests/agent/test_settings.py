@@ -97,3 +97,9 @@ def test_rc_unavailable_is_a_diagnostic_defaulting_to_zero() -> None:
     assert Settings.from_env({"RC_AGENT_RC_UNAVAILABLE_S": "1m30s"}).rc_unavailable_s == 90.0
     with pytest.raises(SettingsError, match="rc_unavailable_s"):
         Settings(rc_unavailable_s=-1.0)
+
+
+def test_an_unknown_log_level_is_a_settings_error_naming_the_levels() -> None:
+    with pytest.raises(SettingsError, match=r"log_level.*DEBUG\|INFO"):
+        Settings.from_env({"RC_AGENT_LOG_LEVEL": "loud"})
+    assert Settings.from_env({"RC_AGENT_LOG_LEVEL": "debug"}).log_level == "debug"
