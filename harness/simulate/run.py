@@ -8,6 +8,7 @@ backend's view (``backend_view``) and how the run was simulated (``simulation``)
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import math
@@ -114,6 +115,15 @@ def flat_counters(registry: CollectorRegistry, prefix: str) -> dict[str, float]:
     return out
 
 
+def stop_every_task(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel every task left on `loop` and run it until they have all finished."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
 @contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while the simulation runs, collect once after.
@@ -202,6 +212,7 @@ def simulate(
         try:
             loop.run_until_complete(sim.run())
         finally:
+            stop_every_task(loop)  # an interrupted run leaves tasks: end them here, not at exit
             loop.close()
     rows = [
         tracer_sample(tracer, f"agent-{agent.index:05d}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from harness.report.text import render_text
@@ -11,7 +12,8 @@ from harness.results.samples import READY, read_samples
 from harness.scenario.model import load_scenario
 from harness.simulate.engine import SimProgress
 from harness.simulate.fleet import SimOptions, tracer_offsets
-from harness.simulate.run import SimResult, simulate
+from harness.simulate.loop import VirtualTimeLoop
+from harness.simulate.run import SimResult, simulate, stop_every_task
 
 T0 = 1_700_000_030.0  # 30 s into a minute: the agents' 60 s limiter windows do not turn over
 
@@ -124,3 +126,38 @@ def test_progress_reports_the_whole_fleet(tmp_path: Path) -> None:
 def test_ramp_spreads_tracers_of_an_agent() -> None:
     scenario = load_scenario("baseline", ["fleet.tracers=4", "fleet.boot=ramp", "fleet.ramp_s=2"])
     assert tracer_offsets(scenario) == [0.0, 0.5, 1.0, 1.5]
+
+
+def test_an_interrupted_simulation_raises_the_interrupt(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def interrupt(p: SimProgress) -> None:
+        calls["n"] += 1
+        if p.virtual_s >= 3.0:
+            raise KeyboardInterrupt
+
+    scenario = load_scenario("baseline", ["fleet.tracers=5"])
+    try:
+        simulate(
+            scenario,
+            SimOptions(agents=4, agent_boot="ramp", boot_spread_s=20.0),
+            tmp_path / "i",
+            run_id="r",
+            start_wall=T0,
+            progress=interrupt,
+            write_html=False,
+        )
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    assert calls["n"] >= 1
+
+
+def test_stop_every_task_leaves_none_pending() -> None:
+    loop = VirtualTimeLoop()
+    tasks = [loop.create_task(asyncio.sleep(60.0 * i)) for i in range(1, 4)]
+    loop.run_until_complete(asyncio.sleep(1.0))
+    stop_every_task(loop)
+    assert all(t.cancelled() for t in tasks) and not asyncio.all_tasks(loop)
+    loop.close()
