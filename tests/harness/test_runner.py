@@ -42,6 +42,9 @@ SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "timeline",
     "boot_at",
     "warnings",
+    "agents",
+    "backend_view",
+    "simulation",
 }
 
 
