@@ -101,6 +101,13 @@ def _static_metrics() -> dict[str, Metric]:
     for health in ("running", "exited", "restarting", "crashes"):
         metrics[f"health.{health}"] = Metric(f"health.{health}", Unit.COUNT, ("health", health))
     metrics["duration_s"] = Metric("duration_s", Unit.S, ("duration_s",))
+    # The backend's view (harness simulate): null, so unreadable, in other runs.
+    for count in ("calls", "rejected", "peak_calls_per_s", "refresh_errors"):
+        name = f"backend_view.{count}"
+        metrics[name] = Metric(name, Unit.COUNT, ("backend_view", count))
+    for stat in STATS:
+        name = f"backend_view.refresh.{stat}"
+        metrics[name] = Metric(name, Unit.MS, ("backend_view", "refresh_ms", stat))
     return metrics
 
 
