@@ -22,7 +22,7 @@ Layers, each importing only the ones below it (``lint-imports`` checks it; pypro
     results/    one run's data: the typed Summary (summary), per-tracer rows (samples),
                 percentiles (stats), flat counters (counters), the results folder (folder)
     scenario/   the typed scenario (model) and the built-in scenario files (builtin/)
-    runtime/    where components run: local processes, Docker containers, in memory (fake);
-                the Docker images (images)
+    runtime/    where components run: local processes, Docker containers, Locust workers
+                (locust, locust_fleet), in memory (fake); the Docker images (images)
     errors      every exception of the harness, under HarnessError
 """

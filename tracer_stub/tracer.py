@@ -21,8 +21,6 @@ after ready, as in a real tracer, until the tracer is closed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -34,7 +32,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagEvaluationDetails, Reason
 
-from rc_protocol.clock import Clock, wait_for
+from rc_protocol.clock import Clock
 from rc_protocol.products import Product
 from tracer_stub.client.core import ChangeKind, ClientIdentity, ConfigChange
 from tracer_stub.client.driver import LanePermits, RcClient
@@ -44,6 +42,7 @@ from tracer_stub.metrics import StubMetrics
 from tracer_stub.provider import StubProvider
 from tracer_stub.sdk import OpenFeatureSdk, ProviderSdk
 from tracer_stub.settings import Settings
+from tracer_stub.tasks import AsyncioTasks, TaskHandle, Tasks
 from tracer_stub.threads import Runner, new_thread
 
 __all__ = ["Outcome", "SimulatedTracer", "TracerTimes"]
@@ -84,13 +83,16 @@ class SimulatedTracer:
         rng: random.Random,
         runner: Runner = new_thread,
         sdk: ProviderSdk | None = None,
+        tasks: Tasks | None = None,
     ) -> None:
+        """`tasks` runs the tracer's activities (asyncio by default; `tracer_stub.tasks`)."""
         self.index = index
         self.label = str(index)
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
         self.sdk: ProviderSdk = sdk if sdk is not None else OpenFeatureSdk(runner)
+        self.tasks = tasks or AsyncioTasks()
         self.domain = f"rc-stub-tracer-{index}"
         self.runtime_id = str(uuid.uuid4())
         service = (
@@ -121,6 +123,7 @@ class SimulatedTracer:
             listener=self._on_change,
             wire_bytes=settings.wire_bytes,
             report_errors=settings.report_errors,
+            tasks=self.tasks,
         )
         self.times = TracerTimes()
         self.outcome = Outcome.PENDING
@@ -130,10 +133,8 @@ class SimulatedTracer:
         self._latest_ffe: dict[str, bytes] = {}
         self._wait_returned = False
         self.wait_failed = False
-        self._ready_event = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[TaskHandle] = []
         self._ctx = EvaluationContext(targeting_key=f"tracer-{index}")
         self.provider_name = f"Datadog Provider (tracer {index}, {self.runtime_id[:8]})"
         self.sdk.watch(self)  # before the start barrier, as the app registers its handlers
@@ -143,7 +144,6 @@ class SimulatedTracer:
 
     async def start(self) -> None:
         """Boot: start the RC client, create and register the provider; returns at once."""
-        self._loop = asyncio.get_running_loop()
         t0 = self.clock.monotonic()
         self.times.start = t0
         self.times.start_wall = self.clock.time()
@@ -170,21 +170,18 @@ class SimulatedTracer:
             self.rc.subscribe(Product.FFE_FLAGS)
         for raw in self._latest_ffe.values():
             provider.on_config(raw)
-        loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(self._init_timer()))
+        self._tasks.append(self.tasks.spawn(self._init_timer(), f"init-timer-{self.index}"))
         if not self._closed:  # the process may stop before this provider was registered
             self.sdk.register(self)
 
     async def _init_timer(self) -> None:
-        try:
-            await wait_for(
-                self.clock, self._ready_event.wait(), self.settings.provider_init_timeout_s
-            )
-        except TimeoutError:
-            assert self.provider is not None
-            if self.provider.expire_init():
-                self._set_outcome(Outcome.TIMEOUT)
-                self.sdk.poke(self)
+        # expire_init() is a no-op once a configuration arrived, so the timer need not be woken
+        # by READY: it only sleeps on the clock (nothing loop-specific, see tracer_stub.tasks).
+        await self.clock.sleep(self.settings.provider_init_timeout_s)
+        assert self.provider is not None
+        if self.provider.expire_init():
+            self._set_outcome(Outcome.TIMEOUT)
+            self.sdk.poke(self)
 
     # -- what the SDK seam sees (tracer_stub.sdk.ProviderApp) -------------------------------
 
@@ -220,11 +217,8 @@ class SimulatedTracer:
         """Stop polling and release the provider's parked thread, if any."""
         self._closed = True
         self.sdk.forget(self)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        tasks, self._tasks = self._tasks, []
+        await self.tasks.cancel(tasks)
         if self.provider is not None:
             self.provider.shutdown()  # a parked init stays parked: no event after close
         await self.rc.aclose()
@@ -253,11 +247,9 @@ class SimulatedTracer:
         return error
 
     def _to_loop(self, callback: Callable[..., None], *args: object) -> None:
-        loop = self._loop
-        if self._closed or loop is None or loop.is_closed():
+        if self._closed:
             return  # an event after shutdown (the provider's parked init released)
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-            loop.call_soon_threadsafe(callback, *args)
+        self.tasks.call_soon_threadsafe(callback, *args)
 
     # -- event loop side --------------------------------------------------------------------
 
@@ -268,7 +260,6 @@ class SimulatedTracer:
         # The provider's own ready instant (see StubProvider), else when the event was handled.
         at = self.provider.ready_at if self.provider.ready_at is not None else at
         self.times.ready = at
-        self._ready_event.set()
         started = self.times.tracer_started
         assert started is not None
         self.metrics.set_provider_ready(self.label, at - started)

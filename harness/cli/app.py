@@ -22,6 +22,12 @@ from harness.cli.gate import gate_run
 from harness.cli.options import (
     Image,
     Junit,
+    LocustExtraWorkers,
+    LocustMasterBind,
+    LocustMasterPort,
+    LocustUi,
+    LocustUiPort,
+    LocustWorkers,
     Overrides,
     PerContainer,
     PerProcess,
@@ -32,6 +38,7 @@ from harness.cli.options import (
     default_out_dir,
     deps_of,
     fleet_options,
+    locust_options,
 )
 from harness.cli.progress import make_progress
 from harness.cli.review import register as register_review_commands
@@ -97,6 +104,12 @@ def run(
     ] = None,
     thresholds: Thresholds = None,
     junit: Junit = None,
+    locust_workers: LocustWorkers = None,
+    locust_extra_workers: LocustExtraWorkers = 0,
+    locust_master_bind: LocustMasterBind = "127.0.0.1",
+    locust_master_port: LocustMasterPort = None,
+    locust_ui: LocustUi = False,
+    locust_ui_port: LocustUiPort = 8089,
 ) -> None:
     """Boot a fleet of tracers against an agent and a backend and report provider-ready times."""
     placement = Placement(
@@ -106,6 +119,14 @@ def run(
         tracers_per_process=tracers_per_process,
         tracers_per_container=tracers_per_container,
         prometheus_sd=prometheus_sd,
+        locust=locust_options(
+            locust_workers,
+            locust_extra_workers,
+            locust_master_bind,
+            locust_master_port,
+            locust_ui,
+            locust_ui_port,
+        ),
     )
     opts = fleet_options(
         tracers=tracers,
@@ -130,6 +151,8 @@ def run(
         err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
         err.print(f"runtime: {choice.name} ({choice.reason})")
         err.print(f"scenario: {loaded.name}, {loaded.fleet.tracers} tracers, run id {run_id}")
+        if choice.name == "locust" and locust_ui:
+            err.print(f"Locust web UI: http://127.0.0.1:{locust_ui_port} (while the run lasts)")
         with make_progress(err, loaded.fleet.tracers) as progress:
             result = run_scenario(
                 loaded,

@@ -16,7 +16,7 @@ import typer
 from harness.errors import ThresholdError
 from harness.gates.metrics import metric_names
 from harness.gates.thresholds import Threshold, parse_thresholds
-from harness.run.placement import Placement, runtime_factory
+from harness.run.placement import LocustOptions, Placement, runtime_factory
 from harness.run.runner import RuntimeFactory
 from harness.runtime import RUNTIME_NAMES, RuntimeChoice, choose_runtime
 from harness.runtime.images import DEFAULT_IMAGE
@@ -103,6 +103,46 @@ Image = Annotated[
     str,
     typer.Option("--image", envvar="HARNESS_IMAGE", help="Docker runtime: the harness image."),
 ]
+LocustWorkers = Annotated[
+    int | None,
+    typer.Option(
+        "--locust-workers",
+        min=0,
+        help="Locust runtime: local Locust workers [default: one per core].",
+    ),
+]
+LocustExtraWorkers = Annotated[
+    int,
+    typer.Option(
+        "--locust-extra-workers",
+        min=0,
+        help="Locust runtime: workers joining from other machines, waited for too "
+        "(`locust --worker -f tracer_locust/locustfile.py --master-host ...`; see README).",
+    ),
+]
+LocustMasterBind = Annotated[
+    str,
+    typer.Option(
+        "--locust-master-bind",
+        help="Locust runtime: where the master listens for workers (0.0.0.0 for other "
+        "machines; the port is then 5557 unless --locust-master-port).",
+    ),
+]
+LocustMasterPort = Annotated[
+    int | None,
+    typer.Option("--locust-master-port", min=1, max=65535, help="Locust runtime: master port."),
+]
+LocustUi = Annotated[
+    bool,
+    typer.Option(
+        "--locust-ui",
+        help="Locust runtime: serve Locust's web UI on 127.0.0.1 (--locust-ui-port) while the "
+        "run lasts.",
+    ),
+]
+LocustUiPort = Annotated[
+    int, typer.Option("--locust-ui-port", min=1, max=65535, help="Locust runtime: web UI port.")
+]
 Thresholds = Annotated[list[str] | None, typer.Option("--threshold", help=THRESHOLD_HELP)]
 Junit = Annotated[
     Path | None,
@@ -147,6 +187,25 @@ def fleet_options(
     return FleetOptions(tuple(assignments), placement, parse_threshold_options(thresholds), junit)
 
 
+def locust_options(
+    workers: int | None,
+    extra_workers: int,
+    master_bind: str,
+    master_port: int | None,
+    ui: bool,
+    ui_port: int,
+) -> LocustOptions:
+    """The ``--locust-*`` options, parsed."""
+    return LocustOptions(
+        workers=workers,
+        extra_workers=extra_workers,
+        master_bind_host=master_bind,
+        master_port=master_port,
+        web_ui=ui,
+        web_port=ui_port,
+    )
+
+
 __all__ = [
     "DEFAULT_IMAGE",
     "CliDeps",
@@ -154,5 +213,6 @@ __all__ = [
     "default_out_dir",
     "deps_of",
     "fleet_options",
+    "locust_options",
     "parse_threshold_options",
 ]

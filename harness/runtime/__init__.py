@@ -12,7 +12,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.runtime.base import Runtime
 
-RUNTIME_NAMES = ("auto", "local", "docker")
+RUNTIME_NAMES = ("auto", "local", "docker", "locust")
 """Names ``--runtime`` accepts."""
 
 
@@ -26,7 +26,7 @@ class RuntimeChoice:
 
 def choose_runtime(requested: str, image: str | None = None) -> RuntimeChoice:
     """Resolve ``auto`` (Docker when an engine answers and has the harness ``image``, else
-    local); ``local`` and ``docker`` are returned as asked; any other name raises
+    local); ``local``, ``docker`` and ``locust`` are returned as asked; any other name raises
     :class:`HarnessError` before anything is started."""
     if requested not in RUNTIME_NAMES:
         raise HarnessError(
@@ -46,8 +46,14 @@ def make_runtime(name: str, run_id: str, **options: Any) -> Runtime:
     Options for ``local``: ``log_dir`` (Path; per-component log files).
     Options for ``docker``: ``log_dir``, ``keep``, ``image``, ``mem_limit`` (see
     :class:`~harness.runtime.docker.DockerRuntime`).
+    Options for ``locust``: ``log_dir``, ``workers``, ``extra_workers``, ``master_bind_host``,
+    ``master_port``, ``web_ui``, ``web_port`` (see :class:`~harness.runtime.locust.LocustRuntime`).
     """
     resolved = choose_runtime(name, image=options.get("image")).name
+    if resolved == "locust":
+        from harness.runtime.locust import LocustRuntime
+
+        return LocustRuntime(run_id, **options)
     if resolved == "local":
         from harness.runtime.local import LocalRuntime
 

@@ -38,7 +38,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = PROJECT_ROOT / "compose"
 
 
-SERVICE_PACKAGES = ("rc_protocol", "fake_backend", "agent", "tracer_stub")
+SERVICE_PACKAGES = ("rc_protocol", "fake_backend", "agent", "tracer_stub", "tracer_locust")
 """The packages that run inside containers: the image is stale when their sources change."""
 SOURCE_DIGEST_LABEL = "rc-fastlane.source-digest"
 SOURCE_SUFFIXES = (".py", ".proto", ".yaml", ".yml", ".json")

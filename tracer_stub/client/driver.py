@@ -1,4 +1,4 @@
-"""The asyncio driver: runs the policies and the core of one tracer's RC client over a transport.
+"""The driver: runs the policies and the core of one tracer's RC client over a transport.
 
 One `Fetcher` per lane (libdatadog ``SharedFetcher::run``): hold a permit of its lane's pool for
 the whole life of the loop (``MultiTargetFetcher`` in ``fetch/multitarget.rs``), then sleep to
@@ -9,6 +9,9 @@ intended time. Poll lateness (actual send - intended send) and request latency g
 
 `RcClient` holds the fetchers of one tracer; products subscribed after start (dd-trace-go
 before 2.8 subscribed FFE_FLAGS only when the provider was created) re-plan the split.
+
+The loops are coroutines run through a `tracer_stub.tasks.Tasks` (asyncio tasks in a stub
+process, greenlets under Locust), and a fetcher waits for its permit through `Permits`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Protocol
 
 from rc_protocol.capabilities import PRODUCT_CAPABILITIES
-from rc_protocol.clock import Clock, wait_for
+from rc_protocol.clock import Clock
 from tracer_stub.client.core import ClientCore, ClientIdentity, Listener
 from tracer_stub.client.policy import (
     FetcherPlan,
@@ -37,12 +40,14 @@ from tracer_stub.client.policy import (
 )
 from tracer_stub.client.transport import FakeTransport, HttpResponse, HttpTransport, Transport
 from tracer_stub.errors import TransportError
+from tracer_stub.tasks import AsyncioTasks, TaskHandle, Tasks
 
 __all__ = [
     "AsyncPermits",
     "FakeTransport",
     "Fetcher",
     "HttpTransport",
+    "Permits",
     "RcClient",
     "RequestObserver",
     "Transport",
@@ -64,6 +69,14 @@ class RequestObserver(Protocol):
     def on_request(
         self, lane: Lane, outcome: str, duration_s: float, lateness_s: float
     ) -> None: ...
+
+
+class Permits(Protocol):
+    """A lane's permit pool as a fetch loop waits on it (`AsyncPermits`, or a greenlet one)."""
+
+    async def acquire(self, holder: Hashable) -> None: ...
+
+    def release(self, holder: Hashable) -> None: ...
 
 
 class AsyncPermits:
@@ -94,10 +107,14 @@ class AsyncPermits:
 
 
 class LanePermits:
-    """The awaitable pools of one `MultiTargetFetcher`."""
+    """The awaitable pools of one `MultiTargetFetcher` (`make` wraps each pool)."""
 
-    def __init__(self, multitarget: MultiTargetFetcher) -> None:
-        self.by_lane = {lane: AsyncPermits(pool) for lane, pool in multitarget.pools.items()}
+    def __init__(
+        self,
+        multitarget: MultiTargetFetcher,
+        make: Callable[[PermitPool], Permits] = AsyncPermits,
+    ) -> None:
+        self.by_lane = {lane: make(pool) for lane, pool in multitarget.pools.items()}
 
 
 def retry_after_seconds(headers: dict[str, str]) -> float | None:
@@ -121,11 +138,12 @@ class Fetcher:
         transport: Transport,
         clock: Clock,
         rng: random.Random,
-        permits: AsyncPermits,
+        permits: Permits,
         observer: RequestObserver,
         *,
         request_timeout_s: float,
         wire_bytes: str = "array",
+        tasks: Tasks | None = None,
     ) -> None:
         self.plan = plan
         self.core = core
@@ -136,6 +154,7 @@ class Fetcher:
         self.observer = observer
         self.request_timeout_s = request_timeout_s
         self.wire_bytes: str = wire_bytes
+        self.tasks = tasks or AsyncioTasks()
         self.fetches = 0
         self.holding_permit = False
 
@@ -170,7 +189,7 @@ class Fetcher:
         response: HttpResponse | None = None
         outcome: str
         try:
-            response = await wait_for(
+            response = await self.tasks.wait_for(
                 self.clock,
                 self.transport.post(CONFIG_PATH, body, self.request_timeout_s),
                 self.request_timeout_s,
@@ -227,6 +246,7 @@ class RcClient:
         wire_bytes: str = "array",
         report_errors: bool = False,
         client_id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+        tasks: Tasks | None = None,
     ) -> None:
         self.settings = settings
         self.runtime_id = runtime_id
@@ -240,9 +260,10 @@ class RcClient:
         self.wire_bytes = wire_bytes
         self.report_errors = report_errors
         self._client_id_factory = client_id_factory
+        self.tasks = tasks or AsyncioTasks()
         self.products: tuple[str, ...] = ()
         self.fetchers: dict[Lane, Fetcher] = {}
-        self._tasks: dict[Lane, asyncio.Task[None]] = {}
+        self._tasks: dict[Lane, TaskHandle] = {}
 
     def start(self, products: Iterable[str]) -> None:
         """Plan the fetchers for `products` and start their loops (tracer start)."""
@@ -279,18 +300,15 @@ class RcClient:
                 self.observer,
                 request_timeout_s=self.settings.request_timeout_s,
                 wire_bytes=self.wire_bytes,
+                tasks=self.tasks,
             )
             self.fetchers[plan.lane] = fetcher
-            self._tasks[plan.lane] = asyncio.get_running_loop().create_task(
-                fetcher.run(), name=f"rc-fetcher-{self.runtime_id}-{plan.lane}"
+            self._tasks[plan.lane] = self.tasks.spawn(
+                fetcher.run(), f"rc-fetcher-{self.runtime_id}-{plan.lane}"
             )
 
     async def aclose(self) -> None:
         """Stop every fetch loop (releasing its permit) and close its transport."""
         tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         self._tasks.clear()
+        await self.tasks.cancel(tasks)
