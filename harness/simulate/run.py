@@ -126,12 +126,12 @@ def stop_every_task(loop: asyncio.AbstractEventLoop) -> None:
 
 @contextmanager
 def cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the simulation runs, collect once after.
+    """Pause the cyclic garbage collector while a simulation runs and its results are made.
 
-    Measured (benchmarks/simulate_speed.py, phase3, 50 agents): its full passes over the
-    simulation's millions of live objects took a third of the run's time, while a 20-agent run
-    left only about a thousand objects in reference cycles. Reference counting still frees
-    everything else at once."""
+    Measured (phase3, 50 agents): its full passes over the simulation's millions of live objects
+    took a third of the run's time, while a 20-agent run left only about a thousand objects in
+    reference cycles. Reference counting still frees everything else at once; the few cycles
+    wait for the collector's next pass once it is back on."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -139,7 +139,6 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-        gc.collect()
 
 
 SERVICE_LOGGERS = ("agent", "fake_backend", "tracer_stub")
@@ -207,13 +206,31 @@ def simulate(
         progress=progress,
         keep_polling=keep_polling,
     )
-    loop = VirtualTimeLoop()
-    with service_logs(out_dir / "logs" / "simulate.log"), cyclic_gc_paused():
-        try:
-            loop.run_until_complete(sim.run())
-        finally:
-            stop_every_task(loop)  # an interrupted run leaves tasks: end them here, not at exit
-            loop.close()
+    with cyclic_gc_paused():
+        loop = VirtualTimeLoop()
+        with service_logs(out_dir / "logs" / "simulate.log"):
+            try:
+                loop.run_until_complete(sim.run())
+            finally:
+                stop_every_task(loop)  # an interrupted run leaves tasks: end them now, not at exit
+                loop.close()
+        return _results(
+            sim, scenario, options, out_dir, run_id, started, progress, keep_polling, write_html
+        )
+
+
+def _results(
+    sim: Simulation,
+    scenario: Scenario,
+    options: SimOptions,
+    out_dir: Path,
+    run_id: str,
+    started: float,
+    progress: Callable[[SimProgress], None],
+    keep_polling: bool,
+    write_html: bool,
+) -> SimResult:
+    """Rows, summary and files of a finished simulation."""
     rows = [
         tracer_sample(tracer, f"agent-{agent.index:05d}")
         for agent in sim.agents
