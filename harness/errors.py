@@ -8,6 +8,7 @@
     │   ├── DockerUnavailableError    no Docker engine answers
     │   └── ImageMissingError         the harness image is not in the engine
     ├── ImageError                    an image could not be made or found
+    ├── TracerInstallError            a real tracer's packages are missing or failed to install
     ├── ScenarioError                 a scenario file or ``--set`` override is invalid
     ├── ResultsError                  a results folder cannot be read or written
     ├── MetricsParseError             a ``/metrics`` body is not Prometheus text
@@ -73,6 +74,11 @@ class ImageMissingError(RuntimeErrorBase):
 
 class ImageError(HarnessError):
     """An image could not be made or found."""
+
+
+class TracerInstallError(HarnessError):
+    """A real tracer's pinned packages are missing or could not be installed; names the
+    package and the command that installs it."""
 
 
 class ScenarioError(HarnessError):

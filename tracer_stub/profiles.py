@@ -1,10 +1,11 @@
 """Client profiles: named presets of the stub's client timing, one per real tracer client.
 
 A profile sets every client timing field of :class:`tracer_stub.settings.Settings` (first poll,
-scheduling, interval, HTTP timeout, FFE subscription moment, byte encoding, language and
-version); a field given explicitly (environment, flag, scenario key) still overrides it. Each
-value comes from ``reference/tracer-rc-clients.md`` (the real sources, or measurements of the
-real packages made here, ``docs/real-tracers.md``); the comment beside it says which.
+scheduling, interval, HTTP timeout, request retries, FFE subscription moment, byte encoding,
+language and version; the real tracers' profiles also their measured products); a field given
+explicitly (environment, flag, scenario key) still overrides it. Each value comes from
+``reference/tracer-rc-clients.md`` (the real sources, or measurements of the real packages made
+here, ``docs/real-tracers.md``); the comment beside it says which.
 
 >>> sorted(PROFILES)
 ['dd-trace-js-5.132', 'ddtrace-py-4.16', 'go-2.10', 'go-2.5', 'libdatadog']
@@ -37,6 +38,8 @@ TIMING_FIELDS = (
     "ffe_subscription",
     "wire_bytes",
     "shared_multitarget",
+    "request_retry",
+    "agent_reached_at_start",
     "language",
     "tracer_version",
 )
@@ -63,6 +66,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="provider",  # < 2.8: FFE_FLAGS subscribed with the provider
                 wire_bytes="base64",  # Go's encoding/json for []byte
                 shared_multitarget=False,
+                request_retry="none",  # a failed poll waits for the next tick
+                agent_reached_at_start=False,
                 language="go",
                 tracer_version="v2.5.0",
             ),
@@ -76,6 +81,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",  # >= 2.8: subscribed at tracer start (#4495)
                 wire_bytes="base64",
                 shared_multitarget=False,
+                request_retry="none",
+                agent_reached_at_start=False,
                 language="go",
                 tracer_version="v2.10.0",
             ),
@@ -89,8 +96,19 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",  # subscribed at `import ddtrace.auto`, measured
                 wire_bytes="array",  # libdatadog sends bytes as JSON arrays
                 shared_multitarget=False,
+                request_retry="none",  # libdatadog: next poll 5 s after the timeout, measured
+                agent_reached_at_start=True,
                 language="python",
                 tracer_version="4.16.0",
+                # measured: the first /v0.7/config of ddtrace 4.16 with FFE from RC
+                products=(
+                    "AGENT_CONFIG",
+                    "ASM_FEATURES",
+                    "LIVE_DEBUGGING_SYMBOL_DB",
+                    "APM_TRACING",
+                    "AGENT_TASK",
+                    "FFE_FLAGS",
+                ),
             ),
             _profile(
                 "dd-trace-js-5.132",
@@ -102,8 +120,12 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",
                 wire_bytes="base64",
                 shared_multitarget=False,
-                language="nodejs",
+                request_retry="dd-trace-js",  # request.js retries once, 5-7.5 s later, measured
+                agent_reached_at_start=True,
+                language="node",  # client_tracer.language of dd-trace-js, measured
                 tracer_version="5.132.0",
+                # measured: the first /v0.7/config of dd-trace 5.132 with FFE from RC
+                products=("APM_TRACING", "AGENT_CONFIG", "AGENT_TASK", "ASM_FEATURES", "FFE_FLAGS"),
             ),
             _profile(
                 "libdatadog",
@@ -115,6 +137,8 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 ffe_subscription="start",
                 wire_bytes="array",
                 shared_multitarget=True,  # one MultiTargetFetcher for the sidecar's targets
+                request_retry="none",
+                agent_reached_at_start=False,
                 language="php",
                 tracer_version="1.10.0",
             ),

@@ -38,6 +38,7 @@ from tracer_stub.client.policy import (
     PolicySettings,
     PollScheduling,
 )
+from tracer_stub.client.retry import RETRY_STYLES
 from tracer_stub.errors import SettingsError
 from tracer_stub.profiles import PROFILES, profile_values
 
@@ -130,6 +131,16 @@ class Settings(EnvSettings):
     fast_lane_permits: int = setting(
         _POLICY.fast_lane_permits, "MultiTargetFetcher fast lane permits (A3: 20)"
     )
+    request_retry: str = setting(
+        _POLICY.request_retry,
+        "retries of one request after a timeout or network error: none (libdatadog, Go) | "
+        "dd-trace-js (exporter request.js/retry.js; tracer_stub.client.retry)",
+    )
+    agent_reached_at_start: bool = setting(
+        _POLICY.agent_reached_at_start,
+        "the tracer reached the agent before its first poll (dd-trace-js: telemetry at init), "
+        "which takes dd-trace-js retries out of their startup phase",
+    )
     shared_multitarget: bool = setting(
         False, "all tracers of this process under one MultiTargetFetcher (PHP sidecar)"
     )
@@ -191,6 +202,7 @@ class Settings(EnvSettings):
             (self.fast_lane_permits >= 1, "fast_lane_permits", "an integer >= 1"),
             (self.ffe_subscription in ("start", "provider"), "ffe_subscription", "start|provider"),
             (self.wire_bytes in ("array", "base64"), "wire_bytes", "array|base64"),
+            (self.request_retry in RETRY_STYLES, "request_retry", "|".join(RETRY_STYLES)),
             (self.provider_mode in ("event", "wait"), "provider_mode", "event|wait"),
             (self.provider_init_timeout_s > 0, "provider_init_timeout_s", "a number > 0"),
             (self.tracer_start_cost_ms >= 0, "tracer_start_cost_ms", "a number >= 0"),

@@ -34,6 +34,7 @@ from harness.cli.options import (
     RuntimeName,
     Thresholds,
     Timeout,
+    TracerKindOption,
     Tracers,
     default_out_dir,
     deps_of,
@@ -43,6 +44,7 @@ from harness.cli.options import (
 from harness.cli.progress import make_progress
 from harness.cli.review import register as register_review_commands
 from harness.cli.simulate import register as register_simulate_command
+from harness.cli.tracers import register as register_tracer_commands
 from harness.errors import HarnessError, ThresholdError
 from harness.gates.thresholds import check_scope
 from harness.report.reference import comparable, versus_proposal
@@ -67,6 +69,7 @@ app = typer.Typer(
 def run(
     ctx: typer.Context,
     tracers: Tracers = None,
+    tracer_kind: TracerKindOption = None,
     scenario: Annotated[
         str,
         typer.Option(
@@ -135,6 +138,7 @@ def run(
         placement=placement,
         thresholds=thresholds,
         junit=junit,
+        tracer_kind=tracer_kind,
     )
     deps = deps_of(ctx)
     kept = False  # whether the runtime leaves the components up on exit (Docker, --keep)
@@ -213,6 +217,7 @@ register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
 register_simulate_command(app)  # harness simulate (virtual time, many agents)
+register_tracer_commands(app)  # harness tracers install, harness validate
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:

@@ -25,6 +25,7 @@ from harness.runtime.images import (
     bootstrap_base,
     build_image,
 )
+from harness.runtime.real_image import REAL_IMAGE, build_real_image
 
 image_app = typer.Typer(
     help="Build the harness's Docker images without a registry.", no_args_is_help=True
@@ -79,6 +80,23 @@ def build_command(
         result = build_image(connect(), tag=tag, base_image=base_image)
     typer.echo(
         f"image {result.tag} on {base_image}: {result.size_bytes / 1e6:.0f} MB, "
+        f"built in {result.seconds:.1f} s"
+    )
+
+
+@image_app.command("build-real")
+def build_real_command(
+    tag: Annotated[str, typer.Option(help="Tag of the variant.")] = REAL_IMAGE,
+    harness_image: Annotated[
+        str, typer.Option(help="The harness image it extends (`harness image build`).")
+    ] = DEFAULT_IMAGE,
+) -> None:
+    """Build the variant with the real tracers (ddtrace-py, dd-trace-js and Debian's Node.js)
+    on the harness image, offline: packages prepared on the host."""
+    with one_line_errors():
+        result = build_real_image(connect(), tag=tag, harness_image=harness_image, say=typer.echo)
+    typer.echo(
+        f"image {result.tag} on {harness_image}: {result.size_bytes / 1e6:.0f} MB, "
         f"built in {result.seconds:.1f} s"
     )
 

@@ -58,6 +58,14 @@ THRESHOLD_HELP = (
 Tracers = Annotated[
     int | None, typer.Option("--tracers", min=1, help="Fleet size (overrides fleet.tracers).")
 ]
+TracerKindOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tracer-kind",
+        help="Every tracer of this kind: stub|ddtrace-py|dd-trace-js (overrides fleet.kind; "
+        "a real kind installs its pinned packages on first use). Mixed fleets: fleet.members.",
+    ),
+]
 RuntimeName = Annotated[
     str,
     typer.Option(
@@ -177,9 +185,13 @@ def fleet_options(
     placement: Placement,
     thresholds: Iterable[str] | None = None,
     junit: Path | None = None,
+    tracer_kind: str | None = None,
 ) -> FleetOptions:
-    """Parse the shared options; ``--tracers`` and ``--timeout`` become ``--set`` assignments."""
+    """Parse the shared options; ``--tracers``, ``--timeout`` and ``--tracer-kind`` become
+    ``--set`` assignments."""
     assignments = list(overrides or [])
+    if tracer_kind is not None:
+        assignments.append(f"fleet.kind={tracer_kind}")
     if tracers is not None:
         assignments.append(f"fleet.tracers={tracers}")
     if timeout is not None:

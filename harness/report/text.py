@@ -79,8 +79,28 @@ def render_text(summary: Summary) -> str:
             f"Under 10s: {b.under_10s}  |  28-32s (timeout cliff): "
             f"{b.cliff_28_32s}  |  Over 32s: {b.over_32s}"
         )
+    out += _by_kind(summary)
+    for component, tail in summary.crash_logs.items():
+        out += ["", f"=== CRASHED: {component} (last log lines) ===", *tail.splitlines()]
     out.extend(backend_block(summary))
     return "\n".join(out) + "\n"
+
+
+def _by_kind(summary: Summary) -> list[str]:
+    """The provider-ready figures of each kind of tracer (mixed or real fleets only)."""
+    if not summary.by_kind:
+        return []
+    out = ["", "=== PROVIDER READY BY TRACER KIND ==="]
+    out.append(f"{'kind':<12} {'ready':>9} {'min':>8} {'p50':>8} {'p90':>8} {'max':>8}")
+    for kind, figures in summary.by_kind.items():
+        stats = figures.provider_ready_ms
+        cells = [
+            "n/a" if stats is None else f"{stats.stat(s) / 1000:.2f}s"
+            for s in ("min", "p50", "p90", "max")
+        ]
+        ready = f"{figures.counts.success}/{figures.tracers}"
+        out.append(f"{kind:<12} {ready:>9} " + " ".join(f"{c:>8}" for c in cells))
+    return out
 
 
 def backend_block(summary: Summary) -> list[str]:

@@ -39,6 +39,8 @@ class TracerSample:
     boot_total_ms: int | None = None
     provider_error_events: int = 0
     start_wall: float | None = None
+    kind: str = "stub"
+    """``stub``, or the real tracer (``ddtrace-py``, ``dd-trace-js``) the row measured."""
 
 
 SAMPLE_COLUMNS = [f.name for f in fields(TracerSample)]
@@ -78,6 +80,7 @@ def _row(raw: dict[str, str]) -> TracerSample:
         "outcome": raw["outcome"],
         "provider_error_events": int(raw.get("provider_error_events") or 0),
         "start_wall": _finite(raw.get("start_wall")),
+        "kind": raw.get("kind") or "stub",  # files of runs before mixed fleets: all stubs
     }
     for column in _INT_COLUMNS:
         number = _finite(raw.get(column))

@@ -113,6 +113,15 @@ class SimulationFacts(_Part):
     wall_s: float
 
 
+class KindFigures(_Part):
+    """One kind of tracer of a mixed (or real) fleet: its count, outcomes and latencies."""
+
+    tracers: int
+    counts: Counts
+    provider_ready_ms: Latency | None
+    boot_total_ms: Latency | None
+
+
 class Summary(_Part):
     """Everything ``summary.json`` holds about one run."""
 
@@ -139,6 +148,12 @@ class Summary(_Part):
     agents: int = 1
     backend_view: BackendView | None = None
     simulation: SimulationFacts | None = None
+    crash_logs: dict[str, str] = {}
+    """Component → the last log lines of every tracer process that crashed (exited non-zero
+    or was killed) before the end of collection."""
+    by_kind: dict[str, KindFigures] = {}
+    """Per kind of tracer (``stub``, ``ddtrace-py``, ``dd-trace-js``), in fleet order; empty
+    for a fleet of stubs only (runs before mixed fleets included)."""
 
     def latency(self, name: Literal["provider_ready", "boot_total"]) -> Latency | None:
         """``provider_ready_ms`` or ``boot_total_ms`` by their short name."""
@@ -222,6 +237,35 @@ def latency_of(values: Iterable[int]) -> Latency | None:
     return None if stats is None else Latency(**stats)
 
 
+def kind_figures(rows: Sequence[TracerSample]) -> dict[str, KindFigures]:
+    """Figures per kind, in the order kinds first appear; empty when every row is a stub."""
+    kinds = list(dict.fromkeys(r.kind for r in rows))
+    if kinds in ([], ["stub"]):
+        return {}
+    out = {}
+    for kind in kinds:
+        mine = [r for r in rows if r.kind == kind]
+        ready = [r for r in mine if r.outcome == READY]
+        outcomes = [r.outcome for r in mine]
+        out[kind] = KindFigures(
+            tracers=len(mine),
+            counts=Counts(
+                success=len(ready),
+                timeout=len(mine)
+                - len(ready)
+                - outcomes.count("error")
+                - outcomes.count("crashed"),
+                error=outcomes.count("error"),
+                crashed=outcomes.count("crashed"),
+            ),
+            provider_ready_ms=latency_of(
+                r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
+            ),
+            boot_total_ms=latency_of(r.boot_total_ms for r in ready if r.boot_total_ms is not None),
+        )
+    return out
+
+
 def build_summary(
     facts: RunFacts,
     rows: Sequence[TracerSample],
@@ -235,6 +279,7 @@ def build_summary(
     agents: int = 1,
     backend_view: BackendView | None = None,
     simulation: SimulationFacts | None = None,
+    crash_logs: Mapping[str, str] | None = None,
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters.
     With several agents (``harness simulate``) the fleet is ``agents`` times
@@ -269,4 +314,6 @@ def build_summary(
         agents=agents,
         backend_view=backend_view,
         simulation=simulation,
+        by_kind=kind_figures(rows),
+        crash_logs=dict(crash_logs or {}),
     )

@@ -64,6 +64,8 @@ class Ledger:
     """
 
     hosts: Mapping[str, Sequence[int]]
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    """Component name → the kind of tracer it hosts (``stub`` when absent)."""
     tracers: dict[int, TracerSample] = field(default_factory=dict)
     unexpected: set[tuple[str, int]] = field(default_factory=set)
     dead: set[str] = field(default_factory=set)
@@ -73,7 +75,8 @@ class Ledger:
             for index in indexes:
                 if index in self.tracers:
                     raise ValueError(f"tracer {index} hosted twice ({component})")
-                self.tracers[index] = TracerSample(index, component)
+                kind = self.kinds.get(component, "stub")
+                self.tracers[index] = TracerSample(index, component, kind=kind)
 
     @property
     def fleet(self) -> int:

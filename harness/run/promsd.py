@@ -11,6 +11,7 @@ backend of a run become Prometheus targets while the run lasts, labelled::
     scenario   the scenario's name
     component  the component's name in the run (backend, agent, tracers-000, ...)
     role       backend | agent | tracer
+    kind       tracers only: stub | ddtrace-py | dd-trace-js (dashboards can split by it)
 
 Several writers share the file (the ``harness up`` stack and any number of runs): each owns the
 groups carrying its ``run_id``, and :meth:`FileSD.update` replaces only those, under an exclusive
@@ -101,20 +102,18 @@ def component_groups(
     handles: Sequence[ComponentHandle], *, run_id: str, scenario: str
 ) -> list[TargetGroup]:
     """One target group per component of a run, with the run's labels."""
-    return [
-        TargetGroup(
-            (target_address(h.host_url),),
-            MappingProxyType(
-                {
-                    "run_id": run_id,
-                    "scenario": scenario,
-                    "component": h.spec.name,
-                    "role": h.spec.role,
-                }
-            ),
-        )
-        for h in handles
-    ]
+    groups = []
+    for h in handles:
+        labels = {
+            "run_id": run_id,
+            "scenario": scenario,
+            "component": h.spec.name,
+            "role": h.spec.role,
+        }
+        if h.spec.role == "tracer":
+            labels["kind"] = h.spec.kind
+        groups.append(TargetGroup((target_address(h.host_url),), MappingProxyType(labels)))
+    return groups
 
 
 class FileSD:

@@ -14,7 +14,6 @@ closed on every exit path), the clock, and the boot margin, so that tests drive 
 from __future__ import annotations
 
 import asyncio
-import math
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from harness.results.samples import TracerSample
 from harness.results.summary import RunFacts, Summary, build_summary, tracer_health
 from harness.run.collect import Ledger, scrape_counters, scrape_until_settled
 from harness.run.events import Progress, ProgressFn, ignore_progress
+from harness.run.kinds import equivalent_processes, fleet_specs, prepare_launches
 from harness.run.promsd import DISCOVERY_DELAY_S, published_targets
 from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus, Runtime
 from harness.scenario.model import Scenario
@@ -106,31 +106,10 @@ def tracer_specs(
     start_at: float,
     module: str = "tracer_stub",
 ) -> list[ComponentSpec]:
-    """One spec per tracer process, with the scenario's stub settings and the boot instant."""
-    fleet = scenario.fleet
-    stagger_ms = 0.0
-    if fleet.boot == "ramp" and fleet.tracers > 1:
-        stagger_ms = fleet.ramp_s * 1000.0 / fleet.tracers
-    specs = []
-    for n, (base, count) in enumerate(pack(fleet.tracers, per_process)):
-        env = scenario.stub_env()
-        env.update(
-            {
-                "RC_STUB_TRACERS": str(count),
-                "RC_STUB_TRACER_INDEX_BASE": str(base),
-                "RC_STUB_START_AT": f"{start_at + base * stagger_ms / 1000.0:.3f}",
-                "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
-                "RC_STUB_RUN_ID": run_id,
-                "RC_STUB_AGENT_URL": agent_url,
-                "DD_TRACE_AGENT_URL": agent_url,
-            }
-        )
-        specs.append(
-            ComponentSpec(
-                f"tracers-{n:03d}", "tracer", module, env, tracers=count, first_tracer=base
-            )
-        )
-    return specs
+    """One spec per tracer process, with the scenario's stub settings and the boot instant:
+    :func:`harness.run.kinds.fleet_specs`, which builds every kind's (one place for the
+    variables every tracer process gets)."""
+    return fleet_specs(scenario, per_process, agent_url, run_id, start_at, module=module)
 
 
 async def wait_healthy(
@@ -251,6 +230,7 @@ class _Run:
         started_wall = clock.time()
         startup = scenario.timeouts.startup_s
         warnings: list[str] = []
+        launches = prepare_launches(scenario, runtime.name, lambda text: self.say(Progress(text)))
 
         backend_env = {
             **scenario.backend_env(),
@@ -272,18 +252,20 @@ class _Run:
         [agent] = runtime.start([ComponentSpec("agent", "agent", self.modules["agent"], agent_env)])
         await wait_healthy([agent], client, clock, startup)
 
-        processes = math.ceil(scenario.fleet.tracers / self.per_process)
-        start_at = clock.time() + self.boot_margin(processes, runtime.start_cost_s)
+        margin_processes = equivalent_processes(scenario, self.per_process)
+        start_at = clock.time() + self.boot_margin(margin_processes, runtime.start_cost_s)
         if self.prometheus_sd is not None:  # Prometheus must discover the tracers before boot
             start_at += DISCOVERY_DELAY_S
-        specs = tracer_specs(
+        specs = fleet_specs(
             scenario,
             self.per_process,
             agent.internal_url,
             run_id,
             start_at,
             module=self.modules["tracer"],
+            launches=launches,
         )
+        processes = len(specs)
         self.say(
             Progress(
                 f"agent healthy at {agent.host_url}; starting {scenario.fleet.tracers} tracers "
@@ -303,7 +285,10 @@ class _Run:
         else:
             self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
 
-        ledger = Ledger({h.spec.name: h.spec.tracer_indexes for h in tracers})
+        ledger = Ledger(
+            {h.spec.name: h.spec.tracer_indexes for h in tracers},
+            kinds={h.spec.name: h.spec.kind for h in tracers},
+        )
         with published_targets(
             self.prometheus_sd,
             [backend, agent, *tracers],
@@ -321,6 +306,9 @@ class _Run:
             )
             ended = clock.time()
             states = {h.spec.name: h.state() for h in tracers}
+            crash_logs = {
+                h.spec.name: h.log_tail(8) for h in tracers if states[h.spec.name].crashed
+            }
             counters: dict[str, dict[str, float]] = {}
             for handle, prefix in ((agent, "agent_rc_"), (backend, "backend_rc_")):
                 scraped = await scrape_counters(client, handle, prefix)
@@ -353,6 +341,7 @@ class _Run:
             backend=counters["backend_rc_"],
             timeline=timeline,
             warnings=warnings,
+            crash_logs=crash_logs,
         )
         text = render_text(summary)
         write_results(self.out_dir, summary, rows, text)

@@ -44,6 +44,13 @@ class ComponentSpec:
     """How many simulated tracers this component hosts (0 for backend and agent)."""
     first_tracer: int = 0
     """The fleet-wide index of the first tracer it hosts (its ``tracer`` metric label)."""
+    command: Sequence[str] = ()
+    """When set, the program run instead of ``python -m <module>`` (a real tracer app: its
+    interpreter and script); ``--host``/``--port`` are appended as for a module."""
+    image: str | None = None
+    """Docker: the image run instead of the runtime's (a real tracer's image variant)."""
+    kind: str = "stub"
+    """Tracer components: the kind of tracer hosted (``stub``, ``ddtrace-py``, ``dd-trace-js``)."""
 
     @property
     def tracer_indexes(self) -> range:

@@ -243,8 +243,9 @@ class DockerRuntime(ClosesOnExit):
         name = container_name(self.run_id, spec.name)
         try:
             container = self.client.containers.create(
-                self.image,
+                spec.image or self.image,
                 command=command_for(spec),
+                entrypoint=list(spec.command) or None,
                 name=name,
                 hostname=spec.name,
                 environment=dict(spec.env),
@@ -256,6 +257,9 @@ class DockerRuntime(ClosesOnExit):
                 init=True,
                 detach=True,
             )
+        except docker.errors.ImageNotFound:
+            hint = "harness image build-real" if spec.image else build_command(self.image)
+            raise ImageMissingError(spec.image or self.image, hint) from None
         except docker.errors.APIError as exc:
             raise ComponentStartError(spec.name, f"docker create {name}: {exc}") from None
         try:

@@ -118,8 +118,11 @@ def labels_for(run_id: str, spec: ComponentSpec | None = None) -> dict[str, str]
 
 
 def command_for(spec: ComponentSpec, port: int = CONTAINER_PORT) -> list[str]:
-    """The container command after the ``python -m`` entry point."""
-    return [spec.module, *spec.args, "--host", "0.0.0.0", "--port", str(port)]
+    """The container command after the entry point (``python -m``, or ``spec.command``)."""
+    listen = ["--host", "0.0.0.0", "--port", str(port)]
+    if spec.command:
+        return [*spec.args, *listen]
+    return [spec.module, *spec.args, *listen]
 
 
 _STATUS = {

@@ -204,10 +204,9 @@ class LocalRuntime(ClosesOnExit):
         port = free_port()
         log_path = self.log_dir / f"{spec.name}.log"
         log_file = log_path.open("ab")
+        program = list(spec.command) if spec.command else [sys.executable, "-m", spec.module]
         argv = [
-            sys.executable,
-            "-m",
-            spec.module,
+            *program,
             *spec.args,
             "--host",
             "127.0.0.1",

@@ -34,11 +34,30 @@ from harness.scenario.sections import Section, ServiceSection, derive
 from tracer_stub.profiles import PROFILES
 from tracer_stub.settings import Settings as StubSettings
 
+TracerKind = Literal["stub", "ddtrace-py", "dd-trace-js"]
+"""What a fleet member is: the simulated tracer, or a real tracer app (``tracer_apps/``)."""
+TRACER_KINDS: tuple[str, ...] = ("stub", "ddtrace-py", "dd-trace-js")
+
+
+class Member(Section):
+    """A group of the fleet: ``tracers`` tracers of one ``kind``."""
+
+    kind: TracerKind
+    tracers: int = Field(ge=1, description="tracers of this kind")
+
 
 class Fleet(Section):
-    """How many tracers and how they boot."""
+    """How many tracers, of which kinds, and how they boot."""
 
-    tracers: int = Field(default=100, ge=1, description="simulated tracers in the fleet")
+    tracers: int = Field(default=100, ge=1, description="tracers in the fleet")
+    kind: TracerKind = Field(
+        default="stub", description="kind of every tracer when members is empty"
+    )
+    members: tuple[Member, ...] = Field(
+        default=(),
+        description="a mixed fleet, e.g. [{kind: stub, tracers: 50}, {kind: ddtrace-py, "
+        "tracers: 25}]; tracers is their sum",
+    )
     boot: Literal["all_at_once", "ramp"] = "all_at_once"
     ramp_s: float = Field(
         default=0.0, ge=0, description="ramp: tracer starts spread over this span"
@@ -46,6 +65,44 @@ class Fleet(Section):
     tracers_per_process: int | None = Field(
         default=None, ge=1, description="local packing; null = the harness default"
     )
+    start_offsets_ms: tuple[float, ...] = Field(
+        default=(),
+        description="stubs only: tracer i starts this long after the boot instant (one per "
+        "tracer, one tracer per process; harness validate replays a real fleet's measured "
+        "start instants); empty = the boot shape",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tracers_from_members(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("members") and data.get("tracers") is None:
+            members = data["members"]
+            if isinstance(members, Sequence) and all(isinstance(m, Mapping) for m in members):
+                data = {**data, "tracers": sum(int(m.get("tracers") or 0) for m in members)}
+        return data
+
+    @model_validator(mode="after")
+    def _members_add_up(self) -> Fleet:
+        total = sum(m.tracers for m in self.members)
+        if self.members and total != self.tracers:
+            raise ValueError(
+                f"fleet.members add up to {total} tracers but fleet.tracers is {self.tracers}: "
+                "drop fleet.tracers (and --tracers) or make them agree"
+            )
+        if self.start_offsets_ms and len(self.start_offsets_ms) != self.tracers:
+            raise ValueError(
+                f"fleet.start_offsets_ms has {len(self.start_offsets_ms)} values for "
+                f"{self.tracers} tracers: give one per tracer"
+            )
+        if any(o < 0 for o in self.start_offsets_ms):
+            raise ValueError("fleet.start_offsets_ms must not be negative")
+        if len({m.kind for m in self.members}) != len(self.members):
+            raise ValueError("fleet.members names a kind twice: give each kind one entry")
+        return self
+
+    def groups(self) -> tuple[Member, ...]:
+        """The fleet by kind, in order: ``members``, or every tracer of ``kind``."""
+        return self.members or (Member(kind=self.kind, tracers=self.tracers),)
 
 
 #: Stub fields the harness sets for each process itself (contracts: "The harness itself sets").
@@ -187,6 +244,8 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
             node[part] = child
         node = child
     node[leaf] = value
+    if key == "fleet.members" and value:
+        node.pop("tracers", None)  # the fleet is now the members: its size is their sum
 
 
 def builtin_dir() -> Path:

@@ -79,8 +79,17 @@ def agent_boot_offsets(options: SimOptions) -> list[float]:
 
 def tracer_offsets(scenario: Scenario) -> list[float]:
     """Seconds from an agent's boot to each of its tracers' start, as ``harness run`` staggers
-    them (``fleet.boot: ramp`` spreads them over ``ramp_s``)."""
+    them (``fleet.start_offsets_ms`` when given, else ``fleet.boot: ramp`` spreads them over
+    ``ramp_s``). Only stub tracers can be simulated: a real tracer is a process of its own."""
     fleet = scenario.fleet
+    kinds = {m.kind for m in fleet.groups()}
+    if kinds != {"stub"}:
+        raise SimulationError(
+            f"fleet kinds {sorted(kinds)}: harness simulate runs stub tracers only (a real "
+            "tracer is a process, it cannot run in virtual time); use harness run for them"
+        )
+    if fleet.start_offsets_ms:
+        return [ms / 1000.0 for ms in fleet.start_offsets_ms]
     stagger = fleet.ramp_s / fleet.tracers if fleet.boot == "ramp" and fleet.tracers > 1 else 0.0
     return [i * stagger for i in range(fleet.tracers)]
 

@@ -153,3 +153,33 @@ def test_sigint_mid_run_leaves_nothing(
     assert proc.wait(timeout=90) == 130, "".join(seen) + proc.stderr.read()
     assert "interrupted" in proc.stderr.read()
     assert_nothing_left(client, run_id)
+
+
+def test_a_mixed_fleet_with_real_tracers_runs_on_docker(
+    harness_image: str, client: Any, tmp_path: Path
+) -> None:
+    """4 stubs, 3 ddtrace-py and 3 dd-trace-js, one container each, from the image variant
+    with the real tracers (``harness image build-real``)."""
+    from harness.runtime.real_image import REAL_IMAGE
+
+    try:
+        client.images.get(REAL_IMAGE)
+    except Exception:
+        pytest.fail(f"image {REAL_IMAGE} not found: `harness image build-real`", pytrace=False)
+    out = tmp_path / "run"
+    members = (
+        "fleet.members=[{kind: stub, tracers: 4}, {kind: ddtrace-py, tracers: 3}, "
+        "{kind: dd-trace-js, tracers: 3}]"
+    )
+    result = subprocess.run(
+        docker_run(harness_image, "--set", members, "--set", "client.poll_interval_s=1",
+                   "--set", "timeouts.startup_s=120", "--timeout", "60", "--out", str(out)),
+        capture_output=True, text=True, timeout=400, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["runtime"] == "docker" and summary["counts"]["success"] == 10
+    assert [summary["by_kind"][k]["counts"]["success"] for k in summary["by_kind"]] == [4, 3, 3]
+    assert "PROVIDER_READY" in (out / "logs" / "ddtrace-py-000.log").read_text()
+    assert "PROVIDER_READY" in (out / "logs" / "dd-trace-js-000.log").read_text()
+    assert_nothing_left(client, summary["run_id"])

@@ -318,3 +318,29 @@ def test_chromium_draws_every_scenario_of_a_compare(tmp_path: Path) -> None:
     assert dom.count('class="series"') == len(SCENARIOS) * 3  # 3 CDFs + 6 run timelines
     assert re.search(r'<svg id="cdf"[^>]*>', dom)
     assert 'data-series="phase3" data-points="201"' in dom
+
+
+def test_a_mixed_fleet_gets_a_table_and_a_cdf_per_kind(tmp_path: Path) -> None:
+    import json
+    from dataclasses import replace
+
+    from harness.results.folder import load_summary
+    from harness.results.samples import read_samples, write_samples
+    from harness.results.summary import kind_figures
+
+    make_run(tmp_path, "baseline", [1_000, 2_000, 7_000, 8_000], tracers=4)
+    rows = [
+        replace(r, kind="stub" if r.tracer < 2 else "dd-trace-js")
+        for r in read_samples(tmp_path / "samples.csv")
+    ]
+    write_samples(tmp_path / "samples.csv", rows)
+    summary = load_summary(tmp_path).model_copy(update={"by_kind": kind_figures(rows)})
+    (tmp_path / "summary.json").write_text(json.dumps(summary.to_json()))
+    page = write_run_html(tmp_path).read_text()
+    assert "Provider ready by tracer kind (ms)" in page
+    assert [c["data-series"] for c in svg_paths(page, "cdf")] == [
+        "baseline",
+        "stub",
+        "dd-trace-js",
+    ]
+    assert "<th>dd-trace-js</th><td>2/2</td>" in page

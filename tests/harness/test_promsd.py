@@ -67,6 +67,7 @@ def test_component_groups_carry_run_labels() -> None:
         "scenario": "phase3",
         "component": "tracers-000",
         "role": "tracer",
+        "kind": "stub",
     }
 
 

@@ -74,9 +74,9 @@ def test_written_files_round_trip(tmp_path: Path) -> None:
     lines = (tmp_path / "samples.csv").read_text().splitlines()
     assert lines[0] == (
         "tracer,component,outcome,start_ms,provider_ready_ms,"
-        "first_evaluation_ms,boot_total_ms,provider_error_events,start_wall"
+        "first_evaluation_ms,boot_total_ms,provider_error_events,start_wall,kind"
     )
-    assert lines[3] == "2,p1,crashed,1,,,,0,1.0"
+    assert lines[3] == "2,p1,crashed,1,,,,0,1.0,stub"
     assert read_samples(tmp_path / "samples.csv") == rows()
 
 

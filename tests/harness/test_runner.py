@@ -23,6 +23,8 @@ ROOT = str(Path(__file__).resolve().parents[2])
 FAKE = {role: "tests.harness.fake_service" for role in ("backend", "agent", "tracer")}
 SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "schema_version",
+    "by_kind",
+    "crash_logs",
     "run_id",
     "scenario",
     "runtime",
@@ -135,7 +137,12 @@ def test_crashed_and_pending_tracers_are_accounted(tmp_path: Path) -> None:
     s = run(tmp_path, "timeouts.run_s=2", fake=Fake(script)).summary
     assert s.counts == Counts(success=4, timeout=2, error=0, crashed=4)
     assert s.health.crashes == 4 and s.health.running == 6
-    assert "Crashed: 4" in (tmp_path / "report.txt").read_text()
+    report = (tmp_path / "report.txt").read_text()
+    assert "Crashed: 4" in report
+    assert list(s.crash_logs) == ["tracers-000"]
+    assert (
+        "=== CRASHED: tracers-000 (last log lines) ===\nfake tracer tracers-000: started" in report
+    )
 
 
 def test_counters_that_cannot_be_scraped_are_a_warning(tmp_path: Path) -> None:

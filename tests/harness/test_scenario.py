@@ -134,7 +134,8 @@ def test_sections_map_to_the_contracts_env_vars() -> None:
 
 
 #: Captured from the code before the scenario sections were derived from the services' settings
-#: (then `client.profile` was added, the only change since):
+#: (then `client.profile`, `fleet.kind`, `fleet.members`, `fleet.start_offsets_ms` and the
+#: client's `request_retry` and `agent_reached_at_start` were added, the only changes since):
 #: the env every built-in passes to each service, and its resolved scenario.yaml.
 PINNED = json.loads((Path(__file__).parent / "data" / "scenario_env.json").read_text())
 

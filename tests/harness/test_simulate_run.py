@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from harness.errors import SimulationError
 from harness.report.text import render_text
 from harness.results.folder import load_summary
 from harness.results.samples import READY, read_samples
@@ -161,3 +164,11 @@ def test_stop_every_task_leaves_none_pending() -> None:
     stop_every_task(loop)
     assert all(t.cancelled() for t in tasks) and not asyncio.all_tasks(loop)
     loop.close()
+
+
+def test_real_tracers_cannot_be_simulated_and_offsets_are_replayed() -> None:
+    real = load_scenario("baseline", ["fleet.tracers=2", "fleet.kind=ddtrace-py"])
+    with pytest.raises(SimulationError, match="stub tracers only"):
+        tracer_offsets(real)
+    replay = load_scenario("baseline", ["fleet.tracers=2", "fleet.start_offsets_ms=[0, 250]"])
+    assert tracer_offsets(replay) == [0.0, 0.25]

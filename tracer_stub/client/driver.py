@@ -38,6 +38,7 @@ from tracer_stub.client.policy import (
     PolicySettings,
     plan_fetchers,
 )
+from tracer_stub.client.retry import RetryPlan
 from tracer_stub.client.transport import FakeTransport, HttpResponse, HttpTransport, Transport
 from tracer_stub.errors import TransportError
 from tracer_stub.tasks import AsyncioTasks, TaskHandle, Tasks
@@ -143,9 +144,15 @@ class Fetcher:
         *,
         request_timeout_s: float,
         wire_bytes: str = "array",
+        retry: RetryPlan | None = None,
+        agent_reached: bool = False,
         tasks: Tasks | None = None,
     ) -> None:
         self.plan = plan
+        self.rng = rng
+        self.retry = retry or RetryPlan()
+        self.agent_reached = agent_reached
+        self.started_at = clock.monotonic()
         self.core = core
         self.transport = transport
         self.clock = clock
@@ -186,23 +193,22 @@ class Fetcher:
         """Send one request at (about) `intended`; return the next intended send time."""
         sent = self.clock.monotonic()
         body = self.core.encoded_request("array" if self.wire_bytes == "array" else "base64")
-        response: HttpResponse | None = None
-        outcome: str
-        try:
-            response = await self.tasks.wait_for(
-                self.clock,
-                self.transport.post(CONFIG_PATH, body, self.request_timeout_s),
-                self.request_timeout_s,
+        attempted, outcome, attempt = await self._attempt(body), "", 1
+        while isinstance(attempted, str):  # failed: retried inside the HTTP layer (retry.py)
+            outcome = attempted
+            delay = self.retry.delay_s(
+                attempt,
+                reached=self.agent_reached,
+                since_start_s=self.clock.monotonic() - self.started_at,
+                rng=self.rng,
             )
-        except TimeoutError:
-            outcome = "timeout"
-        except TransportError as exc:
-            log.debug("RC request failed: %s", exc)
-            outcome = "transport_error"
-        except Exception:
-            # A bug in a transport must not end the poll loop silently: log it, count it, go on.
-            log.exception("RC request to %s raised unexpectedly", CONFIG_PATH)
-            outcome = "transport_error"
+            if delay is None:
+                break
+            self.observer.on_request(self.lane, outcome, self.clock.monotonic() - sent, 0.0)
+            await self.clock.sleep(delay)
+            attempt += 1
+            attempted = await self._attempt(body)
+        response = None if isinstance(attempted, str) else attempted
         completed = self.clock.monotonic()
         self.fetches += 1
         if response is None:
@@ -226,6 +232,26 @@ class Fetcher:
                 result = FetchResult(FetchOutcome.ERROR)
         self.observer.on_request(self.lane, outcome, completed - sent, sent - intended)
         return self.schedule.after_fetch(intended, completed, result)
+
+    async def _attempt(self, body: bytes) -> HttpResponse | str:
+        """One HTTP attempt: the response, or the failure (``timeout``, ``transport_error``)."""
+        try:
+            response = await self.tasks.wait_for(
+                self.clock,
+                self.transport.post(CONFIG_PATH, body, self.request_timeout_s),
+                self.request_timeout_s,
+            )
+        except TimeoutError:
+            return "timeout"
+        except TransportError as exc:
+            log.debug("RC request failed: %s", exc)
+            return "transport_error"
+        except Exception:
+            # A bug in a transport must not end the poll loop silently: log it, count it, go on.
+            log.exception("RC request to %s raised unexpectedly", CONFIG_PATH)
+            return "transport_error"
+        self.agent_reached = True
+        return response
 
 
 class RcClient:
@@ -300,6 +326,8 @@ class RcClient:
                 self.observer,
                 request_timeout_s=self.settings.request_timeout_s,
                 wire_bytes=self.wire_bytes,
+                retry=RetryPlan(self.settings.request_retry),
+                agent_reached=self.settings.agent_reached_at_start,
                 tasks=self.tasks,
             )
             self.fetchers[plan.lane] = fetcher

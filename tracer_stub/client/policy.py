@@ -133,6 +133,8 @@ class PolicySettings:
     backoff_max_exponent: int = 3
     standard_permits: int = DEFAULT_CLIENTS_LIMIT
     fast_lane_permits: int = DEFAULT_FAST_LANE_CLIENTS_LIMIT
+    request_retry: str = "none"  # tracer_stub.client.retry: none | dd-trace-js
+    agent_reached_at_start: bool = False  # the tracer contacted the agent before its first poll
 
     @property
     def splits_fast_lane(self) -> bool:

@@ -35,6 +35,8 @@ class RunData:
     """Provider-ready times of the tracers that became ready, sorted."""
     timeline: tuple[tuple[float, float], ...]
     report_text: str
+    ready_by_kind: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    """Mixed or real fleets: the provider-ready times of each kind of tracer."""
 
     @property
     def tracers(self) -> int:
@@ -47,7 +49,12 @@ def load_run(run_dir: Path, summary: Summary | None = None) -> RunData:
         summary = load_summary(run_dir)
     rows = read_samples(run_dir / "samples.csv")
     ready = tuple(float(v) for v in ready_times_ms(rows))
-    return RunData(run_dir, summary, ready, _timeline(summary, rows), read_report_text(run_dir))
+    by_kind = tuple(
+        (kind, tuple(float(v) for v in ready_times_ms([r for r in rows if r.kind == kind])))
+        for kind in summary.by_kind
+    )
+    text = read_report_text(run_dir)
+    return RunData(run_dir, summary, ready, _timeline(summary, rows), text, by_kind)
 
 
 def _timeline(summary: Summary, rows: Sequence[TracerSample]) -> tuple[tuple[float, float], ...]:
@@ -90,6 +97,26 @@ def counts_line(summary: Summary) -> str:
     )
 
 
+def kind_table(summary: Summary) -> str:
+    """Mixed or real fleets: one row per kind of tracer (provider ready, ms)."""
+    if not summary.by_kind:
+        return ""
+    head = "".join(f"<th>{s}</th>" for s in STATS)
+    rows = []
+    for kind, figures in summary.by_kind.items():
+        latency = figures.provider_ready_ms
+        cells = "".join(
+            f'<td class="num">{fmt_num(None if latency is None else latency.stat(s))}</td>'
+            for s in STATS
+        )
+        ready = f"{figures.counts.success}/{figures.tracers}"
+        rows.append(f"<tr><th>{esc(kind)}</th><td>{ready}</td>{cells}</tr>")
+    return (
+        "<h2>Provider ready by tracer kind (ms)</h2>"
+        f'<table class="latency"><tr><th></th><th>ready</th>{head}</tr>{"".join(rows)}</table>'
+    )
+
+
 def warnings_block(warnings: Sequence[str]) -> str:
     return "".join(f'<p class="warn">warning: {esc(w)}</p>' for w in warnings)
 
@@ -102,7 +129,9 @@ def render_run_html(run: RunData) -> str:
         f"provider mode {s.provider_mode} · started {s.started_at} · "
         f"{s.duration_s} s from boot to end of collection"
     )
-    cdf = cdf_series(s.scenario, PALETTE[0], run.ready_ms, run.tracers)
+    cdfs = [cdf_series(s.scenario, PALETTE[0], run.ready_ms, run.tracers)]
+    for n, (kind, ready) in enumerate(run.ready_by_kind, start=1):
+        cdfs.append(cdf_series(kind, PALETTE[n % len(PALETTE)], ready, s.by_kind[kind].tracers))
     body = [
         f"<h1>rc-fastlane run: {esc(s.scenario)}</h1>",
         f'<p class="meta">{esc(meta)}</p>',
@@ -111,8 +140,9 @@ def render_run_html(run: RunData) -> str:
         "<h2>Provider ready and boot time</h2>",
         latency_table(s),
         counts_line(s),
+        kind_table(s),
         "<h2>Provider ready: cumulative distribution</h2>",
-        cdf_plot([cdf]),
+        cdf_plot(cdfs),
         "<h2>Ready tracers over time</h2>",
         timeline_plot(
             [timeline_series(s.scenario, PALETTE[0], run.timeline)],
