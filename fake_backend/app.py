@@ -109,9 +109,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         if corruption is not None:
             metrics.fault(FaultKind.BAD_PAYLOAD)
         reply = answer_configurations(
-            message, state.catalogue, state.director, settings, now=clock.time(),
+            message,
+            state.catalogue,
+            state.director,
+            settings,
+            now=clock.time(),
             corruption=corruption,
-        )  # fmt: skip
+            refresh_interval_s=state.capacity.refresh_interval(clock.monotonic()),
+        )
         return Response(reply.SerializeToString(), media_type=PROTOBUF)
 
     async def org(request: Request) -> Response:
@@ -124,7 +129,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     @app.post("/api/v0.1/configurations")
     async def post_configurations(request: Request) -> Response:
-        return await api_call("configurations", request, configurations)
+        capacity = state.capacity  # fake_backend.capacity: unlimited unless configured
+        if not capacity.limited:
+            return await api_call("configurations", request, configurations)
+        rejection = capacity.admit(clock.monotonic())
+        if rejection is not None:
+            metrics.capacity_rejected.labels(reason=rejection.reason).inc()
+            refused = PlainTextResponse(
+                rejection.message,
+                status_code=429,
+                headers={"Retry-After": str(rejection.retry_after_s)},
+            )
+            metrics.observe("configurations", 429, 0.0, len(refused.body))
+            return refused
+        async with capacity.slot(clock) as waited:
+            metrics.queue_wait.observe(waited)
+            return await api_call("configurations", request, configurations)
 
     @app.get("/api/v0.1/org")
     async def get_org(request: Request) -> Response:

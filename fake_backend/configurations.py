@@ -72,14 +72,16 @@ def answer_configurations(
     *,
     now: float,
     corruption: str | None = None,
+    refresh_interval_s: int | None = None,
 ) -> pb.LatestConfigsResponse:
     """The backend's answer to `request` at wall time `now`; with ``corruption`` (`hash` or
     `signature`, a `bad_payload` window) its FFE_FLAGS target is corrupt (`fake_backend.corrupt`;
-    `ufc` is a catalogue change, made before this is called)."""
+    `ufc` is a catalogue change, made before this is called); `refresh_interval_s`: an
+    ``agent_refresh_interval`` replacing the configured one, see `fake_backend.capacity`."""
     reported = set(request.products) | set(request.new_products)
     entries = catalogue.entries(reported)
     signed_entries = wrong_hashes(entries) if corruption == "hash" else entries
-    signed = director.targets_for(agent_key(request), signed_entries, now)
+    signed = director.targets_for(agent_key(request), signed_entries, now, refresh_interval_s)
     if corruption == "signature" and has_ffe(entries):
         signed = bad_signature(signed)
     files = select_target_files(

@@ -79,10 +79,18 @@ class Director:
         return self._signed.get(agent_key)
 
     def targets_for(
-        self, agent_key: str, entries: Sequence[ConfigEntry], now: float
+        self,
+        agent_key: str,
+        entries: Sequence[ConfigEntry],
+        now: float,
+        refresh_interval_s: int | None = None,
     ) -> SignedTargets:
-        """Signed targets listing `entries` for `agent_key`, re-signed only on a content change."""
-        digest = self._digest(entries)
+        """Signed targets listing `entries` for `agent_key`, re-signed only on a content change.
+
+        `refresh_interval_s`, when given, replaces the configured ``agent_refresh_interval``
+        for this answer (the capacity model's overload value, `fake_backend.capacity`)."""
+        refresh = self._refresh_interval if refresh_interval_s is None else refresh_interval_s
+        digest = self._digest(entries, refresh)
         previous = self._signed.get(agent_key)
         if previous is not None and previous.digest == digest:
             return previous
@@ -91,7 +99,7 @@ class Director:
         expires = int(now) + self._expires_s
         signed = SignedTargets(
             version=version,
-            raw=self._sign(entries, version, expires),
+            raw=self._sign(entries, version, expires, refresh),
             digest=digest,
             paths=tuple(str(e.path) for e in entries),
             expires=expires,
@@ -99,22 +107,24 @@ class Director:
         self._signed[agent_key] = signed
         return signed
 
-    def _digest(self, entries: Iterable[ConfigEntry]) -> str:
+    def _digest(self, entries: Iterable[ConfigEntry], refresh: int | None) -> str:
         content = {
-            "refresh": self._refresh_interval,
+            "refresh": refresh,
             "targets": [
                 [str(e.path), e.meta.length, e.meta.sha256, e.meta.version] for e in entries
             ],
         }
         return hashlib.sha256(canonical_json(content)).hexdigest()
 
-    def _sign(self, entries: Sequence[ConfigEntry], version: int, expires: int) -> bytes:
+    def _sign(
+        self, entries: Sequence[ConfigEntry], version: int, expires: int, refresh: int | None
+    ) -> bytes:
         return build_signed_targets(
             {str(e.path): e.meta for e in entries},
             version=version,
             expires=expires,
             opaque_backend_state=opaque_backend_state(version, entries),
-            agent_refresh_interval=self._refresh_interval,
+            agent_refresh_interval=refresh,
         )
 
 

@@ -76,6 +76,18 @@ class BackendMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.capacity_rejected = Counter(
+            "backend_rc_capacity_rejected",
+            "Configurations calls answered 429 for capacity, by reason (rate, queue).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "backend_rc_queue_wait_seconds",
+            "Time a configurations call waited for a serving slot (capacity model).",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.run_info = Gauge(
             "backend_rc_run_info",
             "Always 1; carries the run id.",
@@ -85,6 +97,8 @@ class BackendMetrics:
         self.run_info.labels(run_id=run_id).set(1)
         for kind in FaultKind:
             self.faults.labels(kind=kind.value)
+        for reason in ("rate", "queue"):
+            self.capacity_rejected.labels(reason=reason)
 
     def observe(self, endpoint: str, status: int, seconds: float, body_bytes: int) -> None:
         """Record one answered request."""

@@ -111,6 +111,31 @@ class Settings(EnvSettings):
         "", "Outage windows (API calls answer `outage_status`): `start-end,...`."
     )
     outage_status: int = setting(503, "Status answered during an outage window.")
+    capacity_calls_per_s: float = setting(
+        0.0,
+        "Capacity of POST /configurations in calls per second (token bucket; over it: 429 with "
+        "Retry-After); 0 = unlimited, the real default as far as known (fake_backend.capacity).",
+    )
+    capacity_burst: float = setting(
+        0.0, "Token bucket size of capacity_calls_per_s; 0 = one second's worth of calls."
+    )
+    capacity_concurrency: int = setting(
+        0, "Configurations calls served at once (others queue FIFO); 0 = unlimited."
+    )
+    capacity_service_ms: float = setting(
+        0.0, "Time one configurations call holds its serving slot (queueing grows with load)."
+    )
+    capacity_queue: int = setting(
+        0, "Calls that may wait for a slot; one more is answered 429 at once; 0 = unlimited."
+    )
+    overload_refresh_interval_s: int | None = setting(
+        None,
+        "agent_refresh_interval sent for overload_hold_s after a capacity rejection (pushes "
+        "agents back; the agent accepts 1-60 s); unset = never.",
+    )
+    overload_hold_s: float = setting(
+        60.0, "How long after a rejection answers carry overload_refresh_interval_s."
+    )
     log_level: str = setting(
         "info", f"Log level, uvicorn's included: {', '.join(LOG_LEVELS)} (any case)."
     )
@@ -140,4 +165,14 @@ class Settings(EnvSettings):
             " or ".join(map(str, ERROR_STATUSES)),
         )
         require(400 <= self.outage_status <= 599, "outage_status", "a 4xx/5xx")
+        for name in ("capacity_calls_per_s", "capacity_burst", "capacity_service_ms"):
+            require(getattr(self, name) >= 0, name, ">= 0 (0 = unlimited)")
+        for name in ("capacity_concurrency", "capacity_queue"):
+            require(getattr(self, name) >= 0, name, "an integer >= 0 (0 = unlimited)")
+        require(
+            self.overload_refresh_interval_s is None or self.overload_refresh_interval_s > 0,
+            "overload_refresh_interval_s",
+            "a positive number of seconds or unset",
+        )
+        require(self.overload_hold_s > 0, "overload_hold_s", "> 0")
         require(self.log_level.lower() in LOG_LEVELS, "log_level", "|".join(LOG_LEVELS))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from fake_backend.capacity import Capacity
 from fake_backend.catalogue import Catalogue
 from fake_backend.corrupt import BadUfc
 from fake_backend.director import Director
@@ -26,6 +27,7 @@ class BackendState:
     director: Director
     faults: FaultPlan
     metrics: BackendMetrics
+    capacity: Capacity
     bad_ufc: BadUfc = field(default_factory=BadUfc)
 
     @classmethod
@@ -55,6 +57,7 @@ class BackendState:
                 windows=windows,
             ),
             metrics=BackendMetrics(settings.run_id),
+            capacity=capacity_of(settings),
         )
 
     def describe_faults(self) -> dict[str, object]:
@@ -88,3 +91,16 @@ def _setting_windows(
         raise SettingsError(
             f"setting {name}={spec!r} is invalid: {exc} ({Settings.where(name)})", field=name
         ) from None
+
+
+def capacity_of(settings: Settings) -> Capacity:
+    """The capacity model the settings describe (`fake_backend.capacity`)."""
+    return Capacity(
+        calls_per_s=settings.capacity_calls_per_s,
+        burst=settings.capacity_burst,
+        concurrency=settings.capacity_concurrency,
+        service_s=settings.capacity_service_ms / 1000.0,
+        queue_limit=settings.capacity_queue,
+        overload_refresh_interval_s=settings.overload_refresh_interval_s,
+        overload_hold_s=settings.overload_hold_s,
+    )

@@ -5,12 +5,17 @@ Layers, each importing only the ones below it (``lint-imports`` checks it; pypro
 
     cli/        the ``harness`` command: parse options, call the layers below, map errors
                 to one line and an exit code (app, options, compare, docker, review, gate,
-                progress, exit)
+                progress, exit, simulate)
     review/     ``harness up``: backend, agent, Prometheus and Grafana for interactive review
                 (stack), and the dashboards' PromQL run against a Prometheus (dashboards)
+    simulate/   ``harness simulate``, beside run/: the same agent, tracer and backend models on a
+                virtual-time event loop (loop) through in-memory links (links), thousands of
+                agents against one backend (fleet, engine), the results folder (run), and its
+                agreement with the local runtime (agreement)
     run/        executing runs: run_scenario (runner), releasing the fleet at one instant
                 (release), scraping and accounting for every tracer (collect, promtext), the
-                run's self-checks (validity), Prometheus file-SD (promsd), where a fleet runs
+                run's faults (faults), the run's self-checks (validity), Prometheus file-SD
+                (promsd), where a fleet runs
                 (placement), several scenarios side by side (compare), progress events
     report/     text (the proposal's layout), the proposal's figures (reference), the compare
                 table (tables), the measurement-validity block (validity), self-contained HTML

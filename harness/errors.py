@@ -19,6 +19,7 @@
     ├── CompareError                  a compare was asked for something impossible
     ├── ReviewError                   the review stack (``harness up``) could not come up
     ├── DashboardError                a dashboard file does not have Grafana's shape
+    ├── SimulationError               ``harness simulate`` cannot go on (bad options, a stall)
     └── Interrupted                   SIGINT/SIGTERM reached the harness (exit 130)
 
 Messages name the thing that failed (a URL, a container, a setting) and what to do.
@@ -122,6 +123,10 @@ class ReviewError(HarnessError):
 
 class DashboardError(HarnessError):
     """A dashboard file cannot be read or does not have the shape Grafana expects."""
+
+
+class SimulationError(HarnessError):
+    """``harness simulate`` was given impossible options, or its virtual time cannot advance."""
 
 
 class Interrupted(HarnessError):

@@ -10,6 +10,9 @@ drive them with `ManualClock` and never sleep for real.
   rate limiter, datadog-agent `clients.go` ``now.Truncate(window)``) can be tested.
 - `FastForwardClock`: every `sleep` moves time forward at once, for code whose only waits are
   polls (the harness's runner with an in-memory runtime): a run of minutes takes milliseconds.
+- `LoopClock`: the time of one event loop (``loop.time()``) and ``asyncio.sleep``: the system
+  clock on a normal loop, virtual time on a loop whose time jumps to its next timer
+  (``harness simulate``), where every task of every model shares one virtual clock.
 - `wait_for(clock, awaitable, timeout)`: `asyncio.wait_for` on the clock's time.
 """
 
@@ -23,7 +26,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Clock", "FastForwardClock", "ManualClock", "SystemClock", "wait_for"]
+__all__ = ["Clock", "FastForwardClock", "LoopClock", "ManualClock", "SystemClock", "wait_for"]
 
 T = TypeVar("T")
 
@@ -62,6 +65,32 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "SystemClock()"
+
+
+class LoopClock:
+    """The clock of one event loop: ``monotonic()`` is ``loop.time()``, ``sleep`` asyncio's.
+
+    On a virtual-time loop (time jumps to the next timer when no task is runnable) every model
+    driven by this clock runs in virtual time with the loop's own timers, so ``wait_for`` can use
+    ``asyncio.timeout`` as with the system clock. The wall clock (``time()``) starts at
+    `start_wall` when the clock is made.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, start_wall: float = DEFAULT_START_WALL):
+        self._loop = loop
+        self._wall_offset = float(start_wall) - loop.time()
+
+    def monotonic(self) -> float:
+        return self._loop.time()
+
+    def time(self) -> float:
+        return self._loop.time() + self._wall_offset
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    def __repr__(self) -> str:
+        return f"LoopClock(monotonic={self.monotonic()})"
 
 
 @dataclass(order=True)
@@ -208,7 +237,7 @@ async def wait_for(clock: Clock, aw: Awaitable[T], timeout: float | None) -> T:
     """
     if timeout is None:
         return await aw
-    if isinstance(clock, SystemClock):
+    if isinstance(clock, SystemClock | LoopClock):  # the loop's own timers keep its time
         async with asyncio.timeout(max(0.0, timeout)):
             return await aw
     work: asyncio.Future[T] = asyncio.ensure_future(aw)

@@ -22,6 +22,7 @@ Signing, canonical JSON and the other director documents (root, snapshot, timest
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -235,7 +236,13 @@ def parse_signed_targets(raw: bytes | str) -> SignedTargets:
     Raises:
         TargetsError: naming the first missing or malformed field.
     """
-    data = raw.encode() if isinstance(raw, str) else bytes(raw)
+    return _parse_signed_targets(raw.encode() if isinstance(raw, str) else bytes(raw))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_signed_targets(data: bytes) -> SignedTargets:
+    # Cached by the exact bytes: a fleet of clients parses the same few documents over and
+    # over (a hundred thousand in ``harness simulate``), and the result is never mutated.
     try:
         doc = json.loads(data)
     except ValueError as exc:

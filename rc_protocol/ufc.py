@@ -19,6 +19,7 @@ Building payloads is `rc_protocol.ufc_build`; evaluating flags, `rc_protocol.ufc
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -256,12 +257,22 @@ def parse_ufc(raw: bytes | str | Mapping[str, Any]) -> Ufc:
         UfcError: naming the field or flag that real parsers would reject.
     """
     if isinstance(raw, Mapping):
-        doc: Any = raw
-    else:
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            raise UfcError(f"UFC payload is not JSON: {exc}") from None
+        return _parse_doc(raw)
+    return _parse_text(raw)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_text(raw: bytes | str) -> Ufc:
+    # Cached by the exact bytes: every tracer of a fleet parses the same payload, and the
+    # parsed flags are never mutated.
+    try:
+        doc = json.loads(raw)
+    except ValueError as exc:
+        raise UfcError(f"UFC payload is not JSON: {exc}") from None
+    return _parse_doc(doc)
+
+
+def _parse_doc(doc: Any) -> Ufc:
     if not isinstance(doc, dict):
         raise UfcError("UFC payload must be a JSON object")
     created_at = _need(doc, "createdAt", str, "")

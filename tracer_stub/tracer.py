@@ -7,8 +7,9 @@ The boot sequence of the proposal's load-test app (dd-trace-go + OpenFeature):
    provider was created);
 2. the provider is created (``provider_delay_ms`` after tracer start when the app creates it
    late, in its own task so that the process's other tracers are not held up) and registered
-   in the tracer's own domain, off the event loop (a
-   thread started before the barrier, see `tracer_stub.threads`): ``event`` mode models the
+   in the tracer's own domain through the SDK seam (`tracer_stub.sdk`: the real SDK off the
+   event loop, in a thread started before the barrier, see `tracer_stub.threads`; or inline in
+   virtual time): ``event`` mode models the
    non-blocking ``SetProvider`` and waits for PROVIDER_READY; ``wait`` mode models
    ``SetProviderAndWait``. ``initialize`` gives up after ``provider_init_timeout_s``
    (dd-trace-go ``defaultInitTimeout`` = 30 s) with a PROVIDER_ERROR; the provider stays
@@ -29,9 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
-from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagEvaluationDetails, Reason
 
@@ -41,9 +40,9 @@ from tracer_stub.client.core import ChangeKind, ClientIdentity, ConfigChange
 from tracer_stub.client.driver import LanePermits, RcClient
 from tracer_stub.client.policy import Lane
 from tracer_stub.client.transport import Transport
-from tracer_stub.events import router
 from tracer_stub.metrics import StubMetrics
 from tracer_stub.provider import StubProvider
+from tracer_stub.sdk import OpenFeatureSdk, ProviderSdk
 from tracer_stub.settings import Settings
 from tracer_stub.tasks import AsyncioTasks, TaskHandle, Tasks
 from tracer_stub.threads import Runner, new_thread
@@ -85,6 +84,7 @@ class SimulatedTracer:
         metrics: StubMetrics,
         rng: random.Random,
         runner: Runner = new_thread,
+        sdk: ProviderSdk | None = None,
         tasks: Tasks | None = None,
     ) -> None:
         """`tasks` runs the tracer's activities (asyncio by default; `tracer_stub.tasks`)."""
@@ -93,7 +93,7 @@ class SimulatedTracer:
         self.settings = settings
         self.clock = clock
         self.metrics = metrics
-        self.runner = runner
+        self.sdk: ProviderSdk = sdk if sdk is not None else OpenFeatureSdk(runner)
         self.tasks = tasks or AsyncioTasks()
         self.domain = f"rc-stub-tracer-{index}"
         self.runtime_id = str(uuid.uuid4())
@@ -139,11 +139,7 @@ class SimulatedTracer:
         self._tasks: list[TaskHandle] = []
         self._ctx = EvaluationContext(targeting_key=f"tracer-{index}")
         self.provider_name = f"Datadog Provider (tracer {index}, {self.runtime_id[:8]})"
-        # Handlers are registered now, before the start barrier (the app registers them before
-        # its provider), through the process's name router (tracer_stub.events).
-        router.register(self.provider_name, ProviderEvent.PROVIDER_READY, self._ready_handler)
-        router.register(self.provider_name, ProviderEvent.PROVIDER_ERROR, self._error_handler)
-        router.install()
+        self.sdk.watch(self)  # before the start barrier, as the app registers its handlers
         metrics.add_tracer(self.label)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -187,28 +183,8 @@ class SimulatedTracer:
         for raw in self._latest_ffe.values():
             provider.on_config(raw)
         self._tasks.append(self.tasks.spawn(self._init_timer(), f"init-timer-{self.index}"))
-        self.runner(self._register)
-
-    def _register(self) -> None:
-        """Register the provider in the tracer's domain (a runner thread, never the loop).
-
-        Both modes call ``set_provider_and_wait`` here: it runs ``initialize`` in this thread,
-        exactly as ``set_provider`` runs it in a thread of its own, and dispatches the same
-        events; the modes differ in what the app does next. ``event`` (Go's non-blocking
-        ``SetProvider``) evaluates on PROVIDER_READY; ``wait`` (``SetProviderAndWait``)
-        evaluates when the call returns, and again on READY if it returned by timeout.
-        """
-        provider = self.provider
-        if provider is None or self._closed:
-            return  # the process is stopping before this tracer's provider was registered
-        failed = False
-        try:
-            api.set_provider_and_wait(provider, self.domain)
-        except Exception as exc:  # the init failure, re-raised (DeadlineExceeded in Go)
-            log.debug("tracer %s: provider initialization failed: %s", self.index, exc)
-            failed = True
-        if self.settings.provider_mode == "wait":
-            self._to_loop(self._after_wait, failed)
+        if not self._closed:  # the process may stop before this provider was registered
+            self.sdk.register(self)
 
     async def _init_timer(self) -> None:
         # expire_init() is a no-op once a configuration arrived, so the timer need not be woken
@@ -217,6 +193,32 @@ class SimulatedTracer:
         assert self.provider is not None
         if self.provider.expire_init():
             self._set_outcome(Outcome.TIMEOUT)
+            self.sdk.poke(self)
+
+    # -- what the SDK seam sees (tracer_stub.sdk.ProviderApp) -------------------------------
+
+    @property
+    def wait_mode(self) -> bool:
+        return self.settings.provider_mode == "wait"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def now(self) -> float:
+        return self.clock.monotonic()
+
+    def provider_ready(self, at: float) -> None:
+        self._on_ready(at)
+
+    def provider_error(self) -> None:
+        self._on_error()
+
+    def wait_returned(self, failed: bool) -> None:
+        self._after_wait(failed)
+
+    def to_loop(self, callback: Callable[..., None], *args: object) -> None:
+        self._to_loop(callback, *args)
 
     def _after_wait(self, failed: bool) -> None:
         self.wait_failed = failed
@@ -226,7 +228,7 @@ class SimulatedTracer:
     async def aclose(self) -> None:
         """Stop polling and release the provider's parked thread, if any."""
         self._closed = True
-        router.unregister(self.provider_name)
+        self.sdk.forget(self)
         tasks, self._tasks = self._tasks, []
         await self.tasks.cancel(tasks)
         if self.provider is not None:
@@ -248,24 +250,13 @@ class SimulatedTracer:
         if self.provider is None:
             return None  # buffered until the provider exists
         error = self.provider.on_config(raw)
+        self.sdk.poke(self)
         if error is not None and self.outcome is Outcome.PENDING:
             log.warning(
                 "tracer %s: invalid FFE_FLAGS config %s: %s", self.index, change.path, error
             )
             self._set_outcome(Outcome.ERROR)
         return error
-
-    # -- OpenFeature events (SDK handler threads) -------------------------------------------
-
-    def _ready_handler(self, details: EventDetails) -> None:
-        if self.provider is None or details.provider_name != self.provider.name:
-            return  # the immediate READY of the default no-op provider
-        self._to_loop(self._on_ready, self.clock.monotonic())
-
-    def _error_handler(self, details: EventDetails) -> None:
-        if self.provider is None or details.provider_name != self.provider.name:
-            return
-        self._to_loop(self._on_error)
 
     def _to_loop(self, callback: Callable[..., None], *args: object) -> None:
         if self._closed:
@@ -295,8 +286,8 @@ class SimulatedTracer:
             self.provider.init_error_seen()
 
     def _evaluate(self) -> None:
-        details = api.get_client(self.domain).get_boolean_details(
-            self.settings.flag_key, self.settings.flag_default, self._ctx
+        details = self.sdk.evaluate(
+            self, self.settings.flag_key, self.settings.flag_default, self._ctx
         )
         self.evaluations.append(details)
         from_config = details.error_code is None and details.reason != Reason.ERROR

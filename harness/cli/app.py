@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -39,12 +38,14 @@ from harness.cli.options import (
     Timeout,
     TracerKindOption,
     Tracers,
+    default_out_dir,
     deps_of,
     fleet_options,
     locust_options,
 )
 from harness.cli.progress import make_progress
 from harness.cli.review import register as register_review_commands
+from harness.cli.simulate import register as register_simulate_command
 from harness.cli.tracers import register as register_tracer_commands
 from harness.errors import HarnessError, ThresholdError
 from harness.gates.thresholds import check_scope
@@ -65,11 +66,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
-def default_out_dir(scenario: str, run_id: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("results") / f"{stamp}-{scenario}-{run_id}"
 
 
 @app.command()
@@ -242,6 +238,7 @@ register_review_commands(app)  # harness up (the dashboards' review stack)
 register_docker_commands(app)  # harness image ..., harness down
 register_compare_commands(app)  # harness compare, harness check
 register_matrix_command(app)  # harness matrix
+register_simulate_command(app)  # harness simulate (virtual time, many agents)
 register_tracer_commands(app)  # harness tracers install, harness validate
 
 

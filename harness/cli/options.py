@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,12 @@ from harness.run.validity import MachineProbe, machine_probe_for
 from harness.runtime import RUNTIME_NAMES, RuntimeChoice, choose_runtime
 from harness.runtime.images import DEFAULT_IMAGE
 from rc_protocol.clock import Clock
+
+
+def default_out_dir(scenario: str, run_id: str) -> Path:
+    """``results/<UTC time>-<scenario>-<run id>``: a run's folder when ``--out`` is not given."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("results") / f"{stamp}-{scenario}-{run_id}"
 
 
 @dataclass(frozen=True)
@@ -233,6 +240,7 @@ __all__ = [
     "DEFAULT_IMAGE",
     "CliDeps",
     "FleetOptions",
+    "default_out_dir",
     "deps_of",
     "fleet_options",
     "locust_options",

@@ -113,6 +113,13 @@ def _static_metrics() -> dict[str, Metric]:
         unit = {"ms": Unit.MS, "ratio": Unit.RATIO, "count": Unit.COUNT}[spec.unit]
         metrics[f"validity.{name}"] = Metric(f"validity.{name}", unit, check=name)
     metrics["validity.failed"] = Metric("validity.failed", Unit.COUNT, check="failed")
+    # The backend's view (harness simulate): null, so unreadable, in other runs.
+    for count in ("calls", "rejected", "peak_calls_per_s", "refresh_errors"):
+        name = f"backend_view.{count}"
+        metrics[name] = Metric(name, Unit.COUNT, ("backend_view", count))
+    for stat in STATS:
+        name = f"backend_view.refresh.{stat}"
+        metrics[name] = Metric(name, Unit.MS, ("backend_view", "refresh_ms", stat))
     return metrics
 
 

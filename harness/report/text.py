@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.report.validity import validity_lines
-from harness.results.summary import FaultRecord, Latency, Summary
+from harness.results.summary import BackendView, FaultRecord, Latency, Summary
 
 PROVIDER_READY_ROWS = ("min", "p50", "p90", "max")
 BOOT_TOTAL_ROWS = ("min", "p50", "p75", "p90", "p95", "p99", "max")
@@ -118,6 +118,7 @@ def render_text(summary: Summary) -> str:
             f"--- last log lines of {f.component} ---",
             *f.log_tail.splitlines(),
         ]
+    out.extend(backend_block(summary))
     if summary.validity is not None:
         out.extend(["", *validity_lines(summary.validity)])
     return "\n".join(out) + "\n"
@@ -156,4 +157,57 @@ def _by_kind(summary: Summary) -> list[str]:
         ]
         ready = f"{figures.counts.success}/{figures.tracers}"
         out.append(f"{kind:<12} {ready:>9} " + " ".join(f"{c:>8}" for c in cells))
+    return out
+
+
+def backend_block(summary: Summary) -> list[str]:
+    """The backend's view and how the run was simulated, when the summary has them.
+
+    >>> from harness.results.summary import BackendView
+    >>> view = BackendView(calls=40, rejected=3, peak_calls_per_s=12, peak_at_s=4.0)
+    >>> print("\\n".join(backend_block_of(view)))
+    <BLANKLINE>
+    === BACKEND (/configurations, as the backend saw it) ===
+    Calls: 40  |  Rejected (429): 3  |  Peak: 12 calls/s at 4.0s
+    === AGENT REFRESH LATENCY (agent -> backend -> agent, queueing included) ===
+    n/a (no refresh)
+    """
+    out: list[str] = []
+    sim = summary.simulation
+    if sim is not None:
+        out += [
+            "",
+            "=== SIMULATION (virtual time, harness simulate) ===",
+            f"Agents: {sim.agents} x {sim.tracers_per_agent} tracers  |  boots "
+            + (
+                "all at once"
+                if sim.agent_boot == "all_at_once"
+                else f"{sim.agent_boot} over {sim.boot_spread_s:g}s"
+            )
+            + f"  |  seed {sim.seed}",
+            f"Simulated {sim.virtual_s:,.1f}s in {sim.wall_s:,.1f}s of wall time"
+            + ("" if sim.keep_polling else "  (settled fleets stop polling)"),
+        ]
+    if summary.backend_view is not None:
+        out += backend_block_of(summary.backend_view)
+    return out
+
+
+def backend_block_of(view: BackendView) -> list[str]:
+    """The backend's view: calls, rejections, peak rate, and the agents' refresh latency."""
+    out = [
+        "",
+        "=== BACKEND (/configurations, as the backend saw it) ===",
+        f"Calls: {view.calls:,}  |  Rejected (429): {view.rejected:,}  |  "
+        f"Peak: {view.peak_calls_per_s:,g} calls/s at {view.peak_at_s:.1f}s",
+        "=== AGENT REFRESH LATENCY (agent -> backend -> agent, queueing included) ===",
+    ]
+    r = view.refresh_ms
+    if r is None:
+        out.append("n/a (no refresh)")
+    else:
+        out.append(
+            f"min {r.min:,}ms  |  p50 {r.p50:,}ms  |  p90 {r.p90:,}ms  |  p99 {r.p99:,}ms  |  "
+            f"max {r.max:,}ms  |  errors {view.refresh_errors:,}"
+        )
     return out

@@ -94,6 +94,37 @@ class Buckets(_Part):
     over_32s: int
 
 
+class BackendView(_Part):
+    """The backend's side of a run: ``/configurations`` calls over time, the calls it refused
+    for capacity (429), and how long the agents' refreshes took (queueing included)."""
+
+    bin_s: float = 1.0
+    calls_per_s: tuple[tuple[float, int, int], ...] = ()
+    """``(seconds since the boot instant, calls, rejected)`` per bin of ``bin_s``; a call
+    counts in the bin it arrived in."""
+    calls: int = 0
+    rejected: int = 0
+    peak_calls_per_s: float = 0.0
+    peak_at_s: float = 0.0
+    refresh_ms: Latency | None = None
+    """Every agent refresh (a ``/configurations`` call), from sending to its answer."""
+    refresh_errors: int = 0
+    """Refreshes answered with an error status (429 included)."""
+
+
+class SimulationFacts(_Part):
+    """How ``harness simulate`` ran a scenario (``runtime: simulate``)."""
+
+    agents: int
+    tracers_per_agent: int
+    agent_boot: str
+    boot_spread_s: float
+    seed: int
+    keep_polling: bool
+    virtual_s: float
+    wall_s: float
+
+
 class KindFigures(_Part):
     """One kind of tracer of a mixed (or real) fleet: its count, outcomes and latencies."""
 
@@ -155,6 +186,9 @@ class Summary(_Part):
     """The scenario's faults, planned and applied (``harness.scenario.faults``)."""
     failures: tuple[ComponentFailure, ...] = ()
     """The backend or agent deaths the scenario did not ask for (the run is then ``failed``)."""
+    agents: int = 1
+    backend_view: BackendView | None = None
+    simulation: SimulationFacts | None = None
     crash_logs: dict[str, str] = {}
     """Component → the last log lines of every tracer process that crashed (exited non-zero
     or was killed) before the end of collection."""
@@ -254,7 +288,8 @@ def tracer_health(hosts: Iterable[tuple[int, ComponentState]]) -> Health:
     return Health(**health)
 
 
-def _latency(values: Iterable[int]) -> Latency | None:
+def latency_of(values: Iterable[int]) -> Latency | None:
+    """Nearest-rank statistics of `values` (ms), or ``None`` when there is none."""
     stats = summarize(values)
     return None if stats is None else Latency(**stats)
 
@@ -282,10 +317,10 @@ def kind_figures(rows: Sequence[TracerSample]) -> dict[str, KindFigures]:
                 crashed=outcomes.count("crashed"),
                 unreachable=outcomes.count("unreachable"),
             ),
-            provider_ready_ms=_latency(
+            provider_ready_ms=latency_of(
                 r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
             ),
-            boot_total_ms=_latency(r.boot_total_ms for r in ready if r.boot_total_ms is not None),
+            boot_total_ms=latency_of(r.boot_total_ms for r in ready if r.boot_total_ms is not None),
         )
     return out
 
@@ -313,14 +348,19 @@ def build_summary(
     warnings: Sequence[str] = (),
     faults: Sequence[FaultRecord] = (),
     failures: Sequence[ComponentFailure] = (),
+    agents: int = 1,
+    backend_view: BackendView | None = None,
+    simulation: SimulationFacts | None = None,
     crash_logs: Mapping[str, str] | None = None,
     status: RunStatus = "complete",
     failure: str | None = None,
     validity: Validity | None = None,
 ) -> Summary:
     """The summary of a run: percentiles over the ready tracers, counts, health, counters;
-    ``status`` and ``failure`` for a run that did not complete."""
+    ``status`` and ``failure`` for a run that did not complete. With several agents (``harness
+    simulate``) the fleet is ``agents`` times ``fleet.tracers``."""
     scenario = facts.scenario
+    tracers = scenario.fleet.tracers * agents
     ready = [r for r in rows if r.outcome == READY]
     boot_ms = [r.boot_total_ms for r in ready if r.boot_total_ms is not None]
     wait_mode = scenario.provider.mode == "wait"
@@ -328,17 +368,17 @@ def build_summary(
         run_id=facts.run_id,
         scenario=scenario.name,
         runtime=facts.runtime,
-        tracers=scenario.fleet.tracers,
+        tracers=tracers,
         started_at=iso(facts.started_wall),
         boot_at=iso(facts.boot_wall),
         duration_s=round(facts.ended_wall - facts.boot_wall, 3),
         provider_mode=scenario.provider.mode,
-        provider_ready_ms=_latency(
+        provider_ready_ms=latency_of(
             r.provider_ready_ms for r in ready if r.provider_ready_ms is not None
         ),
-        boot_total_ms=_latency(boot_ms),
+        boot_total_ms=latency_of(boot_ms),
         counts=counts,
-        success_ratio=round(counts.success / scenario.fleet.tracers, 4),
+        success_ratio=round(counts.success / tracers, 4),
         provider_error_events=sum(r.provider_error_events for r in rows),
         buckets=Buckets(**boot_buckets(boot_ms)) if wait_mode else None,
         health=health,
@@ -348,6 +388,9 @@ def build_summary(
         warnings=tuple(warnings),
         faults=tuple(faults),
         failures=tuple(failures),
+        agents=agents,
+        backend_view=backend_view,
+        simulation=simulation,
         by_kind=kind_figures(rows),
         crash_logs=dict(crash_logs or {}),
         status="failed" if failures and status == "complete" else status,

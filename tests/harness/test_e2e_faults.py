@@ -158,7 +158,7 @@ def test_kill_9_of_the_agent_mid_run_fails_the_run_with_its_code_and_log(tmp_pat
     assert proc.returncode == 1, stderr[-2000:]
     assert "=== FAILED: agent exited with code -9" in stdout
     assert "--- last log lines of agent ---" in stdout
-    assert "Uvicorn running on" in stdout  # the agent's own log lines
+    assert "agent model (legacy policy) serving on" in stdout  # the agent's own log lines
     assert "error: the run failed: agent exited with code -9" in stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "failed"

@@ -49,6 +49,9 @@ SUMMARY_KEYS = {  # every key of docs/contracts.md, "Results folder"
     "validity",
     "faults",
     "failures",
+    "agents",
+    "backend_view",
+    "simulation",
 }
 
 

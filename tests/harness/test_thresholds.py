@@ -119,10 +119,13 @@ def test_parse_thresholds_stops_at_the_first_bad_one() -> None:
 
 def test_every_listed_metric_reads_a_number_from_a_full_summary() -> None:
     every_check = judge({name: Figure(1.0) for name in SPECS}, ValidityLimits())
+    view = {"calls": 40, "rejected": 3, "peak_calls_per_s": 12, "refresh_errors": 3,
+            "refresh_ms": latency(min=1, p50=2, p90=30).model_dump()}  # fmt: skip
     full = summary(
         provider_mode="wait",
         buckets={"under_10s": 90, "cliff_28_32s": 10, "over_32s": 0},
         validity=every_check,
+        backend_view=view,
     )
     for name, metric in METRICS.items():
         reading = metric.read(full)
@@ -266,3 +269,15 @@ def test_evaluate_repeats_names_the_run_without_a_value() -> None:
     [result] = evaluate_repeats([parse_threshold("provider_ready.p99 < 1s")], "phase3", runs)
     assert not result.passed
     assert result.why_missing.startswith("run-2: no value")
+
+
+def test_backend_view_metrics_gate_a_simulation_and_say_why_a_run_has_none() -> None:
+    view = {"calls": 40, "rejected": 3, "peak_calls_per_s": 12, "refresh_errors": 3,
+            "refresh_ms": latency(min=1, p50=2, p90=30).model_dump()}  # fmt: skip
+    results = evaluate(
+        parse_thresholds(["backend_view.rejected == 0", "backend_view.refresh.p90 < 50ms"]),
+        make_summary(runtime="simulate", backend_view=view),
+    )
+    assert [r.passed for r in results] == [False, True]
+    reading = METRICS["backend_view.calls"].read(make_summary())
+    assert reading.value is None and "backend_view" in reading.why_missing

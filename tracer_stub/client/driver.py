@@ -60,6 +60,11 @@ log = logging.getLogger(__name__)
 
 CONFIG_PATH = "/v0.7/config"
 
+#: The capabilities of each product, as `plan_fetchers` takes them (built once).
+_CAPABILITIES = {
+    str(p): frozenset(int(c) for c in caps) for p, caps in PRODUCT_CAPABILITIES.items()
+}
+
 
 class RequestObserver(Protocol):
     """Receives one call per RC request (metrics)."""
@@ -320,10 +325,7 @@ class RcClient:
                     )
 
     def _replan(self) -> None:
-        capabilities = {
-            str(p): frozenset(int(c) for c in caps) for p, caps in PRODUCT_CAPABILITIES.items()
-        }
-        for plan in plan_fetchers(self.settings, self.products, capabilities):
+        for plan in plan_fetchers(self.settings, self.products, _CAPABILITIES):
             existing = self.fetchers.get(plan.lane)
             if existing is not None:
                 existing.core.set_products(plan.products, plan.capabilities)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.gates.metrics import STATS
+from harness.report.html.backend_view import backend_view_html, simulation_line
 from harness.report.html.counters import agent_table, backend_line, counters_details
 from harness.report.html.page import PALETTE, esc, fmt_num, page
 from harness.report.html.plots import cdf_plot, cdf_series, timeline_plot, timeline_series
@@ -149,6 +150,7 @@ def render_run_html(run: RunData) -> str:
     body = [
         f"<h1>rc-fastlane run: {esc(s.scenario)}</h1>",
         f'<p class="meta">{esc(meta)}</p>',
+        simulation_line(s.simulation),
         warnings_block(s.warnings),
         validity_block(s),
         "<h2>Provider ready and boot time</h2>",
@@ -169,6 +171,7 @@ def render_run_html(run: RunData) -> str:
         "<h2>Backend</h2>",
         backend_line(s.backend),
         counters_details("all backend series", s.backend),
+        backend_view_html(s.backend_view),
         "<h2>Text report</h2>",
         f'<pre class="report">{esc(run.report_text)}</pre>',
     ]
