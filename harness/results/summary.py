@@ -12,9 +12,12 @@ start, the run broke, or the agent or the backend died during it: ``failures``) 
 percentiles are then over what was collected until then.
 
 Schema versions: ``schema_version`` is :data:`SCHEMA_VERSION` in every file written now. Files
-written before the field existed (version 1, harness runs of 2026-11) have the same fields and
-are read as they are. A file from a newer harness (a higher version) is refused with a message
-saying so.
+written before the field existed (version 1, harness runs of 2026-11) have the same fields as
+version 2 and are read as they are. Version 3 added fields, each with a default that says what
+an older run was: ``status`` (``complete``), ``failure``, ``faults``, ``failures``,
+``crash_logs``, ``by_kind``, ``validity`` (``None``: not measured), ``agents`` (1),
+``backend_view`` and ``simulation``; versions 1 and 2 are read with those defaults. A file from
+a newer harness (a higher version) is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ from harness.scenario.model import Scenario
 RunStatus = Literal["complete", "failed", "interrupted"]
 """How a run ended (see the module docstring)."""
 
-SCHEMA_VERSION = 2
-"""The version of ``summary.json`` this harness writes (1: the same fields, no version key)."""
+SCHEMA_VERSION = 3
+"""The version of ``summary.json`` this harness writes (see the module docstring)."""
 
 
 class _Part(BaseModel):

@@ -117,6 +117,38 @@ def test_a_version_1_summary_is_read_and_a_newer_one_refused(tmp_path: Path) -> 
         load_summary(tmp_path)
 
 
+VERSION_3_FIELDS = ("status", "failure", "faults", "failures", "crash_logs", "by_kind",
+                    "validity", "agents", "backend_view", "simulation")  # fmt: skip
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_summary_without_the_version_3_fields_reads_with_their_defaults(
+    tmp_path: Path, version: int
+) -> None:
+    old = {k: v for k, v in make_summary().to_json().items() if k not in VERSION_3_FIELDS}
+    if version == 1:
+        del old["schema_version"]
+    else:
+        old["schema_version"] = 2
+    (tmp_path / "summary.json").write_text(json.dumps(old))
+    s = load_summary(tmp_path)
+    assert s.schema_version == SCHEMA_VERSION == 3
+    assert (s.status, s.failure, s.faults, s.failures, s.validity) == (
+        "complete",
+        None,
+        (),
+        (),
+        None,
+    )
+    assert (s.agents, s.backend_view, s.simulation, s.crash_logs, s.by_kind) == (
+        1,
+        None,
+        None,
+        {},
+        {},
+    )
+
+
 def test_a_failing_html_report_is_a_warning_not_a_failed_run(tmp_path: Path) -> None:
     s = summary("event")
     write_results(tmp_path, s, rows(), render_text(s))
