@@ -32,8 +32,10 @@ from pathlib import Path
 import httpx
 
 from harness.results.stats import percentile
+from harness.run.credentials import Credentials
 from harness.run.kinds import fleet_specs
-from harness.run.runner import API_KEY, run_scenario, wait_healthy
+from harness.run.runner import run_scenario
+from harness.run.startup import wait_healthy
 from harness.runtime.base import ComponentSpec
 from harness.runtime.local import LocalComponent, LocalRuntime
 from harness.runtime.tracer_apps import ensure_installed
@@ -68,21 +70,28 @@ def per_tracer(kind: str, sample: int) -> None:
 
         async def run() -> None:
             async with httpx.AsyncClient(timeout=2.0) as client:
-                backend_env = {**scenario.backend_env(), "DD_API_KEY": API_KEY}
+                keys = Credentials.fresh()
+                backend_env = {**scenario.backend_env(), **keys.backend_env()}
                 [backend] = runtime.start(
                     [ComponentSpec("backend", "backend", "fake_backend", backend_env)]
                 )
                 await wait_healthy([backend], client, clock, 30)
                 agent_env = {
                     **scenario.agent_env(),
-                    "DD_API_KEY": API_KEY,
+                    **keys.agent_env(),
                     "RC_AGENT_BACKEND_URL": backend.internal_url,
                 }
                 [agent] = runtime.start([ComponentSpec("agent", "agent", "agent", agent_env)])
                 await wait_healthy([agent], client, clock, 30)
                 start_at = time.time() + 5.0 + 2.0 * sample
-                specs = fleet_specs(
-                    scenario, 1, agent.internal_url, "bench", start_at, launches={kind: launch}
+                specs = fleet_specs(  # no start signal: the apps start at start_at
+                    scenario,
+                    1,
+                    agent.internal_url,
+                    "bench",
+                    start_at,
+                    launches={kind: launch},
+                    signal=False,
                 )
                 apps = runtime.start(specs)
                 await wait_healthy(apps, client, clock, 120)

@@ -54,7 +54,8 @@ from harness.report.text import render_text
 from harness.results.folder import load_summary
 from harness.run.placement import Placement
 from harness.run.preflight import preflight
-from harness.run.runner import new_run_id, run_scenario
+from harness.run.runner import run_scenario
+from harness.run.startup import new_run_id
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.model import builtin_names, load_scenario
 

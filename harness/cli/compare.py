@@ -41,7 +41,7 @@ from harness.results.folder import load_summary
 from harness.run.compare import compare_scenarios
 from harness.run.placement import Placement
 from harness.run.preflight import preflight
-from harness.run.runner import new_run_id
+from harness.run.startup import new_run_id
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.model import load_scenario
 from harness.studies.comparison import COMPARE_JSON, load_comparison

@@ -44,7 +44,7 @@ from harness.report.matrix_table import render_matrix_table
 from harness.results.summary import Summary
 from harness.run.matrix import plan_matrix, run_matrix
 from harness.run.placement import Placement
-from harness.run.runner import new_run_id
+from harness.run.startup import new_run_id
 from harness.runtime.images import DEFAULT_IMAGE
 from harness.scenario.designs import AGENT_DESIGNS, agent_design, client_variant
 from harness.studies.matrix import (

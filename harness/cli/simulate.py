@@ -31,7 +31,7 @@ from harness.cli.options import (
 from harness.errors import HarnessError, ThresholdError
 from harness.gates.thresholds import check_scope
 from harness.run.placement import Placement
-from harness.run.runner import new_run_id
+from harness.run.startup import new_run_id
 from harness.scenario.model import load_scenario
 from harness.simulate.engine import SimProgress
 from harness.simulate.fleet import AGENT_BOOTS, SimOptions

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.scenario.model import ValidityLimits
+from harness.scenario.validity_limits import ValidityLimits
 
 Unit = Literal["ms", "ratio", "count"]
 

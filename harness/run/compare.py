@@ -19,7 +19,8 @@ from harness.report.html.compare_page import write_compare_html
 from harness.results.folder import refuse_non_empty
 from harness.results.summary import Summary
 from harness.run.events import ProgressFn
-from harness.run.runner import RuntimeFactory, new_run_id, run_scenario
+from harness.run.runner import RuntimeFactory, run_scenario
+from harness.run.startup import new_run_id
 from harness.run.validity import MachineProbe
 from harness.scenario.model import Scenario
 from harness.studies.comparison import (

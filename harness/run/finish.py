@@ -17,6 +17,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.report.text import render_text
+from harness.results.build import RunFacts, build_summary, tracer_health
 from harness.results.folder import write_results
 from harness.results.samples import TracerSample
 from harness.results.summary import (
@@ -24,11 +25,8 @@ from harness.results.summary import (
     Counts,
     FaultRecord,
     Health,
-    RunFacts,
     RunStatus,
     Summary,
-    build_summary,
-    tracer_health,
 )
 from harness.results.validity import Validity
 from harness.run.collect import Ledger

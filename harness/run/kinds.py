@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from harness.errors import ScenarioError
-from harness.run.release import START_SIGNAL_ENV
+from harness.run.release import START_SIGNAL_ENV, uses_start_signal
 from harness.runtime.base import ComponentSpec
 from harness.runtime.real_image import REAL_IMAGE
 from harness.runtime.tracer_apps import REAL_KINDS, AppLaunch, ensure_installed
@@ -131,11 +131,12 @@ def fleet_specs(
     module: str = "tracer_stub",
     launches: Mapping[str, AppLaunch] | None = None,
     image: str = REAL_IMAGE,
-    signal: bool = True,
+    signal: bool | None = None,
 ) -> list[ComponentSpec]:
     """One spec per tracer process of every member, indexes in fleet order; ``signal``: the
     processes wait for the start signal (``start_at`` is then their deadline), else they start
-    at ``start_at`` (or, ``fleet.boot: as_started``, at once)."""
+    at ``start_at`` (or, ``fleet.boot: as_started``, at once); ``None``: as the scenario's
+    fleet says (:func:`~harness.run.release.uses_start_signal`)."""
     fleet = scenario.fleet
     stagger_ms = 0.0
     if fleet.boot == "ramp" and fleet.tracers > 1:
@@ -146,6 +147,8 @@ def fleet_specs(
         "DD_TRACE_AGENT_URL": agent_url,
         "RC_STUB_BOOT_STAGGER_MS": f"{stagger_ms:g}",
     }
+    if signal is None:
+        signal = uses_start_signal(scenario)
     if signal:  # docs/contracts.md, "The start signal"; RC_STUB_START_AT is then the deadline
         common[START_SIGNAL_ENV] = "http"
 

@@ -30,7 +30,6 @@ import os
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,7 +45,6 @@ from harness.runtime.base import (
     ClosesOnExit,
     ComponentHandle,
     ComponentSpec,
-    ComponentState,
     ComponentStatus,
 )
 from harness.runtime.docker_config import (
@@ -80,6 +78,7 @@ from harness.runtime.docker_engine import (
     state_from_attrs,
     sweep,
 )
+from harness.runtime.docker_handle import DockerHandle, container_logs
 from harness.runtime.images import DEFAULT_IMAGE, build_command
 from harness.runtime.ownership import owner
 from harness.runtime.reaper import RunGuard
@@ -112,68 +111,7 @@ __all__ = [
     "sweep",
 ]
 
-# --- handles and runtime ----------------------------------------------------------------------
-
-
-@dataclass
-class DockerHandle:
-    """A started container (implements :class:`~harness.runtime.base.ComponentHandle`)."""
-
-    _spec: ComponentSpec
-    container: Any
-    _host_url: str
-    name: str
-    mode: str = "published"
-    """How the harness reaches it (``harness.runtime.docker_config``)."""
-    network: str = ""
-    """The run's network (its address there is the URL in ``internal`` mode)."""
-
-    @property
-    def spec(self) -> ComponentSpec:
-        return self._spec
-
-    @property
-    def host_url(self) -> str:
-        return self._host_url
-
-    @property
-    def internal_url(self) -> str:
-        return f"http://{self.name}:{CONTAINER_PORT}"
-
-    def state(self) -> ComponentState:
-        import docker.errors
-
-        try:
-            self.container.reload()
-        except docker.errors.NotFound:
-            return ComponentState(ComponentStatus.EXITED, exit_code=None)
-        except docker.errors.DockerException as exc:
-            raise RuntimeErrorBase(f"cannot inspect container {self.name}: {exc}") from None
-        return state_from_attrs(self.container.attrs)
-
-    def refresh_url(self) -> None:
-        """Follow where Docker put the container now (a container started again or reconnected
-        gets a new published port or address); unchanged while Docker has not said."""
-        self.container.reload()
-        url = host_url_from_attrs(self.container.attrs, self.mode, self.network)
-        if url is not None:
-            self._host_url = url
-
-    def log_tail(self, lines: int = 30) -> str:
-        return _logs(self.container, tail=lines)
-
-    def logs(self) -> str:
-        return _logs(self.container, tail="all")
-
-
-def _logs(container: Any, tail: int | str) -> str:
-    import docker.errors
-
-    try:
-        raw = container.logs(stdout=True, stderr=True, tail=tail)
-    except docker.errors.APIError as exc:
-        return f"(logs of {container.name} unavailable: {exc})"
-    return bytes(raw).decode("utf-8", errors="replace")
+# --- the runtime ---------------------------------------------------------------------------
 
 
 class DockerRuntime(ClosesOnExit):
@@ -315,7 +253,7 @@ class DockerRuntime(ClosesOnExit):
             container.reload()
         except docker.errors.APIError as exc:
             raise ComponentStartError(
-                spec.name, f"docker start {name}: {exc}", _logs(container, 30)
+                spec.name, f"docker start {name}: {exc}", container_logs(container, 30)
             ) from None
         state = state_from_attrs(container.attrs)
         url = host_url_from_attrs(container.attrs, self.network_mode, network)
@@ -323,7 +261,7 @@ class DockerRuntime(ClosesOnExit):
             raise ComponentStartError(
                 spec.name,
                 f"container {name} is {state.status.value} (exit code {state.exit_code})",
-                _logs(container, 30),
+                container_logs(container, 30),
             )
         return DockerHandle(spec, container, url, name, self.network_mode, network)
 
@@ -382,7 +320,9 @@ class DockerRuntime(ClosesOnExit):
 
         def save_one(container: Any) -> None:
             component = container.labels.get(LABEL_COMPONENT) or container.name
-            (dest / f"{component}.log").write_text(_logs(container, "all"), encoding="utf-8")
+            (dest / f"{component}.log").write_text(
+                container_logs(container, "all"), encoding="utf-8"
+            )
 
         raise_first(parallel(save_one, containers, self.workers))
 

@@ -22,18 +22,10 @@ from prometheus_client import CollectorRegistry
 
 from harness.report.html.run_page import write_html_if_available
 from harness.report.text import render_text
+from harness.results.build import RunFacts, build_summary, latency_of, tracer_health
 from harness.results.folder import write_results
 from harness.results.samples import ERROR, READY, TIMEOUT, TracerSample
-from harness.results.summary import (
-    BackendView,
-    Counts,
-    RunFacts,
-    SimulationFacts,
-    Summary,
-    build_summary,
-    latency_of,
-    tracer_health,
-)
+from harness.results.summary import BackendView, Counts, SimulationFacts, Summary
 from harness.runtime.base import ComponentState, ComponentStatus
 from harness.scenario.model import Scenario
 from harness.simulate.engine import SimProgress, Simulation

@@ -30,7 +30,7 @@ from harness.report.html.plots import nice_ticks
 from harness.report.html.run_page import load_run, write_run_html
 from harness.results.summary import Summary
 from harness.results.validity import Figure, judge
-from harness.scenario.model import ValidityLimits
+from harness.scenario.validity_limits import ValidityLimits
 from harness.studies.comparison import CompareInfo, run_compare, write_compare_json
 from tests.harness.factories import make_run
 from tests.harness.test_compare import spread
@@ -339,9 +339,9 @@ def test_a_mixed_fleet_gets_a_table_and_a_cdf_per_kind(tmp_path: Path) -> None:
     import json
     from dataclasses import replace
 
+    from harness.results.build import kind_figures
     from harness.results.folder import load_summary
     from harness.results.samples import read_samples, write_samples
-    from harness.results.summary import kind_figures
 
     make_run(tmp_path, "baseline", [1_000, 2_000, 7_000, 8_000], tracers=4)
     rows = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ComponentStartError
-from harness.run.runner import tracer_specs
+from harness.run.startup import tracer_specs
 from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
 from harness.runtime.locust_fleet import (
     FleetRequest,

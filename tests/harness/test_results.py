@@ -6,17 +6,10 @@ import pytest
 from harness.errors import ResultsError
 from harness.report.html.run_page import write_html_if_available
 from harness.report.text import render_text
+from harness.results.build import RunFacts, build_summary
 from harness.results.folder import load_summary, write_results
 from harness.results.samples import CRASHED, READY, TIMEOUT, TracerSample, read_samples
-from harness.results.summary import (
-    SCHEMA_VERSION,
-    Buckets,
-    Counts,
-    Health,
-    RunFacts,
-    Summary,
-    build_summary,
-)
+from harness.results.summary import SCHEMA_VERSION, Buckets, Counts, Health, Summary
 from harness.scenario.model import load_scenario
 from tests.harness.factories import make_summary
 

@@ -19,7 +19,7 @@ from harness.gates.thresholds import (
 from harness.results.counters import parse_series_key
 from harness.results.summary import Summary
 from harness.results.validity import SPECS, Figure, judge
-from harness.scenario.model import ValidityLimits
+from harness.scenario.validity_limits import ValidityLimits
 from tests.harness.factories import latency, make_summary
 
 

@@ -25,7 +25,8 @@ from harness.run.validity import (
 )
 from harness.runtime.base import ComponentSpec
 from harness.runtime.fake import FakeRuntime, FakeScript
-from harness.scenario.model import ValidityLimits, load_scenario
+from harness.scenario.model import load_scenario
+from harness.scenario.validity_limits import ValidityLimits
 from rc_protocol.clock import FastForwardClock
 from tests.harness.factories import make_summary
 
