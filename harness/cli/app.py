@@ -33,6 +33,7 @@ from harness.cli.options import (
     Overrides,
     PerContainer,
     PerProcess,
+    ResultsDir,
     RuntimeName,
     Thresholds,
     Timeout,
@@ -81,12 +82,7 @@ def run(
         ),
     ] = "baseline",
     runtime: RuntimeName = "auto",
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="Results folder [default: results/<UTC time>-<scenario>-<run id>]."
-        ),
-    ] = None,
+    out: ResultsDir = None,
     timeout: Timeout = None,
     overrides: Overrides = None,
     tracers_per_process: PerProcess = None,

@@ -80,6 +80,11 @@ RuntimeName = Annotated[
         "and has the harness image, else local).",
     ),
 ]
+ResultsDir = Annotated[
+    Path | None,
+    typer.Option("--out", help="Results folder [default: results/<UTC time>-<scenario>-<run id>]."),
+]
+
 Timeout = Annotated[
     float | None,
     typer.Option(

@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,6 +21,7 @@ from harness.cli.gate import gate_run
 from harness.cli.options import (
     Junit,
     Overrides,
+    ResultsDir,
     Thresholds,
     Timeout,
     Tracers,
@@ -117,12 +117,7 @@ def simulate(
             "request counters change, see harness/simulate/engine.py).",
         ),
     ] = False,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="Results folder [default: results/<UTC time>-<scenario>-<run id>]."
-        ),
-    ] = None,
+    out: ResultsDir = None,
     timeout: Timeout = None,
     overrides: Overrides = None,
     thresholds: Thresholds = None,
