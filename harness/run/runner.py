@@ -12,9 +12,10 @@ plus a margin sized to the number of processes), and its RC starts serving
 tracer is settled or ``timeouts.run_s`` has passed since the start instant; then the agent's and
 backend's counters and the run's self-checks (:mod:`harness.run.validity`); then the results
 are written, and only then every component is stopped and its log saved
-(:mod:`harness.run.finish`). A run that fails or is interrupted
-writes what it collected, with its status. The folder is staged beside ``out_dir`` and renamed
-into place at the end (:class:`~harness.results.folder.StagedFolder`).
+(:mod:`harness.run.finish`). A run that fails or is interrupted writes what it collected, with
+its status. The folder is staged beside ``out_dir`` and renamed into place at the end
+(:class:`~harness.results.folder.StagedFolder`). The scenario's faults are anchored to the boot
+instant before any tracer can start (:mod:`harness.run.faults`).
 
 What the run depends on comes in as parameters: the runtime (built by ``runtime_factory`` and
 closed on every exit path), the clock, and the boot margin, so that tests drive a whole run on
@@ -296,7 +297,22 @@ class _Run:
                 )
             )
         )
-        tracers = collected.tracers = runtime.start(specs)
+        duties = FaultScheduler(
+            faults, runtime, client, clock, deadline, backend, agent, [], link,
+            log=fault_log(self.out_dir / "logs" / "faults.log", self.say),
+            admin_headers=self.credentials.admin_headers(),
+        )  # fmt: skip
+        collected.faults, collected.failures = duties.records, duties.failures
+
+        async def anchor_faults(boot_wall: float) -> None:
+            """Told the boot instant before any tracer can start: the backend's fault windows
+            are armed relative to it."""
+            duties.anchor(boot_wall)
+            await duties.arm_backend()
+
+        if not signalled:  # the boot instant is fixed already: arm before the tracers start
+            await anchor_faults(start_at)
+        tracers = collected.tracers = duties.tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
         if not signalled:
             late = clock.time() - start_at
@@ -310,19 +326,6 @@ class _Run:
                 )
             else:
                 self.say(Progress(f"all tracer processes healthy; boot in {-late:.1f} s"))
-        duties = FaultScheduler(
-            faults, runtime, client, clock, deadline, backend, agent, tracers, link,
-            log=fault_log(self.out_dir / "logs" / "faults.log", self.say),
-            admin_headers=self.credentials.admin_headers(),
-        )  # fmt: skip
-        collected.faults, collected.failures = duties.records, duties.failures
-
-        async def anchor_faults(boot_wall: float) -> None:
-            """Told the start instant before the fleet is: the backend's fault windows are
-            armed relative to it before any tracer can start."""
-            duties.anchor(boot_wall)
-            await duties.arm_backend()
-
         ledger = collected.ledger = Ledger(
             {h.spec.name: h.spec.tracer_indexes for h in tracers},
             kinds={h.spec.name: h.spec.kind for h in tracers},
@@ -348,8 +351,7 @@ class _Run:
                     self.warn(warnings, text)
                 else:
                     self.say(Progress(text))
-            else:
-                await anchor_faults(start_at)
+            else:  # its faults were anchored before the tracers started
                 released = Release(start_at, 0.0, len(tracers), signalled=False)
             start_at = collected.start_at = released.at
             await duties.before_boot()  # the actions planned at the boot instant itself

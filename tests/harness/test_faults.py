@@ -6,6 +6,7 @@ fault blocks delivery then (harness.runtime.fake), so every fault shows in their
 """
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from harness.results.summary import Counts, FaultRecord
 from harness.run.faults import FaultScheduler, backend_window
 from harness.run.release import MIN_LEAD_S
 from harness.run.runner import RunResult, run_scenario
-from harness.runtime.base import ComponentSpec, Runtime
+from harness.runtime.base import ComponentHandle, ComponentSpec, Runtime
 from harness.runtime.fake import FakeRuntime, FakeScript
 from harness.scenario.faults import BackendLatency, BadPayload
 from harness.scenario.model import load_scenario
@@ -76,6 +77,35 @@ def test_a_backend_window_is_armed_from_the_boot_instant(tmp_path: Path) -> None
     [record] = result.summary.faults
     assert (record.kind, record.applied_at_s, record.ended_at_s) == ("backend_outage", 0.0, 3.0)
     assert record.detail == f"armed in the backend {MIN_LEAD_S:.3f} s before the boot"
+
+
+class ArmedWhenTracersStart(FakeRuntime):
+    """Counts the backend's armed windows at the moment the tracer processes are started."""
+
+    windows: int | None = None
+
+    def start(self, specs: Sequence[ComponentSpec]) -> list[ComponentHandle]:
+        if specs and specs[0].role == "tracer" and self.windows is None:
+            self.windows = sum("window" in line for line in self.components[0].log)
+        return super().start(specs)
+
+
+def test_without_the_start_signal_backend_windows_are_armed_before_the_tracers_start(
+    tmp_path: Path,
+) -> None:
+    fake = Fake()
+    made: list[ArmedWhenTracersStart] = []
+
+    def factory(run_id: str, log_dir: Path) -> Runtime:
+        made.append(ArmedWhenTracersStart(run_id, fake.clock, fake.script))
+        return made[-1]
+
+    outage = "faults=[{kind: backend_outage, at_s: 0, duration_s: 3}]"
+    scenario = load_scenario("baseline", ["fleet.tracers=4", "fleet.boot=as_started", outage])
+    result = run_scenario(scenario, tmp_path, factory, clock=fake.clock, tracers_per_process=2)
+    assert made[0].windows == 1  # armed before any tracer process was started
+    assert set(ready_ms(result)) == {3000}  # the outage held every tracer from its start
+    assert result.summary.faults[0].detail == "armed in the backend 0.000 s before the boot"
 
 
 def test_the_backends_window_settings_count_from_the_boot_too(tmp_path: Path) -> None:
