@@ -14,8 +14,7 @@ backend's counters and the run's self-checks (:mod:`harness.run.validity`); then
 are written, and only then every component is stopped and its log saved
 (:mod:`harness.run.finish`). A run that fails or is interrupted writes what it collected, with
 its status. The folder is staged beside ``out_dir`` and renamed into place at the end
-(:class:`~harness.results.folder.StagedFolder`). The scenario's faults are anchored to the boot
-instant before any tracer can start (:mod:`harness.run.faults`).
+(:class:`~harness.results.folder.StagedFolder`). Faults: :mod:`harness.run.faults`.
 
 What the run depends on comes in as parameters: the runtime (built by ``runtime_factory`` and
 closed on every exit path), the clock, and the boot margin, so that tests drive a whole run on
@@ -282,19 +281,17 @@ class _Run:
             signal=signalled,
         )
         processes = len(specs)
+        if signalled:
+            when = "released when all are ready"
+        elif scenario.fleet.boot == "as_started":
+            when = "each starting as its process comes up"
+        else:
+            when = f"boot in {start_at - clock.time():.1f} s"
         self.say(
             Progress(
                 f"agent {'started (no health gate)' if together else 'healthy'} at "
-                f"{agent.host_url}; starting {scenario.fleet.tracers} tracers "
-                f"in {processes} process{'es' if processes > 1 else ''} (up to "
-                f"{self.per_process} each), "
-                + (
-                    "released when all are ready"
-                    if signalled
-                    else "each starting as its process comes up"
-                    if scenario.fleet.boot == "as_started"
-                    else f"boot in {start_at - clock.time():.1f} s"
-                )
+                f"{agent.host_url}; starting {scenario.fleet.tracers} tracers in {processes} "
+                f"process{'es' if processes > 1 else ''} (up to {self.per_process} each), " + when
             )
         )
         duties = FaultScheduler(
@@ -310,8 +307,8 @@ class _Run:
             duties.anchor(boot_wall)
             await duties.arm_backend()
 
-        if not signalled:  # the boot instant is fixed already: arm before the tracers start
-            await anchor_faults(start_at)
+        if not signalled:
+            await anchor_faults(start_at)  # the boot instant is fixed: before the tracers start
         tracers = collected.tracers = duties.tracers = runtime.start(specs)
         await wait_healthy(tracers, client, clock, startup)
         if not signalled:
