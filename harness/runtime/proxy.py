@@ -109,6 +109,12 @@ class FaultProxy:
             self._server.close()
         for writer in list(self._writers):
             self._abort(writer)
+        # Let every connection handler end on the running loop (closing its writers there):
+        # one left pending would be finalised after the loop is closed.
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
 
     def _abort(self, writer: asyncio.StreamWriter) -> None:
         """Close with a reset (SO_LINGER 0), not a graceful FIN."""
