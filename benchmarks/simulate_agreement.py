@@ -1,7 +1,8 @@
 """Agreement of `harness simulate` with the local runtime: 1 agent, N tracers, each scenario.
 
 For each scenario (default: every built-in but `instant`, which measures the real-time
-harness's own cost and has none in virtual time) it runs `harness run --runtime local` and
+harness's own cost and has none in virtual time, and those with faults, which `harness simulate`
+refuses) it runs `harness run --runtime local` and
 `harness simulate --agents 1` with the same fleet, then prints, per percentile p10..p90 of the
 provider-ready times, both values and whether they agree (within 10 % or 50 ms, whichever is
 larger). Run it on a quiet machine: the local runtime's figures include its own costs.
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from harness.results.samples import read_samples, ready_times_ms
-from harness.scenario.model import builtin_names
+from harness.scenario.model import builtin_names, load_scenario
 from harness.simulate.agreement import agree, agreement_table
 
 
@@ -35,7 +36,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracers", type=int, default=100)
     parser.add_argument(
-        "--scenarios", default=",".join(n for n in builtin_names() if n != "instant")
+        "--scenarios",
+        default=",".join(
+            n for n in builtin_names() if n != "instant" and not load_scenario(n).timed_faults()
+        ),
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--set", action="append", default=[], dest="overrides")

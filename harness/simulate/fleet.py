@@ -80,13 +80,22 @@ def agent_boot_offsets(options: SimOptions) -> list[float]:
 def tracer_offsets(scenario: Scenario) -> list[float]:
     """Seconds from an agent's boot to each of its tracers' start, as ``harness run`` staggers
     them (``fleet.start_offsets_ms`` when given, else ``fleet.boot: ramp`` spreads them over
-    ``ramp_s``). Only stub tracers can be simulated: a real tracer is a process of its own."""
+    ``ramp_s``). Only stub tracers can be simulated: a real tracer is a process of its own; and
+    only scenarios without faults (``Scenario.timed_faults``)."""
     fleet = scenario.fleet
     kinds = {m.kind for m in fleet.groups()}
     if kinds != {"stub"}:
         raise SimulationError(
             f"fleet kinds {sorted(kinds)}: harness simulate runs stub tracers only (a real "
             "tracer is a process, it cannot run in virtual time); use harness run for them"
+        )
+    faults = scenario.timed_faults()
+    if faults:
+        named = ", ".join(sorted({f.kind for f in faults}))
+        raise SimulationError(
+            f"the scenario has faults ({named}): harness simulate does not apply them (they are "
+            "anchored to one boot instant, and simulated agents boot over --boot-spread-s); "
+            "run the scenario with harness run"
         )
     if fleet.start_offsets_ms:
         return [ms / 1000.0 for ms in fleet.start_offsets_ms]

@@ -188,9 +188,7 @@ def simulate(
     places the agents' wall-clock aligned limiter windows as a real run at that time would.
     """
     started = time.time() if start_wall is None else start_wall
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
-    sim = Simulation(
+    sim = Simulation(  # checks that the scenario can be simulated before anything is written
         scenario,
         options,
         run_id=run_id,
@@ -198,6 +196,8 @@ def simulate(
         progress=progress,
         keep_polling=keep_polling,
     )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "scenario.yaml").write_text(scenario.to_yaml(), encoding="utf-8")
     with cyclic_gc_paused():
         loop = VirtualTimeLoop()
         with service_logs(out_dir / "logs" / "simulate.log"):

@@ -44,3 +44,15 @@ def test_simulate_bad_options_name_what_to_do(tmp_path: Path) -> None:
     assert "--agent-boot 'sideways'" in result.output and "ramp" in result.output
     unknown = CliRunner().invoke(app, ["simulate", "--set", "agent.nope=1"])
     assert unknown.exit_code == 1 and "unknown key" in unknown.output
+
+
+def test_a_scenario_simulate_cannot_run_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(
+        app, ["simulate", "--scenario", "fault-tracer-kill", "--out", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "does not apply them" in result.output and "harness run" in result.output
+    assert not out.exists()

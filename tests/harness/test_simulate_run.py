@@ -172,3 +172,15 @@ def test_real_tracers_cannot_be_simulated_and_offsets_are_replayed() -> None:
         tracer_offsets(real)
     replay = load_scenario("baseline", ["fleet.tracers=2", "fleet.start_offsets_ms=[0, 250]"])
     assert tracer_offsets(replay) == [0.0, 0.25]
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["faults=[{kind: agent_kill, at_s: 1}]", "backend.outage_windows=0-5"],
+)
+def test_a_scenario_with_faults_is_refused_naming_them(override: str) -> None:
+    faulty = load_scenario("baseline", ["fleet.tracers=2", override])
+    with pytest.raises(
+        SimulationError, match=r"faults \((agent_kill|backend_outage)\).*harness run"
+    ):
+        tracer_offsets(faulty)
