@@ -138,6 +138,34 @@ async def test_single_flight_clients_ride_the_refresh_in_flight(make_rig: RigFac
     assert all(t.result().response.client_configs == [FFE_PATH] for t in others)
 
 
+async def test_single_flight_client_arriving_after_the_shared_refresh_waits_for_the_spacing(
+    make_rig: RigFactory,
+) -> None:
+    # The boundary behind agent-single-flight's local-vs-simulated gap: a client that arrives
+    # while the refresh is in flight rides it; one that arrives just after it finished opens a
+    # new request, whose refresh waits the 1 s spacing since that refresh's success.
+    rig = make_rig(bypass_single_flight=True)
+    rig.service.start()
+    await rig.clock.run_until_idle()  # start-up refresh at 0
+    rig.backend.delay_s = 0.5
+    calls = len(rig.backend.requests)
+    await rig.clock.advance_to(5.0)
+    first = asyncio.create_task(rig.service.client_get_configs(request(1)))
+    await rig.clock.advance_to(5.2)  # its refresh is in flight until 5.5
+    rider = asyncio.create_task(rig.service.client_get_configs(request(2)))
+    await rig.clock.advance_to(5.5)
+    assert first.done() and rider.done()
+    assert len(rig.backend.requests) == calls + 1
+    await rig.clock.advance_to(5.6)  # just after that refresh finished
+    late = asyncio.create_task(rig.service.client_get_configs(request(3)))
+    await rig.clock.advance_to(6.999)  # spacing to 6.5, backend to 7.0
+    assert not late.done()
+    await rig.clock.advance_to(7.0)
+    assert late.done() and len(rig.backend.requests) == calls + 2
+    assert rig.refreshes("bypass") == 2 and rig.bypass("fast", "refreshed") == 3
+    assert rig.service.limiters["bypass"].allowance == 3  # one token per refresh
+
+
 async def test_single_flight_new_product_after_collection_waits_for_the_next_refresh(
     make_rig: RigFactory,
 ) -> None:
