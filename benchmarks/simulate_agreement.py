@@ -7,6 +7,11 @@ refuses) it runs `harness run --runtime local` and
 provider-ready times, both values and whether they agree (within 10 % or 50 ms, whichever is
 larger). Run it on a quiet machine: the local runtime's figures include its own costs.
 
+The simulation runs on the local run's wall clock (`--start-wall`: its boot instant less the
+agent's lead), so that the agent's bypass limiter windows, aligned to the wall clock, turn over
+at the same moment of the run in both (else a simulation booted late in a minute gets a second
+allowance of bypasses that the local run did not have).
+
     .venv/bin/python benchmarks/simulate_agreement.py [--tracers 100] [--scenarios a,b] [--out DIR]
 """
 
@@ -17,11 +22,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
+from harness.results.folder import load_summary
 from harness.results.samples import read_samples, ready_times_ms
 from harness.scenario.model import builtin_names, load_scenario
 from harness.simulate.agreement import agree, agreement_table
+from harness.simulate.fleet import SimOptions
 
 
 def harness(*args: str) -> None:
@@ -52,8 +60,11 @@ def main() -> None:
         load = os.getloadavg()
         harness("run", "--runtime", "local", "--scenario", name, "--tracers",
                 str(args.tracers), "--out", str(real_dir), *sets)  # fmt: skip
+        boot = datetime.fromisoformat(load_summary(real_dir).boot_at).timestamp()
+        start_wall = boot - SimOptions().agent_lead_s  # the simulation boots its lead later
         harness("simulate", "--agents", "1", "--scenario", name, "--tracers",
-                str(args.tracers), "--out", str(sim_dir), *sets)  # fmt: skip
+                str(args.tracers), "--start-wall", f"{start_wall:.3f}",
+                "--out", str(sim_dir), *sets)  # fmt: skip
         real = ready_times_ms(read_samples(real_dir / "samples.csv"))
         sim = ready_times_ms(read_samples(sim_dir / "samples.csv"))
         checks = agree(real, sim)

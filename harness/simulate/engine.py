@@ -6,7 +6,9 @@ is the stub's own ``SimulatedTracer`` (client policies and sans-IO core through 
 driver, the provider's readiness rules through the inline SDK, `tracer_stub.sdk`); the backend
 is the fake backend's state (capacity, faults, catalogue, director). They talk through the
 in-memory links of `harness.simulate.links`. Agent ``i`` starts ``agent_lead_s`` before its
-boot, and its tracers start at its boot as a stub process starts them (``fleet.boot``).
+boot (at its boot with ``fleet.agent_start: with_fleet``, its RC serving
+``agent.rc_unavailable_s`` after it), and its tracers start at its boot as a stub process
+starts them (``fleet.boot``).
 
 Once an agent's fleet is *quiet*, its tracers stop polling (``keep_polling`` turns this off),
 because nothing they would do afterwards changes a measurement: every tracer has settled, and
@@ -40,6 +42,7 @@ from harness.scenario.model import Scenario
 from harness.simulate.fleet import (
     SimOptions,
     agent_boot_offsets,
+    agent_lead_of,
     agent_settings,
     backend_settings,
     stub_settings,
@@ -217,7 +220,7 @@ class Simulation:
             self.wall_s = time.perf_counter() - wall0
 
     async def _agent_life(self, agent: SimAgent, clock: LoopClock, backend: SimBackend) -> None:
-        start_at = agent.boot_at - self.options.agent_lead_s
+        start_at = agent.boot_at - agent_lead_of(self.scenario, self.options)
         await clock.sleep(start_at - clock.monotonic())
         seed = self.rng.getrandbits(32)
         settings = agent_settings(self.scenario, agent.index, len(self.agents), seed)

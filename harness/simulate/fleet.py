@@ -19,6 +19,7 @@ __all__ = [
     "AgentBoot",
     "SimOptions",
     "agent_boot_offsets",
+    "agent_lead_of",
     "agent_settings",
     "backend_settings",
     "stub_settings",
@@ -47,7 +48,8 @@ class SimOptions:
     """Seeds the agent boots and every unseeded RNG of the models (jitter, backoff)."""
     agent_lead_s: float = 2.0
     """An agent starts this long before its tracers boot, as ``harness run`` starts the agent
-    and waits for its health before the boot instant (its start-up refresh is done by then)."""
+    and waits for its health before the boot instant (its start-up refresh is done by then).
+    Not with ``fleet.agent_start: with_fleet``: see :func:`agent_lead_of`."""
 
     def __post_init__(self) -> None:
         if self.agents < 1:
@@ -75,6 +77,25 @@ def agent_boot_offsets(options: SimOptions) -> list[float]:
         return [i * spread / n for i in range(n)]
     rng = random.Random(options.seed)
     return [rng.uniform(0.0, spread) for _ in range(n)]
+
+
+def agent_lead_of(scenario: Scenario, options: SimOptions) -> float:
+    """Seconds from an agent's start to its fleet's boot: ``agent_lead_s``, or none with
+    ``fleet.agent_start: with_fleet``. There ``harness run`` passes the agent
+    ``RC_AGENT_RC_AVAILABLE_AT`` = boot instant + ``agent.rc_unavailable_s`` (runner.py), so its
+    RC serves that long after the boot, not after its own start (before that it only answers
+    500 and its poll loop waits). An agent started at the boot instant with
+    ``rc_unavailable_s`` counted from its start serves at that very instant, on the loop's own
+    clock (a wall-clock instant would move it by the float resolution of unix time, about
+    0.2 us, and a poll due at that instant would then be refused or not by chance).
+
+    >>> from harness.scenario.model import load_scenario
+    >>> agent_lead_of(load_scenario("loadtest-setup"), SimOptions())
+    0.0
+    >>> agent_lead_of(load_scenario("baseline"), SimOptions())
+    2.0
+    """
+    return 0.0 if scenario.fleet.agent_start == "with_fleet" else options.agent_lead_s
 
 
 def tracer_offsets(scenario: Scenario) -> list[float]:

@@ -184,3 +184,28 @@ def test_a_scenario_with_faults_is_refused_naming_them(override: str) -> None:
         SimulationError, match=r"faults \((agent_kill|backend_outage)\).*harness run"
     ):
         tracer_offsets(faulty)
+
+
+UNAVAILABLE = 'agent_rc_requests_total{lane="standard",outcome="error_unavailable"}'
+
+
+def test_with_fleet_rc_serves_rc_unavailable_s_after_the_boot_instant(tmp_path: Path) -> None:
+    # loadtest-setup (fleet.agent_start: with_fleet): harness run passes the agent
+    # RC_AGENT_RC_AVAILABLE_AT = boot instant + agent.rc_unavailable_s (runner.py), so RC serves
+    # 16 s after the boot, not 16 s after the agent's own start (agent_lead_s before the boot).
+    result = run(tmp_path, "loadtest-setup", "fleet.tracers=1", "fleet.ramp_s=0")
+    summary = result.summary
+    # go-2.5 polls 5, 10 and 15 s after its start (500 each: RC not serving yet), then 20 s:
+    # a new client, whose bypass refresh runs at once (the start-up refresh was at 16 s).
+    assert summary.agent[UNAVAILABLE] == 3
+    assert ready_ms(result) == [20000]
+    view = summary.backend_view
+    assert view is not None and view.calls_per_s[0][0] == 16  # the start-up refresh's second
+
+
+def test_with_fleet_a_poll_due_when_rc_starts_serving_is_served(tmp_path: Path) -> None:
+    # RC serves from boot + 15 s on: the poll due at that very instant is served, as in real
+    # time, where it arrives a moment after it (no float noise of a wall-clock instant).
+    sets = ("fleet.tracers=1", "fleet.ramp_s=0", "agent.rc_unavailable_s=15")
+    result = run(tmp_path, "loadtest-setup", *sets)
+    assert result.summary.agent[UNAVAILABLE] == 2  # the polls at 5 and 10 s
