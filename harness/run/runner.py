@@ -62,26 +62,20 @@ from harness.run.release import (
     release_fleet,
     uses_start_signal,
 )
-from harness.run.startup import boot_margin_s, new_run_id, wait_healthy
+from harness.run.startup import (
+    DEFAULT_MODULES,
+    BootMargin,
+    boot_margin_s,
+    new_run_id,
+    wait_healthy,
+)
 from harness.run.validity import MachineProbe, ValidityProbe
 from harness.runtime.base import ComponentSpec, Runtime
 from harness.scenario.model import Scenario
 from rc_protocol.clock import Clock, SystemClock
 
-DEFAULT_MODULES: Mapping[str, str] = {
-    "backend": "fake_backend",
-    "agent": "agent",
-    "tracer": "tracer_stub",
-}
-"""The Python module each role runs (``python -m <module>``)."""
-
 RuntimeFactory = Callable[[str, Path], Runtime]
 """Builds the runtime of one run from its run id and its log folder."""
-
-BootMargin = Callable[[int, float], float]
-"""Seconds from starting the tracer processes to their deadline (the start instant of a fleet
-that cannot be signalled), given the tracer processes and the runtime's serial start cost per
-component (:func:`boot_margin_s`)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +145,9 @@ def run_scenario(
     try:
         result = run.run(runtime_factory)
     except BaseException:
+        if run.refused:  # refused before anything started: nothing was collected to keep
+            folder.discard()
+            raise
         try:
             folder.commit()  # what a failed run collected, with its status, goes to out_dir too
         except ResultsError as exc:  # the run's own error is the one to raise
@@ -178,6 +175,7 @@ class _Run:
     credentials: Credentials
     machine: MachineProbe | None = None
     collected: Collected | None = None
+    refused: bool = False  # the runtime cannot run the scenario: refused before anything started
 
     def warn(self, warnings: list[str], text: str) -> None:
         warnings.append(text)
@@ -188,12 +186,17 @@ class _Run:
         runtime: Runtime | None = None
         try:
             runtime = factory(self.run_id, self.out_dir / "logs")
+            why = unsupported(self.scenario.timed_faults(), runtime)
+            if why:  # before anything starts
+                self.refused = True
+                raise ScenarioError(f"scenario {self.scenario.name}: {why}")
             result = asyncio.run(self.execute(runtime))
         except BaseException as exc:
-            collected = self.collected or Collected(
-                self.scenario, self.run_id, getattr(runtime, "name", "none"), self.clock.time()
-            )
-            record_failure(self.out_dir, collected, exc, self.clock.time(), self.say)
+            if not self.refused:  # a refused run has collected nothing to record
+                collected = self.collected or Collected(
+                    self.scenario, self.run_id, getattr(runtime, "name", "none"), self.clock.time()
+                )
+                record_failure(self.out_dir, collected, exc, self.clock.time(), self.say)
             if runtime is not None:
                 close_after_failure(runtime, self.say)
             raise
@@ -224,9 +227,6 @@ class _Run:
         startup = scenario.timeouts.startup_s
         warnings = collected.warnings
         faults = scenario.timed_faults()
-        refused = unsupported(faults, runtime)
-        if refused:
-            raise ScenarioError(f"scenario {scenario.name}: {refused}")
         launches = prepare_launches(scenario, runtime.name, lambda text: self.say(Progress(text)))
 
         backend_env = {

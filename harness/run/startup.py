@@ -4,7 +4,7 @@ every component answers ``/health``."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
@@ -15,6 +15,18 @@ from harness.scenario.model import Scenario
 from rc_protocol.clock import Clock
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import apoll_until
+
+DEFAULT_MODULES: Mapping[str, str] = {
+    "backend": "fake_backend",
+    "agent": "agent",
+    "tracer": "tracer_stub",
+}
+"""The Python module each role runs (``python -m <module>``)."""
+
+BootMargin = Callable[[int, float], float]
+"""Seconds from starting the tracer processes to their deadline (the start instant of a fleet
+that cannot be signalled), given the tracer processes and the runtime's serial start cost per
+component (:func:`boot_margin_s`)."""
 
 
 def new_run_id() -> str:
