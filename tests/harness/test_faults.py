@@ -243,9 +243,7 @@ def test_a_runtime_that_cannot_apply_a_fault_refuses_the_scenario_first(tmp_path
     assert fake.runtime is not None and fake.runtime.components == []
     # nothing was collected, so nothing is left: no results folder, no staged one beside it
     assert list(tmp_path.iterdir()) == []
-    assert [p.name for p in tmp_path.parent.iterdir() if tmp_path.name in p.name] == [
-        tmp_path.name
-    ]
+    assert [p.name for p in tmp_path.parent.iterdir() if tmp_path.name in p.name] == [tmp_path.name]
 
 
 def test_faults_are_logged_with_their_real_time(tmp_path: Path) -> None:
