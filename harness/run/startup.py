@@ -9,9 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 
 from harness.errors import ComponentStartError
-from harness.run.kinds import fleet_specs
-from harness.runtime.base import ComponentHandle, ComponentSpec, ComponentStatus
-from harness.scenario.model import Scenario
+from harness.runtime.base import ComponentHandle, ComponentStatus
 from rc_protocol.clock import Clock
 from rc_protocol.errors import WaitTimeout
 from rc_protocol.wait import apoll_until
@@ -46,29 +44,6 @@ def boot_margin_s(processes: int, start_cost_s: float = 0.0) -> float:
     (3.6, 5.0)
     """
     return 2.0 + (0.4 + start_cost_s) * processes
-
-
-def pack(tracers: int, per_process: int) -> list[tuple[int, int]]:
-    """``(index_base, count)`` for each tracer process.
-
-    >>> pack(25, 10)
-    [(0, 10), (10, 10), (20, 5)]
-    """
-    return [(base, min(per_process, tracers - base)) for base in range(0, tracers, per_process)]
-
-
-def tracer_specs(
-    scenario: Scenario,
-    per_process: int,
-    agent_url: str,
-    run_id: str,
-    start_at: float,
-    module: str = "tracer_stub",
-) -> list[ComponentSpec]:
-    """One spec per tracer process, with the scenario's stub settings; each waits for the start
-    signal, ``start_at`` being its deadline: :func:`harness.run.kinds.fleet_specs`, which
-    builds every kind's (one place for the variables every tracer process gets)."""
-    return fleet_specs(scenario, per_process, agent_url, run_id, start_at, module=module)
 
 
 async def wait_healthy(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import ComponentStartError
-from harness.run.startup import tracer_specs
+from harness.run.kinds import fleet_specs
 from harness.runtime.base import ComponentSpec, ComponentState, ComponentStatus
 from harness.runtime.locust_fleet import (
     FleetRequest,
@@ -53,7 +53,7 @@ def worker(wid: str, index: int, first: int, count: int, pid: int, host: str) ->
 
 def test_the_runners_packs_fold_into_one_fleet() -> None:
     scenario = load_scenario("phase3", ["fleet.tracers=60"])
-    specs = tracer_specs(scenario, 25, "http://127.0.0.1:8126", "rid", 1000.0)
+    specs = fleet_specs(scenario, 25, "http://127.0.0.1:8126", "rid", 1000.0)
     fleet = FleetRequest.from_specs(specs)
     assert (fleet.tracers, fleet.start_at, fleet.ramp_s) == (60, 1000.0, 0.0)
     assert fleet.stub_env["RC_STUB_AGENT_URL"] == "http://127.0.0.1:8126"
@@ -74,7 +74,7 @@ def test_the_runners_packs_fold_into_one_fleet() -> None:
 
 def test_a_ramp_becomes_the_fleets_ramp_time() -> None:
     scenario = load_scenario("phase3", ["fleet.tracers=50", "fleet.boot=ramp", "fleet.ramp_s=20"])
-    fleet = FleetRequest.from_specs(tracer_specs(scenario, 25, "http://a:1", "r", 5.0))
+    fleet = FleetRequest.from_specs(fleet_specs(scenario, 25, "http://a:1", "r", 5.0))
     assert fleet.ramp_s == pytest.approx(20.0)
 
 

@@ -10,8 +10,8 @@ import pytest
 from harness.errors import ComponentStartError
 from harness.report.text import render_text
 from harness.results.summary import Buckets, Counts, Health, Summary
-from harness.run import startup
 from harness.run.events import Progress
+from harness.run.kinds import fleet_specs
 from harness.run.runner import RunResult, run_scenario
 from harness.runtime.base import Runtime
 from harness.runtime.fake import FakeRuntime, FakeScript
@@ -223,7 +223,7 @@ def test_components_that_never_answer_health_are_named_with_what_to_do(tmp_path:
 
 def test_tracer_specs_carry_packing_boot_instant_and_ramp() -> None:
     scenario = load_scenario("baseline", ["fleet.tracers=5", "fleet.boot=ramp", "fleet.ramp_s=10"])
-    specs = startup.tracer_specs(scenario, 2, "http://127.0.0.1:1", "rid", 1000.0)
+    specs = fleet_specs(scenario, 2, "http://127.0.0.1:1", "rid", 1000.0)
     assert [s.tracers for s in specs] == [2, 2, 1]
     assert [s.first_tracer for s in specs] == [0, 2, 4]
     assert [s.env["RC_STUB_TRACER_INDEX_BASE"] for s in specs] == ["0", "2", "4"]
@@ -234,7 +234,7 @@ def test_tracer_specs_carry_packing_boot_instant_and_ramp() -> None:
 
 def test_as_started_boot_gives_no_barrier() -> None:
     scenario = load_scenario("baseline", ["fleet.tracers=4", "fleet.boot=as_started"])
-    specs = startup.tracer_specs(scenario, 2, "http://127.0.0.1:1", "rid", 1000.0)
+    specs = fleet_specs(scenario, 2, "http://127.0.0.1:1", "rid", 1000.0)
     assert all("RC_STUB_START_AT" not in s.env for s in specs)
     assert all("RC_STUB_START_SIGNAL" not in s.env for s in specs)  # nothing to wait for
 
