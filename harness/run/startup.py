@@ -1,5 +1,5 @@
-"""Starting a run's components: run ids, the boot margin, tracer specs, and waiting until
-every component answers ``/health``."""
+"""Starting a run's components: run ids, the boot margin, the modules each role runs, and
+waiting until every component answers ``/health``."""
 
 from __future__ import annotations
 
