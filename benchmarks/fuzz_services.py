@@ -46,6 +46,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from rc_protocol.pbwire import varint, wire_field
 from rc_protocol.proto import remoteconfig_pb2 as pb
 from rc_protocol.wait import poll_until
 
@@ -145,24 +146,6 @@ AGENT_CASES = st.builds(
 
 
 # --- backend: protobuf ------------------------------------------------------------------------
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def wire_field(number: int, wire_type: int, payload: bytes) -> bytes:
-    """One field with any wire type: 0 varint, 1 fixed64, 2 length-delimited, 3/4 group
-    start/end, 5 fixed32; 6 and 7 do not exist."""
-    tag = varint((number << 3) | wire_type)
-    if wire_type == 2:
-        return tag + varint(len(payload)) + payload
-    return tag + payload
 
 
 VALID_REQUEST = st.builds(

@@ -14,25 +14,11 @@ from hypothesis import strategies as st
 from fake_backend.app import create_app
 from fake_backend.settings import Settings
 from rc_protocol.clock import SystemClock
+from rc_protocol.pbwire import wire_field
 from rc_protocol.proto import remoteconfig_pb2 as pb
 
 KEY = "property-key"
 TOKEN = "property-token"
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def wire_field(number: int, wire_type: int, payload: bytes) -> bytes:
-    """A field of any wire type (6 and 7 do not exist), its payload as given."""
-    tag = varint((number << 3) | wire_type)
-    return tag + (varint(len(payload)) + payload if wire_type == 2 else payload)
 
 
 VALID = st.builds(
